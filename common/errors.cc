@@ -1,0 +1,44 @@
+#include "common/errors.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace arvel::errors {
+
+namespace {
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+// Redis truncates the echoed arguments so a garbage command cannot produce a huge error.
+std::string Clip(std::string_view s) { return std::string(s.substr(0, 128)); }
+}  // namespace
+
+std::string UnknownCommand(std::string_view name, const std::string_view* args, size_t nargs) {
+  std::string out = "ERR unknown command '" + Clip(name) + "', with args beginning with: ";
+  for (size_t i = 0; i < nargs && out.size() < 512; ++i) out += "'" + Clip(args[i]) + "' ";
+  return out;
+}
+
+std::string WrongArity(std::string_view name) {
+  return "ERR wrong number of arguments for '" + Lower(name) + "' command";
+}
+
+std::string UnknownSubcommand(std::string_view sub, std::string_view command) {
+  std::string upper(command);
+  std::transform(upper.begin(), upper.end(), upper.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return "ERR unknown subcommand '" + Clip(sub) + "'. Try " + upper + " HELP.";
+}
+
+std::string StoreUnavailable(std::string_view store, std::string_view reason) {
+  return "ERR store '" + std::string(store) + "' unavailable: " + std::string(reason);
+}
+
+std::string InvalidExpire(std::string_view command) {
+  return "ERR invalid expire time in '" + Lower(command) + "' command";
+}
+
+}  // namespace arvel::errors

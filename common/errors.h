@@ -1,0 +1,47 @@
+#pragma once
+// Every error text a client may see, in one place. Texts follow Redis 7 where Redis has the same
+// error, because client libraries match on them.
+
+#include <string>
+#include <string_view>
+
+namespace arvel::errors {
+
+inline constexpr std::string_view kSyntax = "ERR syntax error";
+inline constexpr std::string_view kNotInteger = "ERR value is not an integer or out of range";
+inline constexpr std::string_view kNotFloat = "ERR value is not a valid float";
+inline constexpr std::string_view kIncrOverflow = "ERR increment or decrement would overflow";
+inline constexpr std::string_view kIncrFloatNaN = "ERR increment would produce NaN or Infinity";
+inline constexpr std::string_view kDbIndex = "ERR DB index is out of range";
+inline constexpr std::string_view kWrongType =
+    "WRONGTYPE Operation against a key holding the wrong kind of value";
+inline constexpr std::string_view kNoAuth = "NOAUTH Authentication required.";
+inline constexpr std::string_view kWrongPass =
+    "WRONGPASS invalid username-password pair or user is disabled.";
+inline constexpr std::string_view kAuthNoPassword =
+    "ERR AUTH <password> called without any password configured for the default user. Are you "
+    "sure your configuration is correct?";
+inline constexpr std::string_view kMaxClients = "ERR max number of clients reached";
+inline constexpr std::string_view kNestedMulti = "ERR MULTI calls can not be nested";
+inline constexpr std::string_view kExecWithoutMulti = "ERR EXEC without MULTI";
+inline constexpr std::string_view kDiscardWithoutMulti = "ERR DISCARD without MULTI";
+inline constexpr std::string_view kWatchInMulti = "ERR WATCH inside MULTI is not allowed";
+inline constexpr std::string_view kExecAbort =
+    "EXECABORT Transaction discarded because of previous errors.";
+inline constexpr std::string_view kStringTooLong = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+inline constexpr std::string_view kOffsetOutOfRange = "ERR offset is out of range";
+inline constexpr std::string_view kOom = "OOM command not allowed when used memory > 'maxmemory'.";
+inline constexpr std::string_view kNoProto = "NOPROTO unsupported protocol version";
+
+// "ERR unknown command 'X', with args beginning with: 'a' 'b' "
+std::string UnknownCommand(std::string_view name, const std::string_view* args, size_t nargs);
+// "ERR wrong number of arguments for 'x' command"
+std::string WrongArity(std::string_view name);
+// "ERR unknown subcommand 'x'. Try Y HELP."
+std::string UnknownSubcommand(std::string_view sub, std::string_view command);
+// "ERR store 'NAME' unavailable: reason"
+std::string StoreUnavailable(std::string_view store, std::string_view reason);
+// "ERR invalid expire time in 'set' command"
+std::string InvalidExpire(std::string_view command);
+
+}  // namespace arvel::errors

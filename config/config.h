@@ -1,0 +1,99 @@
+#pragma once
+// The daemon's configuration: cache.toml + CACHE_* environment + command-line flags, merged with
+// the precedence of SPEC §2 (flag > file > environment > default), validated once, and handed to
+// the server as one typed value. Options are described by one table (config/options.cc) that
+// drives the TOML reader, the environment fallback, --help and --check-config.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace arvel::config {
+
+struct StoreConfig {
+  std::string name;    // the key under [stores.NAME], or the driver name for implicit stores
+  std::string driver;  // array | file | database | redis | null
+  bool implicit = false;
+  std::string prefix;  // key prefix in shared backends (defaults to the top-level prefix)
+  int64_t ttl = 3600;  // seconds the redis driver applies to PUT without ttl
+  // array
+  uint64_t max_memory = 0;  // bytes; 0 = unlimited
+  // file
+  std::string path = "storage/cache";
+  // redis
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  std::string password;
+  int db = 0;
+  // database
+  std::string url = "sqlite://storage/cache.sqlite";
+  std::string table = "cache";
+};
+
+struct ServerConfig {
+  std::string bind = "127.0.0.1";
+  int port = 6380;
+  std::string password;
+  int64_t max_clients = 10000;
+  int64_t timeout = 0;  // idle seconds before close; 0 = never
+  std::string log_level = "info";   // trace|debug|info|warn|error
+  std::string log_format = "text";  // text|json
+  int64_t proto_max_bulk_len = 512LL * 1024 * 1024;
+  int64_t proto_max_multibulk_len = 1024 * 1024;
+  int64_t proto_inline_max_size = 64 * 1024;
+  int64_t client_output_limit = 64LL * 1024 * 1024;
+  int64_t remember_lease = 10;  // seconds
+};
+
+struct Config {
+  std::string default_store = "array";
+  std::string prefix = "arvel_cache";
+  int64_t ttl = 3600;
+  ServerConfig server;
+  // Every store: the [stores.*] tables in file order, then the implicit stores named after each
+  // driver that no table already defines under that name.
+  std::vector<StoreConfig> stores;
+  std::string source;  // the config file used, or "" when none
+
+  const StoreConfig* FindStore(std::string_view name) const;
+};
+
+// What the command line asked for (SPEC §1). Unset optionals fall back to file/env/defaults.
+struct CommandLine {
+  std::optional<std::string> config_path;
+  std::optional<std::string> bind;
+  std::optional<int> port;
+  std::optional<std::string> store;
+  std::optional<std::string> log_level;
+  bool check_config = false;
+};
+
+// The process environment as a map, so tests can supply their own.
+using Environment = std::map<std::string, std::string>;
+Environment ProcessEnvironment();
+
+// Outcome of parsing argv: either run with `line`, or exit now with `exit_code` after the text
+// in `output` was printed (--help, --version, or a usage error on stderr with code 2).
+struct ParsedArgs {
+  CommandLine line;
+  std::optional<int> exit_code;
+};
+ParsedArgs ParseCommandLine(int argc, char** argv);
+
+// Loads and validates the effective configuration. Errors are one line naming the file, the
+// line and the key when they come from cache.toml ("cache.toml:7: server.port: expected an
+// integer from 1 to 65535, got \"abc\""), or the variable when from the environment.
+Result<Config> LoadConfig(const CommandLine& line, const Environment& env);
+
+// Human-readable dump of the effective configuration for --check-config, secrets masked.
+std::string Describe(const Config& config);
+
+// Parses sizes such as "256mb", "1gb", "64kb", "1024" (bytes). Case-insensitive.
+Result<uint64_t> ParseByteSize(std::string_view text);
+
+}  // namespace arvel::config

@@ -1,0 +1,21 @@
+#include "drivers/store_factory.h"
+
+#include "drivers/array_store.h"
+#include "drivers/null_store.h"
+#include "drivers/unavailable_store.h"
+
+namespace arvel::drivers {
+
+std::unique_ptr<Store> MakeStore(const config::StoreConfig& config, uv_loop_t* loop) {
+  if (config.driver == "array") {
+    ArrayStoreOptions options;
+    options.max_memory = config.max_memory;
+    return std::make_unique<ArrayStore>(config.name, options);
+  }
+  if (config.driver == "null") return std::make_unique<NullStore>(config.name);
+  return std::make_unique<UnavailableStore>(config.name, config.driver,
+                                            "the '" + config.driver +
+                                                "' driver is not available in this build");
+}
+
+}  // namespace arvel::drivers

@@ -1,0 +1,119 @@
+#pragma once
+// Commands: one CommandSpec line per command (name, arity, flags, keys, handler, docs), and the
+// CommandContext a handler runs with. Existence, arity, authentication and MULTI queueing are
+// checked centrally before a handler runs (server/connection.cc), so handlers only parse their
+// own options.
+//
+// A handler either replies before it returns (ctx.reply()), or calls ctx.Suspend() and finishes
+// the returned PendingReply later, on the loop thread — typically from a store completion. While
+// a command is suspended its connection is parked: it runs no further commands until the reply
+// is written, so replies keep request order and later commands see earlier writes.
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "protocol/resp_writer.h"
+
+namespace arvel::drivers {
+class Store;
+}
+
+namespace arvel::server {
+
+class Connection;
+class Server;
+struct ClientState;
+class CommandContext;
+
+enum CommandFlag : uint32_t {
+  kWrite = 1u << 0,     // may modify the store
+  kReadOnly = 1u << 1,  // never modifies the store
+  kFast = 1u << 2,      // O(1) or O(log N)
+  kNoAuth = 1u << 3,    // allowed before AUTH (AUTH, HELLO, QUIT, RESET)
+  kNoMulti = 1u << 4,   // runs at once even inside MULTI (MULTI, EXEC, DISCARD, WATCH, QUIT, RESET)
+  kAdmin = 1u << 5,     // administrative (SHUTDOWN, CLIENT KILL, CONFIG, FLUSHALL)
+  kBlocking = 1u << 7,  // may park the client waiting for another client (LOCK BLOCK, REMEMBER)
+};
+
+using Handler = void (*)(CommandContext&);
+
+struct CommandSpec {
+  std::string_view name;  // lower case
+  int arity;              // including the name; negative: at least -arity arguments
+  uint32_t flags;
+  int first_key;  // position of the first key argument, 0 if none
+  int last_key;   // position of the last key, negative counts from the end
+  int key_step;
+  Handler handler;
+  std::string_view group;    // Redis's group (string, generic, connection, server,
+                             // transactions) or "cache" for the Arvel commands
+  std::string_view summary;  // one line for COMMAND DOCS and redis-cli hints
+  std::string_view syntax;   // the arguments after the name, as in "key value [ttl]"
+};
+
+// A reply that will be written later. Cheap to copy (store callbacks are std::functions); only
+// the first Finish counts, and finishing after the connection closed does nothing.
+class PendingReply {
+ public:
+  PendingReply() = default;
+  PendingReply(Server* server, uint64_t client_id, uint64_t ticket)
+      : server_(server), client_id_(client_id), ticket_(ticket) {}
+
+  // Writes the reply with `write(protocol::ReplyWriter&)` and lets the connection go on.
+  template <typename WriteFn>
+  void Finish(WriteFn&& write) {
+    Connection* conn = Claim();
+    if (conn == nullptr) return;
+    protocol::ReplyWriter writer = WriterFor(conn);
+    write(writer);
+    Release(conn);
+  }
+  // True while the connection still waits for this reply.
+  bool alive() const;
+  uint64_t client_id() const { return client_id_; }
+
+ private:
+  Connection* Claim();
+  static protocol::ReplyWriter WriterFor(Connection* conn);
+  void Release(Connection* conn);
+
+  Server* server_ = nullptr;
+  uint64_t client_id_ = 0;
+  uint64_t ticket_ = 0;
+};
+
+class CommandContext {
+ public:
+  CommandContext(Connection& conn, const CommandSpec& spec,
+                 std::span<const std::string_view> args);
+
+  const CommandSpec& spec() const { return spec_; }
+  // args()[0] is the command name as the client sent it.
+  std::span<const std::string_view> args() const { return args_; }
+  size_t argc() const { return args_.size(); }
+  std::string_view arg(size_t i) const { return args_[i]; }
+
+  Connection& conn() { return conn_; }
+  ClientState& client();
+  Server& server();
+  drivers::Store& store();  // the connection's current store
+
+  // Writer for a reply given before the handler returns.
+  protocol::ReplyWriter& reply() { return writer_; }
+  // Parks the connection; the reply is written when the PendingReply is finished.
+  PendingReply Suspend();
+
+  // Writes a Status as a reply: +OK when ok, else the error.
+  void ReplyStatus(const Status& status);
+
+ private:
+  Connection& conn_;
+  const CommandSpec& spec_;
+  std::span<const std::string_view> args_;
+  protocol::ReplyWriter writer_;
+};
+
+}  // namespace arvel::server

@@ -1,0 +1,43 @@
+#include "server/command_table.h"
+
+#include <cctype>
+#include <string>
+
+namespace arvel::server {
+
+namespace {
+constexpr size_t kMaxNameLength = 64;
+
+CommandTable BuildDefault() {
+  CommandTable table;
+  for (auto* family : {RegisterConnectionCommands, RegisterServerCommands, RegisterStringCommands,
+                       RegisterKeyCommands, RegisterCacheCommands, RegisterStoreCommands,
+                       RegisterTransactionCommands, RegisterIntrospectionCommands}) {
+    if (family != nullptr) family(table);  // TEMPORARY (weak) while families are being written
+  }
+  return table;
+}
+}  // namespace
+
+const CommandTable& CommandTable::Default() {
+  static const CommandTable table = BuildDefault();
+  return table;
+}
+
+void CommandTable::Register(const CommandSpec& spec) {
+  index_.emplace(std::string(spec.name), specs_.size());
+  specs_.push_back(spec);
+}
+
+const CommandSpec* CommandTable::Find(std::string_view name) const {
+  if (name.size() > kMaxNameLength) return nullptr;
+  // Lower-case into a stack buffer: lookups happen on every request and must not allocate.
+  char lower[kMaxNameLength];
+  for (size_t i = 0; i < name.size(); ++i) {
+    lower[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
+  }
+  auto it = index_.find(std::string_view(lower, name.size()));
+  return it == index_.end() ? nullptr : &specs_[it->second];
+}
+
+}  // namespace arvel::server

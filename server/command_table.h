@@ -1,0 +1,47 @@
+#pragma once
+// The command table: every command the daemon knows, registered by its family
+// (server/commands/*.cc), looked up case-insensitively by name. COMMAND COUNT/INFO/DOCS/LIST
+// answer from it.
+
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "server/command.h"
+
+namespace arvel::server {
+
+class CommandTable {
+ public:
+  // The table with every command family registered.
+  static const CommandTable& Default();
+
+  void Register(const CommandSpec& spec);
+  // nullptr when unknown. `name` in any case.
+  const CommandSpec* Find(std::string_view name) const;
+  // Every command, in registration order.
+  const std::vector<CommandSpec>& all() const { return specs_; }
+
+  // True when `argc` (name included) satisfies the spec's arity.
+  static bool ArityOk(const CommandSpec& spec, size_t argc) {
+    return spec.arity >= 0 ? argc == static_cast<size_t>(spec.arity)
+                           : argc >= static_cast<size_t>(-spec.arity);
+  }
+
+ private:
+  std::vector<CommandSpec> specs_;
+  absl::flat_hash_map<std::string, size_t> index_;
+};
+
+// Each family adds its commands (one file each under server/commands/).
+#define ARVEL_FAMILY __attribute__((weak))  // TEMPORARY while families are being written
+ARVEL_FAMILY void RegisterConnectionCommands(CommandTable& table);
+ARVEL_FAMILY void RegisterServerCommands(CommandTable& table);
+ARVEL_FAMILY void RegisterStringCommands(CommandTable& table);
+ARVEL_FAMILY void RegisterKeyCommands(CommandTable& table);
+ARVEL_FAMILY void RegisterCacheCommands(CommandTable& table);
+ARVEL_FAMILY void RegisterStoreCommands(CommandTable& table);
+ARVEL_FAMILY void RegisterTransactionCommands(CommandTable& table);
+ARVEL_FAMILY void RegisterIntrospectionCommands(CommandTable& table);
+
+}  // namespace arvel::server

@@ -1,0 +1,60 @@
+#pragma once
+// Argument parsing for handlers, with a latched error: read every argument, check once at the end.
+//
+//   ArgumentParser args(ctx.args(), 2);
+//   int64_t ttl = args.Integer();
+//   bool nx = args.Flag("NX");
+//   if (!args.Finish(ctx)) return;   // replies with the first error and returns false
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace arvel::server {
+
+class CommandContext;
+
+// Redis's string2ll: an optional '-', digits, no spaces, no leading '+', no leading zeros
+// except "0", fits in int64.
+std::optional<int64_t> ParseInt64(std::string_view s);
+// Redis's string2ld for INCRBYFLOAT: a finite or infinite long double, no spaces.
+std::optional<long double> ParseLongDouble(std::string_view s);
+// Case-insensitive ASCII comparison.
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
+class ArgumentParser {
+ public:
+  ArgumentParser(std::span<const std::string_view> args, size_t first)
+      : args_(args), pos_(first) {}
+
+  bool HasNext() const { return pos_ < args_.size(); }
+  size_t position() const { return pos_; }
+  size_t remaining() const { return args_.size() - pos_; }
+
+  // The next argument; a syntax error (latched) if there is none.
+  std::string_view Next();
+  // The next argument as an integer; kNotInteger latched on failure.
+  int64_t Integer();
+  // If the next argument equals `token` (any case), consumes it and returns true.
+  bool Flag(std::string_view token);
+  // The next argument without consuming it ("" at the end).
+  std::string_view Peek() const { return HasNext() ? args_[pos_] : std::string_view(); }
+
+  // Latches `message` (the full RESP error text) unless an error is already latched.
+  void Fail(std::string_view message);
+  bool ok() const { return error_.empty(); }
+  const std::string& error() const { return error_; }
+
+  // Fails with a syntax error if arguments are left over; then, on error, replies with it.
+  // Returns true when the handler may go on.
+  bool Finish(CommandContext& ctx);
+
+ private:
+  std::span<const std::string_view> args_;
+  size_t pos_;
+  std::string error_;
+};
+
+}  // namespace arvel::server

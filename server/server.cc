@@ -1,0 +1,210 @@
+#include "server/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include "common/errors.h"
+#include "drivers/store_factory.h"
+#include "server/connection.h"
+
+namespace arvel::server {
+
+namespace {
+constexpr uint64_t kCronIntervalMs = 100;
+// How long SHUTDOWN waits for parked clients (LOCK BLOCK, REMEMBER, slow stores) to finish.
+constexpr int64_t kShutdownGraceMs = 3000;
+constexpr int kBacklog = 511;
+
+bool IsLoopback(const std::string& bind) {
+  return bind.rfind("127.", 0) == 0 || bind == "::1" || bind == "localhost";
+}
+}  // namespace
+
+Server::Server(config::Config config)
+    : config_(std::move(config)),
+      loop_(new uv_loop_t),
+      watches_([this](uint64_t id) {
+        if (Connection* conn = FindClient(id)) conn->state().watch_dirty = true;
+      }) {
+  uv_loop_init(loop_);
+  uv_async_init(loop_, &shutdown_async_, [](uv_async_t* async) {
+    static_cast<Server*>(async->data)->Shutdown();
+  });
+  shutdown_async_.data = this;
+  stats_.start_ms = drivers::NowMs();
+  OpenStores();
+}
+
+Server::~Server() {
+  // Connections still open (a Run() that never happened) are freed with the loop.
+  for (auto& [id, conn] : clients_) delete conn;
+  uv_loop_close(loop_);
+  delete loop_;
+}
+
+void Server::OpenStores() {
+  for (const config::StoreConfig& store_config : config_.stores) {
+    std::unique_ptr<drivers::Store> store = drivers::MakeStore(store_config, loop_);
+    store->set_observer(&watches_);
+    store->Open([name = store_config.name](const Status& status) {
+      if (!status.ok()) spdlog::error("store '{}' could not be opened: {}", name, status.message());
+    });
+    stores_.push_back(std::move(store));
+  }
+  default_store_ = FindStore(config_.default_store);
+}
+
+drivers::Store* Server::FindStore(std::string_view name) const {
+  for (const auto& store : stores_) {
+    if (store->name() == name) return store.get();
+  }
+  return nullptr;
+}
+
+Status Server::Listen() {
+  const std::string& bind = config_.server.bind;
+  sockaddr_storage addr{};
+  int rc = bind.find(':') != std::string::npos
+               ? uv_ip6_addr(bind.c_str(), config_.server.port, reinterpret_cast<sockaddr_in6*>(&addr))
+               : uv_ip4_addr(bind.c_str(), config_.server.port, reinterpret_cast<sockaddr_in*>(&addr));
+  std::string where = bind + ":" + std::to_string(config_.server.port);
+  if (rc != 0) return Status::Error("invalid bind address '" + bind + "': " + uv_strerror(rc));
+  uv_tcp_init(loop_, &listener_);
+  listener_.data = this;
+  rc = uv_tcp_bind(&listener_, reinterpret_cast<sockaddr*>(&addr), 0);
+  if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), kBacklog, OnConnection);
+  if (rc != 0) return Status::Error("cannot listen on " + where + ": " + uv_strerror(rc));
+
+  sockaddr_storage bound{};
+  int len = sizeof(bound);
+  uv_tcp_getsockname(&listener_, reinterpret_cast<sockaddr*>(&bound), &len);
+  bound_port_ = ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  if (!IsLoopback(bind) && config_.server.password.empty()) {
+    spdlog::warn("listening on non-loopback address {} without a password: anyone who can reach "
+                 "it can read and write the cache; set [server] password or CACHE_PASSWORD",
+                 bind);
+  }
+  spdlog::info("arvel-cached {} listening on {}:{} (default store '{}')", ARVEL_VERSION, bind,
+               bound_port_, config_.default_store);
+  return Status::Ok();
+}
+
+int Server::Run() {
+  uv_timer_init(loop_, &cron_);
+  cron_.data = this;
+  uv_timer_start(&cron_, OnCron, kCronIntervalMs, kCronIntervalMs);
+  for (uv_signal_t* sig : {&sigterm_, &sigint_}) {
+    uv_signal_init(loop_, sig);
+    sig->data = this;
+  }
+  uv_signal_start(&sigterm_, OnSignal, SIGTERM);
+  uv_signal_start(&sigint_, OnSignal, SIGINT);
+  uv_run(loop_, UV_RUN_DEFAULT);
+  spdlog::info("arvel-cached stopped");
+  return exit_code_;
+}
+
+void Server::OnConnection(uv_stream_t* listener, int status) {
+  auto* self = static_cast<Server*>(listener->data);
+  if (status < 0) {
+    spdlog::warn("accept failed: {}", uv_strerror(status));
+    return;
+  }
+  self->Accept();
+}
+
+void Server::Accept() {
+  auto* conn = new Connection(*this, next_client_id_++);
+  if (uv_accept(reinterpret_cast<uv_stream_t*>(&listener_), conn->stream()) != 0) {
+    conn->Close();
+    return;
+  }
+  stats_.connections_received++;
+  clients_.emplace(conn->state().id, conn);
+  conn->Start();
+  if (clients_.size() > static_cast<size_t>(config_.server.max_clients)) {
+    stats_.connections_rejected++;
+    conn->writer().Error(errors::kMaxClients);
+    conn->CloseAfterReply();
+  }
+}
+
+Connection* Server::FindClient(uint64_t id) const {
+  auto it = clients_.find(id);
+  return it == clients_.end() ? nullptr : it->second;
+}
+
+void Server::RemoveClient(Connection* conn) { clients_.erase(conn->state().id); }
+
+size_t Server::blocked_clients() const {
+  size_t n = 0;
+  for (const auto& [id, conn] : clients_) n += conn->parked() ? 1 : 0;
+  return n;
+}
+
+void Server::OnCron(uv_timer_t* timer) { static_cast<Server*>(timer->data)->Cron(); }
+
+void Server::Cron() {
+  int64_t now = drivers::NowMs();
+  for (const auto& store : stores_) store->Tick(now);
+  for (auto& [id, conn] : clients_) {
+    if (conn->state().fake) conn->state().fake->Tick(now);
+  }
+  if (shutting_down_) {
+    std::vector<Connection*> done;
+    for (auto& [id, conn] : clients_) {
+      if (!conn->parked() && !conn->closing()) done.push_back(conn);
+    }
+    for (Connection* conn : done) conn->CloseAfterReply();
+    if (clients_.empty() || now - shutdown_started_ms_ > kShutdownGraceMs) FinishShutdown();
+    return;
+  }
+  int64_t timeout_ms = config_.server.timeout * 1000;
+  if (timeout_ms <= 0) return;
+  std::vector<Connection*> idle;
+  for (auto& [id, conn] : clients_) {
+    if (!conn->parked() && conn->idle_ms(now) > timeout_ms) idle.push_back(conn);
+  }
+  for (Connection* conn : idle) conn->Close();
+}
+
+void Server::OnSignal(uv_signal_t* handle, int signum) {
+  spdlog::info("received {}, shutting down", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+  static_cast<Server*>(handle->data)->Shutdown();
+}
+
+void Server::Shutdown() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  shutdown_started_ms_ = drivers::NowMs();
+  if (bound_port_ != 0) uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+  std::vector<Connection*> open;
+  for (auto& [id, conn] : clients_) open.push_back(conn);
+  for (Connection* conn : open) {
+    if (!conn->parked()) conn->CloseAfterReply();  // parked ones close once their reply is out
+  }
+}
+
+void Server::FinishShutdown() {
+  if (stores_closing_) return;
+  stores_closing_ = true;
+  std::vector<Connection*> open;
+  for (auto& [id, conn] : clients_) open.push_back(conn);
+  for (Connection* conn : open) conn->Close();
+  auto remaining = std::make_shared<size_t>(stores_.size());
+  auto all_closed = [this, remaining](const Status& status) {
+    if (!status.ok()) spdlog::error("closing a store: {}", status.message());
+    if (--*remaining > 0) return;
+    uv_close(reinterpret_cast<uv_handle_t*>(&cron_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&shutdown_async_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
+  };
+  if (stores_.empty()) {
+    *remaining = 1;
+    all_closed(Status::Ok());
+    return;
+  }
+  for (const auto& store : stores_) store->Close(all_closed);
+}
+
+}  // namespace arvel::server

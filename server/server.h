@@ -1,0 +1,97 @@
+#pragma once
+// The daemon: one libuv loop that accepts connections, runs commands against the stores, and
+// does periodic housekeeping (store Tick, idle timeouts). Everything here runs on the loop
+// thread.
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "config/config.h"
+#include "drivers/store.h"
+#include "server/watch_registry.h"
+
+namespace arvel::server {
+
+class Connection;
+
+struct ServerStats {
+  int64_t start_ms = 0;
+  uint64_t connections_received = 0;
+  uint64_t connections_rejected = 0;
+  uint64_t commands_processed = 0;
+  uint64_t net_input_bytes = 0;
+  uint64_t net_output_bytes = 0;
+  uint64_t protocol_errors = 0;
+};
+
+class Server {
+ public:
+  explicit Server(config::Config config);
+  ~Server();
+
+  // Binds and listens. On failure returns an error naming the address (exit code 1).
+  Status Listen();
+  // Runs the loop until Shutdown() completes. Returns the process exit code.
+  int Run();
+  // Stops accepting, lets replies in flight finish, closes the stores, then stops the loop.
+  void Shutdown();
+  // Shutdown() from any thread (tests running the server on a thread of their own).
+  void RequestShutdown() { uv_async_send(&shutdown_async_); }
+
+  uv_loop_t* loop() { return loop_; }
+  const config::Config& config() const { return config_; }
+  int port() const { return bound_port_; }  // the port actually bound (useful with port 0)
+
+  // Stores
+  drivers::Store* FindStore(std::string_view name) const;
+  drivers::Store* default_store() const { return default_store_; }
+  const std::vector<std::unique_ptr<drivers::Store>>& stores() const { return stores_; }
+  // Subscribes a private store (FAKE) to write notifications; call before use.
+  void AdoptStore(drivers::Store& store) { store.set_observer(&watches_); }
+
+  // Clients
+  Connection* FindClient(uint64_t id) const;
+  const absl::flat_hash_map<uint64_t, Connection*>& clients() const { return clients_; }
+  void RemoveClient(Connection* conn);
+  size_t blocked_clients() const;
+
+  WatchRegistry& watches() { return watches_; }
+  ServerStats& stats() { return stats_; }
+  bool shutting_down() const { return shutting_down_; }
+
+ private:
+  void OpenStores();
+  static void OnConnection(uv_stream_t* listener, int status);
+  void Accept();
+  static void OnCron(uv_timer_t* timer);
+  void Cron();
+  static void OnSignal(uv_signal_t* handle, int signum);
+  void FinishShutdown();
+
+  config::Config config_;
+  uv_loop_t* loop_;
+  uv_tcp_t listener_{};
+  uv_timer_t cron_{};
+  uv_signal_t sigterm_{}, sigint_{};
+  uv_async_t shutdown_async_{};
+  int bound_port_ = 0;
+  bool shutting_down_ = false;
+  bool stores_closing_ = false;
+  int64_t shutdown_started_ms_ = 0;
+  int exit_code_ = 0;
+
+  std::vector<std::unique_ptr<drivers::Store>> stores_;
+  drivers::Store* default_store_ = nullptr;
+  absl::flat_hash_map<uint64_t, Connection*> clients_;
+  uint64_t next_client_id_ = 1;
+  WatchRegistry watches_;
+  ServerStats stats_;
+};
+
+}  // namespace arvel::server

@@ -1,0 +1,64 @@
+#pragma once
+// In-process server for command tests: a Server on 127.0.0.1 with an ephemeral port, running its
+// loop on a thread of its own, and hiredis clients talking to it over loopback.
+//
+//   ServerFixture server;                       // default config: array store
+//   Client c = server.Connect();
+//   EXPECT_EQ(c.Command({"SET", "k", "v"}).str, "OK");
+
+#include <hiredis/hiredis.h>
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/config.h"
+#include "server/server.h"
+
+namespace arvel::testing {
+
+// A reply copied out of hiredis, so tests compare plain values.
+struct Reply {
+  int type = 0;          // REDIS_REPLY_* (STATUS, ERROR, INTEGER, NIL, STRING, ARRAY)
+  std::string str;       // STATUS, ERROR, STRING
+  long long integer = 0;
+  std::vector<Reply> elements;
+
+  bool is_nil() const { return type == REDIS_REPLY_NIL; }
+  bool is_error() const { return type == REDIS_REPLY_ERROR; }
+};
+
+class Client {
+ public:
+  explicit Client(int port);
+  Reply Command(const std::vector<std::string>& args);
+  // Sends raw bytes (RESP or inline) and reads one reply.
+  Reply Raw(const std::string& bytes);
+  redisContext* context() { return ctx_.get(); }
+
+ private:
+  struct Free {
+    void operator()(redisContext* c) const { redisFree(c); }
+  };
+  std::unique_ptr<redisContext, Free> ctx_;
+};
+
+// The default configuration with port 0 and the implicit stores.
+config::Config TestConfig();
+
+class ServerFixture {
+ public:
+  explicit ServerFixture(config::Config config = TestConfig());
+  ~ServerFixture();
+  int port() const { return port_; }
+  Client Connect() const { return Client(port_); }
+  server::Server& server() { return *server_; }  // only for reading stats after the fact
+
+ private:
+  std::unique_ptr<server::Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+}  // namespace arvel::testing
