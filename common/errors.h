@@ -31,7 +31,28 @@ inline constexpr std::string_view kExecAbort =
 inline constexpr std::string_view kStringTooLong = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 inline constexpr std::string_view kOffsetOutOfRange = "ERR offset is out of range";
 inline constexpr std::string_view kOom = "OOM command not allowed when used memory > 'maxmemory'.";
+inline constexpr std::string_view kBadClientName =
+    "ERR Client names cannot contain spaces, newlines or special characters.";
+inline constexpr std::string_view kNoSuchClient = "ERR No such client";
 inline constexpr std::string_view kNoProto = "NOPROTO unsupported protocol version";
+// String, key and cache commands (Redis 7 texts).
+inline constexpr std::string_view kDecrOverflow = "ERR decrement would overflow";
+inline constexpr std::string_view kExpireNxConflict =
+    "ERR NX and XX, GT or LT options at the same time are not compatible";
+inline constexpr std::string_view kExpireGtLtConflict =
+    "ERR GT and LT options at the same time are not compatible";
+inline constexpr std::string_view kInvalidCursor = "ERR invalid cursor";
+
+// Server, store and testing commands.
+inline constexpr std::string_view kConfigSetUnsupported =
+    "ERR CONFIG SET is not supported; edit cache.toml and restart";
+inline constexpr std::string_view kConfigRewriteUnsupported =
+    "ERR CONFIG REWRITE is not supported; edit cache.toml and restart";
+inline constexpr std::string_view kNoShutdownInProgress = "ERR No shutdown in progress.";
+inline constexpr std::string_view kGetKeysUnknownCommand = "ERR Invalid command specified";
+inline constexpr std::string_view kGetKeysArity =
+    "ERR Invalid number of arguments specified for command";
+inline constexpr std::string_view kGetKeysNoKeys = "ERR The command has no key arguments";
 
 // "ERR unknown command 'X', with args beginning with: 'a' 'b' "
 std::string UnknownCommand(std::string_view name, const std::string_view* args, size_t nargs);
@@ -43,5 +64,11 @@ std::string UnknownSubcommand(std::string_view sub, std::string_view command);
 std::string StoreUnavailable(std::string_view store, std::string_view reason);
 // "ERR invalid expire time in 'set' command"
 std::string InvalidExpire(std::string_view command);
+// "ERR Unsupported option X" (EXPIRE and friends)
+std::string UnsupportedOption(std::string_view option);
+// "ERR no such store 'x'"
+std::string NoSuchStore(std::string_view name);
+// "ERR assertion failed: DETAIL" (ASSERT STORED/MISSING)
+std::string AssertionFailed(std::string_view detail);
 
 }  // namespace arvel::errors

@@ -2,9 +2,11 @@
 // The daemon's configuration: cache.toml + CACHE_* environment + command-line flags, merged with
 // the precedence of SPEC §2 (flag > file > environment > default), validated once, and handed to
 // the server as one typed value. Options are described by one table (config/options.cc) that
-// drives the TOML reader, the environment fallback, --help and --check-config.
+// drives the TOML reader, the environment fallback, --help, --check-config and the reference
+// table in the docs.
 
 #include <cstdint>
+#include <iosfwd>
 #include <map>
 #include <optional>
 #include <string>
@@ -59,6 +61,10 @@ struct Config {
   // driver that no table already defines under that name.
   std::vector<StoreConfig> stores;
   std::string source;  // the config file used, or "" when none
+  // Where each option's value came from, for --check-config: key "server.port" or
+  // "stores.NAME.host" -> "flag --port", "cache.toml:7", "env CACHE_SERVER_PORT", "default", or
+  // "top-level prefix" for a store's inherited prefix/ttl.
+  std::map<std::string, std::string> origins;
 
   const StoreConfig* FindStore(std::string_view name) const;
 };
@@ -77,23 +83,40 @@ struct CommandLine {
 using Environment = std::map<std::string, std::string>;
 Environment ProcessEnvironment();
 
-// Outcome of parsing argv: either run with `line`, or exit now with `exit_code` after the text
-// in `output` was printed (--help, --version, or a usage error on stderr with code 2).
+// Outcome of parsing argv: either run with `line`, or exit now with `exit_code` after the
+// parser printed what it had to say (--help or --version on stdout with code 0, a one-line usage
+// error on stderr with code 2). Never calls exit().
 struct ParsedArgs {
   CommandLine line;
   std::optional<int> exit_code;
 };
-ParsedArgs ParseCommandLine(int argc, char** argv);
+ParsedArgs ParseCommandLine(int argc, char** argv);  // prints to std::cout / std::cerr
+ParsedArgs ParseCommandLine(int argc, const char* const* argv, std::ostream& out,
+                            std::ostream& err);
 
-// Loads and validates the effective configuration. Errors are one line naming the file, the
-// line and the key when they come from cache.toml ("cache.toml:7: server.port: expected an
-// integer from 1 to 65535, got \"abc\""), or the variable when from the environment.
+// Loads and validates the effective configuration. The file is --config, else $CACHE_CONFIG,
+// else ./cache.toml if it exists, else none; a file named explicitly must be readable. Errors
+// are one line naming the file, the line and the key when they come from cache.toml
+// ("cache.toml:7: server.port: expected an integer from 0 to 65535, got \"abc\""), the
+// variable when from the environment ("CACHE_SERVER_PORT: ...") or the flag ("--port: ...").
 Result<Config> LoadConfig(const CommandLine& line, const Environment& env);
 
-// Human-readable dump of the effective configuration for --check-config, secrets masked.
+// LoadConfig for a file already read: `toml_text` is the content of the file `file_name` (used
+// only in messages and Config::source; "" leaves source empty). Any bytes are safe to pass.
+Result<Config> LoadConfigText(std::string_view toml_text, std::string_view file_name,
+                              const CommandLine& line, const Environment& env);
+
+// Human-readable dump of the effective configuration for --check-config, secrets masked, each
+// value followed by where it came from. The output is itself valid TOML.
 std::string Describe(const Config& config);
 
-// Parses sizes such as "256mb", "1gb", "64kb", "1024" (bytes). Case-insensitive.
+// Every option as a Markdown table (key, type, default, environment variable, description),
+// for docs/configuration.md and the README.
+std::string ReferenceTable();
+
+// Parses sizes such as "256mb", "1gb", "64kb", "1024" (bytes), case-insensitive, Redis style:
+// k/m/g are powers of 1000 and kb/mb/gb powers of 1024; "b" or no unit means bytes. Errors on
+// anything else (signs, spaces, fractions) and on values that do not fit in 64 bits.
 Result<uint64_t> ParseByteSize(std::string_view text);
 
 }  // namespace arvel::config

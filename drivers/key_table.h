@@ -87,7 +87,8 @@ class KeyTable {
   Node* Find(std::string_view key, uint64_t hash);
   // REQUIRES: no node with the same key is in the table; node->hash == HashKey(key).
   void Insert(Node* node);
-  // REQUIRES: `node` is in this table. Never allocates (safe while evicting under a limit).
+  // REQUIRES: `node` is in this table. Never allocates (safe while evicting under a limit);
+  // frees the bucket arrays when the table becomes empty.
   void Remove(Node* node);
 
   // Upper bound of the bucket-array bytes that inserting `inserts` new keys may allocate.

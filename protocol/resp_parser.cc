@@ -68,12 +68,18 @@ int HexValue(char c) {
 
 char UnescapeChar(char c) {
   switch (c) {
-    case 'n': return '\n';
-    case 'r': return '\r';
-    case 't': return '\t';
-    case 'b': return '\b';
-    case 'a': return '\a';
-    default: return c;  // \\ and \" included
+    case 'n':
+      return '\n';
+    case 'r':
+      return '\r';
+    case 't':
+      return '\t';
+    case 'b':
+      return '\b';
+    case 'a':
+      return '\a';
+    default:
+      return c;  // \\ and \" included
   }
 }
 
@@ -210,6 +216,7 @@ void RequestParser::ResetProgress() {
 
 ParseStatus RequestParser::Fail(std::string message) {
   error_ = std::move(message);
+  args_.clear();
   ResetProgress();
   return ParseStatus::kError;
 }
@@ -308,14 +315,14 @@ ParseStatus RequestParser::FinishMultibulk(std::string_view buf) {
 
 ParseStatus RequestParser::ParseInline(std::string_view buf) {
   size_t max_len = limits_.max_inline_len;
-  // Room for the longest allowed line and its "\r\n"; saturates for absurd limits.
-  size_t window = max_len > buf.size() ? buf.size() : std::min(buf.size(), max_len + 2);
+  // Search no further than the longest allowed line plus "\r\n" (written so as not to overflow).
+  size_t window = buf.size() <= max_len ? buf.size() : std::min(buf.size(), max_len + 2);
   size_t from = std::min(line_scan_, window);
   const void* nl = std::memchr(buf.data() + from, '\n', window - from);
   if (nl == nullptr) {
     line_scan_ = window;
     size_t line_so_far = buf.size() - (buf.back() == '\r' ? 1 : 0);
-    if (window == max_len + 2 || line_so_far > max_len) return Fail(std::string(kTooBigInline));
+    if (window < buf.size() || line_so_far > max_len) return Fail(std::string(kTooBigInline));
     return ParseStatus::kIncomplete;
   }
   size_t newline = static_cast<size_t>(static_cast<const char*>(nl) - buf.data());
@@ -324,7 +331,6 @@ ParseStatus RequestParser::ParseInline(std::string_view buf) {
   std::string_view line = buf.substr(0, line_end);
   inline_storage_.reserve(line.size());
   if (!InlineSplitter(line, &inline_storage_).Split(&args_)) {
-    args_.clear();
     return Fail(std::string(kUnbalancedQuotes));
   }
   consumed_ = newline + 1;

@@ -72,10 +72,10 @@ class RequestParser {
   size_t consumed_ = 0;
   size_t wanted_ = 0;
   // Progress within an incomplete multibulk request, as offsets into the buffer.
-  int64_t expected_args_ = -1;         // -1: header not yet parsed
-  int64_t bulk_len_ = -1;              // length of the bulk in flight; -1: its header not parsed
-  size_t pos_ = 0;                     // next unparsed byte
-  size_t line_scan_ = 0;               // the current line has no terminator before this offset
+  int64_t expected_args_ = -1;  // -1: header not yet parsed
+  int64_t bulk_len_ = -1;       // length of the bulk in flight; -1: its header not parsed
+  size_t pos_ = 0;              // next unparsed byte
+  size_t line_scan_ = 0;        // the current line has no terminator before this offset
   std::vector<std::pair<size_t, size_t>> spans_;  // (offset, length) of arguments parsed so far
   // Unescaped inline arguments, back to back. Reserved to the line length up front (unescaping
   // never grows a line), so it never reallocates under the views in args_.

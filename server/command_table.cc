@@ -3,6 +3,8 @@
 #include <cctype>
 #include <string>
 
+#include "absl/strings/string_view.h"
+
 namespace arvel::server {
 
 namespace {
@@ -36,7 +38,8 @@ const CommandSpec* CommandTable::Find(std::string_view name) const {
   for (size_t i = 0; i < name.size(); ++i) {
     lower[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
   }
-  auto it = index_.find(std::string_view(lower, name.size()));
+  // absl's string_view is its own type in Debian's build (not std::string_view).
+  auto it = index_.find(absl::string_view(lower, name.size()));
   return it == index_.end() ? nullptr : &specs_[it->second];
 }
 

@@ -133,7 +133,11 @@ Connection* Server::FindClient(uint64_t id) const {
   return it == clients_.end() ? nullptr : it->second;
 }
 
-void Server::RemoveClient(Connection* conn) { clients_.erase(conn->state().id); }
+void Server::RemoveClient(Connection* conn) {
+  uint64_t id = conn->state().id;
+  clients_.erase(id);
+  for (const auto& listener : close_listeners_) listener(id);
+}
 
 size_t Server::blocked_clients() const {
   size_t n = 0;

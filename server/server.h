@@ -62,6 +62,10 @@ class Server {
   size_t blocked_clients() const;
 
   WatchRegistry& watches() { return watches_; }
+  // Called with the id of every client that goes away (lease hand-over, lock waiters).
+  void AddCloseListener(std::function<void(uint64_t client_id)> listener) {
+    close_listeners_.push_back(std::move(listener));
+  }
   ServerStats& stats() { return stats_; }
   bool shutting_down() const { return shutting_down_; }
 
@@ -91,6 +95,7 @@ class Server {
   absl::flat_hash_map<uint64_t, Connection*> clients_;
   uint64_t next_client_id_ = 1;
   WatchRegistry watches_;
+  std::vector<std::function<void(uint64_t)>> close_listeners_;
   ServerStats stats_;
 };
 

@@ -6,12 +6,24 @@ namespace arvel::server {
 
 void ReplyValue::Write(protocol::ReplyWriter& writer) const {
   switch (kind) {
-    case Kind::kOk: writer.Ok(); break;
-    case Kind::kNull: writer.Null(); break;
-    case Kind::kInteger: writer.Integer(integer); break;
-    case Kind::kBulk: writer.Bulk(text); break;
-    case Kind::kError: writer.Error(text); break;
-    case Kind::kSimple: writer.Simple(text); break;
+    case Kind::kOk:
+      writer.Ok();
+      break;
+    case Kind::kNull:
+      writer.Null();
+      break;
+    case Kind::kInteger:
+      writer.Integer(integer);
+      break;
+    case Kind::kBulk:
+      writer.Bulk(text);
+      break;
+    case Kind::kError:
+      writer.Error(text);
+      break;
+    case Kind::kSimple:
+      writer.Simple(text);
+      break;
     case Kind::kIntegerArray:
       writer.ArrayHeader(integers.size());
       for (int64_t v : integers) writer.Integer(v);
@@ -19,19 +31,20 @@ void ReplyValue::Write(protocol::ReplyWriter& writer) const {
   }
 }
 
-void ReadAndReply(CommandContext& ctx, drivers::Space space,
-                  std::span<const std::string_view> keys, ReadReplyFn reply) {
-  ctx.store().Read(space, keys,
-                   [pending = ctx.Suspend(), reply = std::move(reply)](
-                       const Status& status, std::span<const drivers::Entry* const> entries) mutable {
-                     pending.Finish([&](protocol::ReplyWriter& writer) {
-                       if (!status.ok()) {
-                         writer.Error(status.message());
-                       } else {
-                         reply(writer, entries);
-                       }
-                     });
-                   });
+void ReadAndReply(CommandContext& ctx, drivers::Space space, std::span<const std::string_view> keys,
+                  ReadReplyFn reply) {
+  ctx.store().Read(
+      space, keys,
+      [pending = ctx.Suspend(), reply = std::move(reply)](
+          const Status& status, std::span<const drivers::Entry* const> entries) mutable {
+        pending.Finish([&](protocol::ReplyWriter& writer) {
+          if (!status.ok()) {
+            writer.Error(status.message());
+          } else {
+            reply(writer, entries);
+          }
+        });
+      });
 }
 
 void ReadAndReply(CommandContext& ctx, drivers::Space space, std::string_view key,

@@ -31,18 +31,36 @@ struct ReplyValue {
   std::vector<int64_t> integers;  // kIntegerArray
 
   static ReplyValue Ok() { return {}; }
-  static ReplyValue Null() { return {Kind::kNull}; }
-  static ReplyValue Integer(int64_t v) { return {Kind::kInteger, v}; }
-  static ReplyValue Bulk(std::string s) { return {Kind::kBulk, 0, std::move(s)}; }
-  static ReplyValue Error(std::string_view message) {
-    return {Kind::kError, 0, std::string(message)};
+  static ReplyValue Null() { return Of(Kind::kNull); }
+  static ReplyValue Integer(int64_t v) {
+    ReplyValue r = Of(Kind::kInteger);
+    r.integer = v;
+    return r;
   }
-  static ReplyValue Simple(std::string_view s) { return {Kind::kSimple, 0, std::string(s)}; }
+  static ReplyValue Bulk(std::string s) { return Text(Kind::kBulk, std::move(s)); }
+  static ReplyValue Error(std::string_view message) {
+    return Text(Kind::kError, std::string(message));
+  }
+  static ReplyValue Simple(std::string_view s) { return Text(Kind::kSimple, std::string(s)); }
   static ReplyValue Integers(std::vector<int64_t> v) {
-    return {Kind::kIntegerArray, 0, {}, std::move(v)};
+    ReplyValue r = Of(Kind::kIntegerArray);
+    r.integers = std::move(v);
+    return r;
   }
 
   void Write(protocol::ReplyWriter& writer) const;
+
+ private:
+  static ReplyValue Of(Kind kind) {
+    ReplyValue r;
+    r.kind = kind;
+    return r;
+  }
+  static ReplyValue Text(Kind kind, std::string text) {
+    ReplyValue r = Of(kind);
+    r.text = std::move(text);
+    return r;
+  }
 };
 
 using ReadReplyFn =

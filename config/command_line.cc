@@ -1,0 +1,82 @@
+// The command line of SPEC §1, parsed with CLI11. CLI11 reports --help and errors by throwing;
+// they are caught here and turned into an exit code, so that main() and the tests decide what
+// happens next. Values are not range-checked here: LoadConfig checks flags against the same
+// options table as cache.toml and the environment, with the same messages.
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <string>
+
+#include "config/config.h"
+#include "config/options.h"
+
+namespace arvel::config {
+namespace {
+
+constexpr int kUsageError = 2;
+
+std::string OneLine(std::string text) {
+  for (char& c : text) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  return text;
+}
+
+}  // namespace
+
+ParsedArgs ParseCommandLine(int argc, char** argv) {
+  return ParseCommandLine(argc, argv, std::cout, std::cerr);
+}
+
+ParsedArgs ParseCommandLine(int argc, const char* const* argv, std::ostream& out,
+                            std::ostream& err) {
+  CLI::App app("arvel-cached: a cache daemon speaking the Redis protocol.", "arvel-cached");
+  app.footer(EnvironmentHelp());
+  std::string config_path, bind, store, log_level;
+  int port = 0;
+  bool version = false;
+  ParsedArgs parsed;
+  CLI::Option* config_option =
+      app.add_option("--config", config_path, "Config file (default: $CACHE_CONFIG, else "
+                                              "./cache.toml if it exists)")
+          ->type_name("PATH");
+  CLI::Option* bind_option =
+      app.add_option("--bind", bind, "Address to listen on (server.bind)")->type_name("ADDR");
+  CLI::Option* port_option =
+      app.add_option("--port", port, "Port to listen on, 0 = any free port (server.port)")
+          ->type_name("N");
+  CLI::Option* store_option =
+      app.add_option("--store", store, "Store new connections use (default)")->type_name("NAME");
+  CLI::Option* level_option =
+      app.add_option("--log-level", log_level, "trace|debug|info|warn|error (server.log_level)")
+          ->type_name("LEVEL");
+  app.add_flag("--check-config", parsed.line.check_config,
+               "Validate and print the effective configuration, then exit");
+  app.add_flag("--version", version, "Print the version and exit");
+
+  try {
+    app.parse(argc > 0 ? argc : 0, argv);
+  } catch (const CLI::CallForHelp&) {
+    out << app.help();
+    parsed.exit_code = 0;
+    return parsed;
+  } catch (const CLI::ParseError& e) {
+    err << "arvel-cached: " << OneLine(e.what()) << " (see --help)\n";
+    parsed.exit_code = kUsageError;
+    return parsed;
+  }
+  if (version) {
+    out << "arvel-cached " << ARVEL_VERSION << "\n";
+    parsed.exit_code = 0;
+    return parsed;
+  }
+  if (config_option->count() > 0) parsed.line.config_path = config_path;
+  if (bind_option->count() > 0) parsed.line.bind = bind;
+  if (port_option->count() > 0) parsed.line.port = port;
+  if (store_option->count() > 0) parsed.line.store = store;
+  if (level_option->count() > 0) parsed.line.log_level = log_level;
+  return parsed;
+}
+
+}  // namespace arvel::config

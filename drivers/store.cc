@@ -1,0 +1,14 @@
+#include "drivers/store.h"
+
+#include <chrono>
+
+namespace arvel::drivers {
+
+int64_t NowMs() {
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  using std::chrono::system_clock;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace arvel::drivers

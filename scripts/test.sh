@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test:
+#   1. unit + integration tests (GoogleTest, redis-cli, python3-redis) on a release build,
+#   2. the same tests under AddressSanitizer + UndefinedBehaviorSanitizer,
+#   3. each libFuzzer target for a short run (clang),
+#   4. a quick side-by-side benchmark smoke run against redis-server.
+# Set ARVEL_TEST_QUICK=1 to skip steps 2-4.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+jobs=$(nproc)
+
+echo "== build and test (release)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+(cd build && ctest --output-on-failure -j1)
+[ "${ARVEL_TEST_QUICK:-0}" = 1 ] && exit 0
+
+echo "== build and test (ASan + UBSan)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DARVEL_SANITIZE=ON -DARVEL_BENCH=OFF >/dev/null
+cmake --build build-asan -j"$jobs"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --output-on-failure -j1)
+
+echo "== fuzz (short runs)"
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DARVEL_FUZZ=ON -DARVEL_TESTS=OFF \
+  -DARVEL_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-fuzz -j"$jobs"
+for fuzzer in build-fuzz/*_fuzz; do
+  name=$(basename "$fuzzer" _fuzz)
+  corpus=$(mktemp -d)
+  cp -r "tests/fuzz/corpus/${name#*_}/." "$corpus" 2>/dev/null || true
+  cp -r "tests/fuzz/corpus/${name%%_*}/." "$corpus" 2>/dev/null || true
+  "$fuzzer" -max_total_time="${ARVEL_FUZZ_SECONDS:-30}" -rss_limit_mb=2048 "$corpus"
+  rm -rf "$corpus"
+done
+
+echo "== benchmark smoke run"
+bench/compare.sh --quick build/arvel-cached
+echo "all tests passed"

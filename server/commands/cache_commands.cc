@@ -1,0 +1,178 @@
+// The Arvel cache facade (SPEC §4): PUT FOREVER HAS FORGET FLUSH ADD INCREMENT DECREMENT PULL
+// MANY PUTMANY. `GET key [default]` is the string family's GET: these commands and the Redis ones
+// share their keys.
+//
+// TTLs are integer seconds. As Laravel's Repository does, ttl <= 0 forgets the key in PUT and
+// PUTMANY and makes ADD store nothing (:0); a missing ttl means no expiry, except on the redis
+// driver, which applies its store's `ttl` setting.
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "common/errors.h"
+#include "config/config.h"
+#include "drivers/store.h"
+#include "server/command_table.h"
+#include "server/commands/arguments.h"
+#include "server/commands/store_ops.h"
+#include "server/commands/value_logic.h"
+#include "server/server.h"
+
+namespace arvel::server {
+
+namespace {
+
+using drivers::Entry;
+using drivers::KeyUpdate;
+using drivers::Space;
+
+// Reads the optional ttl at args[index] into `ttl`. Replies kNotInteger and returns false when
+// it is not an integer.
+bool ParseTtl(CommandContext& ctx, size_t index, std::optional<int64_t>& ttl) {
+  if (index >= ctx.argc()) return true;
+  ttl = ParseInt64(ctx.arg(index));
+  if (!ttl) ctx.reply().Error(errors::kNotInteger);
+  return ttl.has_value();
+}
+
+// The expiry of a write without a ttl: none, except on the redis driver, which applies its
+// store's `ttl` (SPEC §2) as Arvel's RedisStore does.
+ExpiryChange DefaultExpiry(CommandContext& ctx) {
+  const drivers::Store& store = ctx.store();
+  if (store.driver() != "redis") return ExpiryChange::Never();
+  const config::StoreConfig* config = ctx.server().config().FindStore(store.name());
+  if (config == nullptr || config->ttl <= 0) return ExpiryChange::Never();
+  return ExpiryChange::InSeconds(config->ttl);
+}
+
+// The expiry a ttl argument asks for; nullopt when ttl <= 0 (forget the key).
+std::optional<ExpiryChange> ExpiryOfTtl(const std::optional<int64_t>& ttl, CommandContext& ctx) {
+  if (!ttl) return DefaultExpiry(ctx);
+  if (*ttl <= 0) return std::nullopt;
+  return ExpiryChange::InSeconds(*ttl);
+}
+
+// PUT and FOREVER: stores the value with `expiry`, or forgets the key when there is none.
+void StoreValue(CommandContext& ctx, std::optional<ExpiryChange> expiry) {
+  UpdateAndReply(
+      ctx, Space::kData, ctx.arg(1),
+      [value = std::string(ctx.arg(2)), expiry](std::span<KeyUpdate> keys, int64_t now_ms) mutable {
+        if (expiry) {
+          keys[0].Put(std::move(value), expiry->Resolve(nullptr, now_ms));
+        } else {
+          EraseExisting(keys);
+        }
+        return ReplyValue::Ok();
+      });
+}
+
+void Put(CommandContext& ctx) {
+  std::optional<int64_t> ttl;
+  if (ArityAtMost(ctx, 4) && ParseTtl(ctx, 3, ttl)) StoreValue(ctx, ExpiryOfTtl(ttl, ctx));
+}
+
+void Forever(CommandContext& ctx) { StoreValue(ctx, ExpiryChange::Never()); }
+
+void Has(CommandContext& ctx) {
+  ReadAndReply(ctx, Space::kData, ctx.arg(1),
+               [](protocol::ReplyWriter& writer, std::span<const Entry* const> entries) {
+                 writer.Integer(entries[0] ? 1 : 0);
+               });
+}
+
+void Forget(CommandContext& ctx) {
+  UpdateAndReply(ctx, Space::kData, ctx.arg(1), [](std::span<KeyUpdate> keys, int64_t) {
+    return ReplyValue::Integer(EraseExisting(keys));
+  });
+}
+
+void Flush(CommandContext& ctx) { FlushAndReply(ctx); }
+
+void Add(CommandContext& ctx) {
+  std::optional<int64_t> ttl;
+  if (!ArityAtMost(ctx, 4) || !ParseTtl(ctx, 3, ttl)) return;
+  std::optional<ExpiryChange> expiry = ExpiryOfTtl(ttl, ctx);
+  if (!expiry) return ctx.reply().Integer(0);  // Laravel's add() refuses a ttl <= 0
+  UpdateAndReply(ctx, Space::kData, ctx.arg(1),
+                 [value = std::string(ctx.arg(2)), expiry = *expiry](std::span<KeyUpdate> keys,
+                                                                     int64_t now_ms) mutable {
+                   if (keys[0].current) return ReplyValue::Integer(0);
+                   keys[0].Put(std::move(value), expiry.Resolve(nullptr, now_ms));
+                   return ReplyValue::Integer(1);
+                 });
+}
+
+// INCREMENT / DECREMENT key [by]: by defaults to 1.
+void AddToCounter(CommandContext& ctx, bool negate) {
+  if (!ArityAtMost(ctx, 3)) return;
+  int64_t delta = negate ? -1 : 1;
+  if (ctx.argc() == 3 && !ParseDelta(ctx, ctx.arg(2), negate, delta)) return;
+  IncrementAndReply(ctx, ctx.arg(1), delta);
+}
+void Increment(CommandContext& ctx) { AddToCounter(ctx, false); }
+void Decrement(CommandContext& ctx) { AddToCounter(ctx, true); }
+
+void Pull(CommandContext& ctx) {
+  if (!ArityAtMost(ctx, 3)) return;
+  UpdateAndReply(ctx, Space::kData, ctx.arg(1),
+                 [fallback = OptionalArg(ctx, 2)](std::span<KeyUpdate> keys, int64_t) {
+                   return TakeValue(keys[0], fallback);
+                 });
+}
+
+void Many(CommandContext& ctx) { ReplyWithValues(ctx, ctx.args().subspan(1)); }
+
+void PutMany(CommandContext& ctx) {
+  if (ctx.argc() % 2 != 0) return ctx.reply().Error(errors::WrongArity(ctx.spec().name));
+  std::optional<int64_t> ttl;
+  if (!ParseTtl(ctx, 1, ttl)) return;
+  std::optional<ExpiryChange> expiry = ExpiryOfTtl(ttl, ctx);
+  KeyValues pairs = CollectPairs(ctx.args(), 2);
+  UpdateAndReply(ctx, Space::kData, pairs.keys,
+                 [values = std::move(pairs.values), expiry](std::span<KeyUpdate> keys,
+                                                            int64_t now_ms) mutable {
+                   if (expiry) {
+                     PutAll(keys, values, *expiry, now_ms);
+                   } else {
+                     EraseExisting(keys);
+                   }
+                   return ReplyValue::Ok();
+                 });
+}
+
+}  // namespace
+
+void RegisterCacheCommands(CommandTable& table) {
+  constexpr uint32_t kRead = kReadOnly | kFast;
+  constexpr uint32_t kWriteFast = kWrite | kFast;
+  table.Register({"put", -3, kWriteFast, 1, 1, 1, Put, "cache",
+                  "Stores a value, for ttl seconds if given (ttl <= 0 forgets the key).",
+                  "key value [ttl]"});
+  table.Register({"forever", 3, kWriteFast, 1, 1, 1, Forever, "cache",
+                  "Stores a value with no expiry.", "key value"});
+  table.Register({"has", 2, kRead, 1, 1, 1, Has, "cache", "Whether a key exists.", "key"});
+  table.Register({"forget", 2, kWriteFast, 1, 1, 1, Forget, "cache", "Removes a key.", "key"});
+  table.Register(
+      {"flush", 1, kWrite, 0, 0, 0, Flush, "cache", "Removes every key of the current store.", ""});
+  table.Register({"add", -3, kWriteFast, 1, 1, 1, Add, "cache",
+                  "Stores a value only if the key is absent.", "key value [ttl]"});
+  table.Register({"increment", -2, kWriteFast, 1, 1, 1, Increment, "cache",
+                  "Adds to the integer value of a key (0 when missing), keeping its TTL.",
+                  "key [by]"});
+  table.Register({"decrement", -2, kWriteFast, 1, 1, 1, Decrement, "cache",
+                  "Subtracts from the integer value of a key (0 when missing), keeping its TTL.",
+                  "key [by]"});
+  table.Register({"pull", -2, kWriteFast, 1, 1, 1, Pull, "cache",
+                  "Returns the value of a key and removes the key.", "key [default]"});
+  table.Register({"many", -2, kRead, 1, -1, 1, Many, "cache", "Returns the values of several keys.",
+                  "key [key ...]"});
+  table.Register({"putmany", -4, kWrite, 2, -1, 2, PutMany, "cache",
+                  "Stores several values with one ttl (ttl <= 0 forgets them).",
+                  "ttl key value [key value ...]"});
+}
+
+}  // namespace arvel::server

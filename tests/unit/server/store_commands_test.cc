@@ -1,0 +1,172 @@
+// STORE SELECT FAKE ASSERT against an in-process server.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "tests/unit/server/server_fixture.h"
+
+namespace arvel::testing {
+namespace {
+
+// Skips the test while the string family (SET/GET/DEL) is not registered yet.
+#define REQUIRE_SET(client)                                                \
+  do {                                                                     \
+    Reply probe = (client).Command({"SET", "__probe__", "1"});             \
+    if (probe.is_error()) GTEST_SKIP() << "SET not available: " << probe.str; \
+    (client).Command({"DEL", "__probe__"});                                \
+  } while (0)
+
+std::vector<std::string> Strings(const Reply& r) {
+  std::vector<std::string> out;
+  for (const Reply& e : r.elements) out.push_back(e.str);
+  return out;
+}
+
+TEST(StoreCommandsTest, StoreNamesAndSwitches) {
+  ServerFixture server;
+  Client c = server.Connect();
+  EXPECT_EQ(c.Command({"STORE"}).str, "array");
+  std::vector<std::string> names = Strings(c.Command({"STORE", "LIST"}));
+  EXPECT_NE(std::find(names.begin(), names.end(), "array"), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "null"), names.end());
+  EXPECT_EQ(c.Command({"STORE", "list"}).elements.size(), names.size());
+
+  EXPECT_EQ(c.Command({"STORE", "null"}).str, "OK");
+  EXPECT_EQ(c.Command({"STORE"}).str, "null");
+  EXPECT_EQ(c.Command({"STORE", "nosuch"}).str, "ERR no such store 'nosuch'");
+  EXPECT_EQ(c.Command({"STORE"}).str, "null");  // unchanged by the failed switch
+  EXPECT_EQ(c.Command({"STORE", "a", "b"}).str, "ERR syntax error");
+
+  // The switch is per connection.
+  Client other = server.Connect();
+  EXPECT_EQ(other.Command({"STORE"}).str, "array");
+}
+
+TEST(StoreCommandsTest, SwitchingStoresIsolatesData) {
+  ServerFixture server;
+  Client c = server.Connect();
+  REQUIRE_SET(c);
+  ASSERT_EQ(c.Command({"SET", "k", "v"}).str, "OK");
+  ASSERT_EQ(c.Command({"STORE", "null"}).str, "OK");
+  EXPECT_TRUE(c.Command({"GET", "k"}).is_nil());
+  ASSERT_EQ(c.Command({"SET", "k", "other"}).str, "OK");  // vanishes into the null store
+  EXPECT_TRUE(c.Command({"GET", "k"}).is_nil());
+  ASSERT_EQ(c.Command({"STORE", "array"}).str, "OK");
+  EXPECT_EQ(c.Command({"GET", "k"}).str, "v");
+}
+
+TEST(StoreCommandsTest, SelectAcceptsOnlyDatabaseZero) {
+  ServerFixture server;
+  Client c = server.Connect();
+  EXPECT_EQ(c.Command({"SELECT", "0"}).str, "OK");
+  EXPECT_EQ(c.Command({"SELECT", "1"}).str, "ERR DB index is out of range");
+  EXPECT_EQ(c.Command({"SELECT", "-1"}).str, "ERR DB index is out of range");
+  EXPECT_EQ(c.Command({"SELECT", "zero"}).str, "ERR value is not an integer or out of range");
+  EXPECT_EQ(c.Command({"SELECT"}).str, "ERR wrong number of arguments for 'select' command");
+}
+
+TEST(StoreCommandsTest, FakeIsPrivateAndEmptyAndOffRestores) {
+  ServerFixture server;
+  Client c = server.Connect();
+  REQUIRE_SET(c);
+  ASSERT_EQ(c.Command({"SET", "k", "real"}).str, "OK");
+  ASSERT_EQ(c.Command({"FAKE"}).str, "OK");
+  EXPECT_EQ(c.Command({"STORE"}).str, "fake");
+  EXPECT_TRUE(c.Command({"GET", "k"}).is_nil());
+  ASSERT_EQ(c.Command({"SET", "k", "faked"}).str, "OK");
+  EXPECT_EQ(c.Command({"GET", "k"}).str, "faked");
+
+  Client other = server.Connect();
+  EXPECT_EQ(other.Command({"GET", "k"}).str, "real");  // the fake is this connection's alone
+
+  ASSERT_EQ(c.Command({"FAKE", "OFF"}).str, "OK");
+  EXPECT_EQ(c.Command({"STORE"}).str, "array");
+  EXPECT_EQ(c.Command({"GET", "k"}).str, "real");
+  EXPECT_EQ(c.Command({"FAKE", "OFF"}).str, "OK");  // harmless when not faking
+  EXPECT_EQ(c.Command({"FAKE", "ON"}).str, "ERR syntax error");
+}
+
+TEST(StoreCommandsTest, FakeReturnsToTheStoreItReplaced) {
+  ServerFixture server;
+  Client c = server.Connect();
+  REQUIRE_SET(c);
+  ASSERT_EQ(c.Command({"STORE", "null"}).str, "OK");
+  ASSERT_EQ(c.Command({"FAKE"}).str, "OK");
+  ASSERT_EQ(c.Command({"SET", "a", "1"}).str, "OK");
+  ASSERT_EQ(c.Command({"FAKE"}).str, "OK");  // a second FAKE starts over, empty
+  EXPECT_TRUE(c.Command({"GET", "a"}).is_nil());
+  ASSERT_EQ(c.Command({"FAKE", "OFF"}).str, "OK");
+  EXPECT_EQ(c.Command({"STORE"}).str, "null");
+
+  // STORE name while faking ends the fake.
+  ASSERT_EQ(c.Command({"FAKE"}).str, "OK");
+  ASSERT_EQ(c.Command({"STORE", "array"}).str, "OK");
+  ASSERT_EQ(c.Command({"FAKE", "OFF"}).str, "OK");
+  EXPECT_EQ(c.Command({"STORE"}).str, "array");
+}
+
+TEST(StoreCommandsTest, AssertStoredAndMissingOnAFake) {
+  ServerFixture server;
+  Client c = server.Connect();
+  REQUIRE_SET(c);
+  ASSERT_EQ(c.Command({"FAKE"}).str, "OK");
+  EXPECT_EQ(c.Command({"ASSERT", "MISSING", "k"}).str, "OK");
+  EXPECT_EQ(c.Command({"ASSERT", "STORED", "k"}).str,
+            "ERR assertion failed: key 'k' is missing (it was never written)");
+  ASSERT_EQ(c.Command({"SET", "k", "a"}).str, "OK");
+  EXPECT_EQ(c.Command({"ASSERT", "STORED", "k"}).str, "OK");
+  EXPECT_EQ(c.Command({"ASSERT", "STORED", "k", "a"}).str, "OK");
+  EXPECT_EQ(c.Command({"assert", "stored", "k", "b"}).str,
+            "ERR assertion failed: key 'k' holds 'a', expected 'b'");
+  EXPECT_EQ(c.Command({"ASSERT", "MISSING", "k"}).str,
+            "ERR assertion failed: key 'k' holds 'a', expected it to be missing");
+  ASSERT_EQ(c.Command({"DEL", "k"}).integer, 1);
+  EXPECT_EQ(c.Command({"ASSERT", "STORED", "k"}).str,
+            "ERR assertion failed: key 'k' is missing (it was written, last as 'a', but has "
+            "since been forgotten or has expired)");
+  EXPECT_EQ(c.Command({"ASSERT", "MISSING", "k"}).str, "OK");
+}
+
+TEST(StoreCommandsTest, AssertWorksOnAnyStore) {
+  ServerFixture server;
+  Client c = server.Connect();
+  EXPECT_EQ(c.Command({"ASSERT", "STORED", "nokey"}).str,
+            "ERR assertion failed: key 'nokey' is missing");
+  EXPECT_EQ(c.Command({"ASSERT", "MISSING", "nokey"}).str, "OK");
+  REQUIRE_SET(c);
+  ASSERT_EQ(c.Command({"SET", "k", std::string("x\r\n\0'y", 6)}).str, "OK");
+  EXPECT_EQ(c.Command({"ASSERT", "STORED", "k", "z"}).str,
+            "ERR assertion failed: key 'k' holds 'x\\x0d\\x0a\\x00\\'y', expected 'z'");
+  std::string big(100, 'v');
+  ASSERT_EQ(c.Command({"SET", "big", big}).str, "OK");
+  EXPECT_EQ(c.Command({"ASSERT", "MISSING", "big"}).str,
+            "ERR assertion failed: key 'big' holds '" + std::string(64, 'v') +
+                "'... (100 bytes), expected it to be missing");
+}
+
+TEST(StoreCommandsTest, AssertArguments) {
+  ServerFixture server;
+  Client c = server.Connect();
+  EXPECT_EQ(c.Command({"ASSERT", "BOGUS", "k"}).str, "ERR syntax error");
+  EXPECT_EQ(c.Command({"ASSERT", "MISSING", "k", "v"}).str, "ERR syntax error");
+  EXPECT_EQ(c.Command({"ASSERT", "STORED", "k", "v", "w"}).str, "ERR syntax error");
+  EXPECT_EQ(c.Command({"ASSERT", "STORED"}).str,
+            "ERR wrong number of arguments for 'assert' command");
+}
+
+TEST(StoreCommandsTest, ResetEndsTheFake) {
+  ServerFixture server;
+  Client c = server.Connect();
+  Reply reset = c.Command({"RESET"});
+  if (reset.is_error()) GTEST_SKIP() << "RESET not available: " << reset.str;
+  ASSERT_EQ(c.Command({"STORE", "null"}).str, "OK");
+  ASSERT_EQ(c.Command({"FAKE"}).str, "OK");
+  ASSERT_EQ(c.Command({"RESET"}).str, "RESET");
+  EXPECT_EQ(c.Command({"STORE"}).str, "array");
+}
+
+}  // namespace
+}  // namespace arvel::testing
