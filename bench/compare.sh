@@ -35,6 +35,7 @@ for tool in redis-server redis-benchmark; do
   command -v "$tool" >/dev/null || { echo "$tool not found (apt-get install redis-server)" >&2; exit 1; }
 done
 [[ -x "$binary" ]] || { echo "arvel-cached binary not found: $binary" >&2; exit 1; }
+binary="$(readlink -f "$binary")"  # the daemon runs in a temporary directory
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/arvel-bench-XXXXXX")"
 pids=()
@@ -92,6 +93,7 @@ start_arvel() {
     arvel_port="$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\) .*/\1/p' "$work/arvel.log" |
       head -n1)"
     [[ -n "$arvel_port" ]] && break
+    kill -0 "${pids[-1]}" 2>/dev/null || break
     sleep 0.1
   done
   [[ -n "$arvel_port" ]] || { echo "arvel-cached did not start:" >&2; cat "$work/arvel.log" >&2; exit 1; }

@@ -1,6 +1,7 @@
-// Reading cache.toml with toml11. toml11 reports problems by throwing and recurses once per
-// nested array or inline table (and walks dotted keys with deep recursion), so this file is the
-// boundary: the input is screened for size and nesting first, every exception is caught, and
+// Reading cache.toml with toml11. toml11 reports problems by throwing, recurses once per nested
+// array or inline table (and walks dotted keys with deep recursion), slows down quadratically on
+// long lines and misreads invalid UTF-8 inside strings, so this file is the boundary: the input
+// is screened for size, line length, encoding and nesting first, every exception is caught, and
 // what comes out is a FileSettings or a one-line Status.
 
 #include <algorithm>
@@ -27,6 +28,21 @@ constexpr int kMaxNesting = 64;
 // Dotted keys ("a.b.c = 1") nest tables too; a key cannot span lines, so a per-line count of the
 // dots outside strings and comments bounds that depth.
 constexpr int kMaxDotsPerLine = 64;
+// toml11 rescans the current line for every value it reads, so time grows with the square of a
+// line's length; lines of a real cache.toml are well under 100 bytes.
+constexpr size_t kMaxLineBytes = 4096;
+
+// The 1-based number of the first line longer than kMaxLineBytes, or 0.
+uint32_t FirstLongLine(std::string_view text) {
+  uint32_t line = 1;
+  for (size_t start = 0; start < text.size(); ++line) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    if (end - start > kMaxLineBytes) return line;
+    start = end + 1;
+  }
+  return 0;
+}
 
 // Finds the first line nesting deeper than the limits, following TOML's lexical rules for
 // strings and comments so that brackets inside them do not count. Returns 0 if there is none.
@@ -136,6 +152,43 @@ class NestingScanner {
   int dots_ = 0;
   State state_ = State::kCode;
 };
+
+// Length of the well-formed UTF-8 sequence at the start of `text` (Unicode table 3-7: no overlong
+// forms, no surrogates, nothing past U+10FFFF), or 0 if it is not one.
+size_t Utf8SequenceLength(std::string_view text) {
+  auto byte = [&text](size_t i) { return static_cast<unsigned char>(text[i]); };
+  auto continuation = [&](size_t i, unsigned char low = 0x80, unsigned char high = 0xBF) {
+    return i < text.size() && byte(i) >= low && byte(i) <= high;
+  };
+  unsigned char lead = byte(0);
+  if (lead <= 0x7F) return 1;
+  if (lead >= 0xC2 && lead <= 0xDF) return continuation(1) ? 2 : 0;
+  if (lead >= 0xE0 && lead <= 0xEF) {
+    unsigned char low = lead == 0xE0 ? 0xA0 : 0x80;
+    unsigned char high = lead == 0xED ? 0x9F : 0xBF;
+    return continuation(1, low, high) && continuation(2) ? 3 : 0;
+  }
+  if (lead >= 0xF0 && lead <= 0xF4) {
+    unsigned char low = lead == 0xF0 ? 0x90 : 0x80;
+    unsigned char high = lead == 0xF4 ? 0x8F : 0xBF;
+    return continuation(1, low, high) && continuation(2) && continuation(3) ? 4 : 0;
+  }
+  return 0;
+}
+
+// TOML files must be UTF-8, and toml11 3.7's own handling of bad UTF-8 inside strings reads out
+// of bounds (it rewinds a copy of the string with an iterator into the whole file), so invalid
+// bytes are refused here first. Returns the 1-based line of the first bad byte, or 0.
+uint32_t FirstInvalidUtf8Line(std::string_view text) {
+  uint32_t line = 1;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t length = Utf8SequenceLength(text.substr(pos));
+    if (length == 0) return line;
+    if (text[pos] == '\n') ++line;
+    pos += length;
+  }
+  return 0;
+}
 
 // toml11's messages are several lines: "[error] toml::parse_x: what\n --> file\n 3 | text\n
 // | ^--- note". Keep "what" and the line of the last excerpt shown, which is where it failed.
@@ -325,6 +378,13 @@ Result<FileSettings> ReadConfigText(std::string_view text, std::string_view file
   std::string name(file_name);
   if (text.size() > kMaxConfigBytes) {
     return Status::Error(name + ": larger than " + std::to_string(kMaxConfigBytes) + " bytes");
+  }
+  if (uint32_t line = FirstInvalidUtf8Line(text)) {
+    return Status::Error(name + ":" + std::to_string(line) + ": not valid UTF-8");
+  }
+  if (uint32_t line = FirstLongLine(text)) {
+    return Status::Error(name + ":" + std::to_string(line) + ": line longer than " +
+                         std::to_string(kMaxLineBytes) + " bytes");
   }
   if (uint32_t line = NestingScanner(text).FirstTooDeepLine()) {
     return Status::Error(name + ":" + std::to_string(line) + ": nested more than " +

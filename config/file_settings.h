@@ -31,8 +31,9 @@ struct FileSettings {
   std::vector<StoreTable> stores;           // [stores.NAME] in file order
 };
 
-// Larger files are refused before parsing: a cache.toml is a few hundred bytes.
-inline constexpr size_t kMaxConfigBytes = 1 << 20;
+// Larger files are refused before parsing: a cache.toml is a few hundred bytes, and toml11's
+// parsing time grows faster than linearly with size.
+inline constexpr size_t kMaxConfigBytes = 64 << 10;
 
 // Parses `text` as the TOML file `file_name` and checks every key. Errors are one line,
 // "FILE:LINE: KEY: problem" or "FILE:LINE: problem"; of several, the one earliest in the file.

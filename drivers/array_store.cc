@@ -110,6 +110,7 @@ void ArrayStore::Read(Space space, std::span<const std::string_view> keys, ReadF
   LazyClock now(clock_);
   for (size_t i = 0; i < keys.size(); ++i) {
     Node* node = FindLive(space, keys[i], HashKey(keys[i]), now);
+    if (node != nullptr) Touch(node);
     entries[i] = node != nullptr ? &node->entry : nullptr;
     if (CountsHits(space)) ++(node != nullptr ? stats_.hits : stats_.misses);
   }
@@ -321,7 +322,7 @@ void ArrayStore::Scan(uint64_t cursor, size_t count, ScanFn done) {
   std::vector<std::string> keys;
   const size_t wanted = std::max<size_t>(count, 1);
   // Like Redis, bound the buckets visited so a sparse table cannot make one call walk it all.
-  size_t visits = wanted * 10;
+  size_t visits = wanted > SIZE_MAX / 10 ? SIZE_MAX : wanted * 10;
   LazyClock now(clock_);
   auto collect = [&](const Node* node) {
     if (IsLive(node, now)) keys.emplace_back(node->key());
@@ -338,8 +339,9 @@ void ArrayStore::Count(CountFn done) {
 
 void ArrayStore::RandomKey(KeyFn done) {
   LazyClock now(clock_);
-  const Node* node = table(Space::kData).RandomNode(
-      rng_, [&](const Node* candidate) { return IsLive(candidate, now); });
+  const Node* node = table(Space::kData).RandomNode(rng_, [&](const Node* candidate) {
+    return IsLive(candidate, now);
+  });
   if (node == nullptr) {
     done(Status::Ok(), std::nullopt);
     return;
@@ -370,7 +372,7 @@ void ArrayStore::Tick(int64_t now_ms) {
          heap_.top()->entry.expire_at_ms <= now_ms) {
     ReclaimExpired(heap_.top());
     // Reading the clock costs about as much as reclaiming a key: look only now and then.
-    break;
+    if (++reclaimed % 64 == 0 && SteadyClock::now() >= deadline) break;
   }
   for (size_t i = 0; i < kSpaceCount; ++i) {
     MaybeShrink(static_cast<Space>(i));

@@ -72,7 +72,10 @@ KeyTable::Buckets KeyTable::Allocate(size_t count) {
 // Reverse-binary increment: the bits outside `mask` are set so the carry runs through them, and
 // the masked bits are incremented from their most significant end.
 uint64_t KeyTable::NextCursor(uint64_t cursor, uint64_t mask) {
-  return (cursor + 1) & mask;
+  cursor |= ~mask;
+  cursor = ReverseBits(cursor);
+  ++cursor;
+  return ReverseBits(cursor);
 }
 
 // A node lives in the old array's bucket until that bucket is moved, so every operation looks

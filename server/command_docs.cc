@@ -65,7 +65,7 @@ struct Node;
 using Sequence = std::vector<Node>;
 
 struct Node {
-  std::string_view word;              // a word when `alternatives` is empty
+  std::string_view word;               // a word when `alternatives` is empty
   std::vector<Sequence> alternatives;  // a group
   bool group = false;
   bool optional = false;  // [ … ]
@@ -149,13 +149,15 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
 std::string TypeForName(std::string_view name) {
   static constexpr std::string_view kKeys[] = {"key", "newkey", "source", "destination"};
   static constexpr std::string_view kIntegers[] = {
-      "ttl",   "seconds", "milliseconds", "timeout",  "count",  "by",     "amount",
-      "decay", "period",  "quantity",     "index",    "cursor", "offset", "start",
-      "end",   "lease",   "id",           "protover", "numkeys", "limit", "increment",
-      "decrement", "max_attempts", "max-attempts", "max_burst", "max-burst", "db", "port"};
+      "ttl",       "seconds",      "milliseconds", "timeout",   "count",     "by",     "amount",
+      "decay",     "period",       "quantity",     "index",     "cursor",    "offset", "start",
+      "end",       "lease",        "id",           "protover",  "numkeys",   "limit",  "increment",
+      "decrement", "max_attempts", "max-attempts", "max_burst", "max-burst", "db",     "port"};
   static constexpr std::string_view kTimes[] = {"unix-time-seconds", "unix-time-milliseconds",
                                                 "timestamp"};
-  auto in = [&](auto& list) { return std::find(std::begin(list), std::end(list), name) != std::end(list); };
+  auto in = [&](auto& list) {
+    return std::find(std::begin(list), std::end(list), name) != std::end(list);
+  };
   if (in(kKeys)) return "key";
   if (in(kTimes)) return "unix-time";
   if (in(kIntegers) || EndsWith(name, "seconds") || EndsWith(name, "milliseconds")) {
@@ -225,24 +227,20 @@ ArgumentDoc Unit(const Sequence& sequence) {
   return Block(std::move(args));
 }
 
-// "[x ...]" after x (or "[x y ...]" after x y): folds the repetition into the preceding
-// arguments, which become one argument flagged multiple. Returns false if they do not match.
+// A group ending in "..." is a repetition. Right after what it repeats ("key [key ...]",
+// "key value [key value ...]") it folds into the preceding arguments: one or more. Alone
+// ("[key ...]") it is zero or more. Returns false if `group` is not a repetition.
 bool FoldRepetition(const Node& group, std::vector<ArgumentDoc>& out) {
   if (group.alternatives.size() != 1 || !group.alternatives[0].back().repeat) return false;
   Sequence unit_nodes = group.alternatives[0];
   unit_nodes.back().repeat = false;
   std::vector<ArgumentDoc> unit = Convert(unit_nodes);
-  if (unit.size() > out.size() || !std::equal(unit.begin(), unit.end(), out.end() - unit.size())) {
-    // "[key ...]" with nothing before it: zero or more.
-    ArgumentDoc arg = Unit(unit_nodes);
-    arg.multiple = true;
-    arg.optional = group.optional;
-    out.push_back(std::move(arg));
-    return true;
-  }
-  out.erase(out.end() - unit.size(), out.end());
+  bool follows_unit =
+      unit.size() <= out.size() && std::equal(unit.begin(), unit.end(), out.end() - unit.size());
+  if (follows_unit) out.erase(out.end() - unit.size(), out.end());
   ArgumentDoc arg = Unit(unit_nodes);
   arg.multiple = true;
+  arg.optional = !follows_unit && group.optional;
   out.push_back(std::move(arg));
   return true;
 }
@@ -253,7 +251,9 @@ ArgumentDoc GroupArgument(const Node& group) {
     arg = Unit(group.alternatives[0]);
   } else {
     arg.type = "oneof";
-    for (const Sequence& alternative : group.alternatives) arg.arguments.push_back(Unit(alternative));
+    for (const Sequence& alternative : group.alternatives) {
+      arg.arguments.push_back(Unit(alternative));
+    }
     arg.name = JoinedName(arg.arguments);
   }
   arg.optional = arg.optional || group.optional;
@@ -300,23 +300,23 @@ std::string RenderArgument(const ArgumentDoc& arg) {
 // ---- Subcommands ---------------------------------------------------------------------------
 
 // Fewest words an argument takes, and whether it can take more.
-struct Span {
+struct WordCount {
   int min = 0;
   bool variable = false;
 };
 
-Span WordsOf(const ArgumentDoc& arg) {
-  Span span;
+WordCount WordsOf(const ArgumentDoc& arg) {
+  WordCount span;
   if (arg.type == "block") {
     for (const ArgumentDoc& m : arg.arguments) {
-      Span s = WordsOf(m);
+      WordCount s = WordsOf(m);
       span.min += s.min;
       span.variable = span.variable || s.variable;
     }
   } else if (arg.type == "oneof") {
     span.min = -1;
     for (const ArgumentDoc& m : arg.arguments) {
-      Span s = WordsOf(m);
+      WordCount s = WordsOf(m);
       if (span.min >= 0 && s.min != span.min) span.variable = true;
       span.min = span.min < 0 ? s.min : std::min(span.min, s.min);
       span.variable = span.variable || s.variable;
@@ -335,25 +335,30 @@ Span WordsOf(const ArgumentDoc& arg) {
 }
 
 int ArityOf(const std::vector<ArgumentDoc>& args, int words_before) {
-  Span total{words_before, false};
+  WordCount total{words_before, false};
   for (const ArgumentDoc& arg : args) {
-    Span s = WordsOf(arg);
+    WordCount s = WordsOf(arg);
     total.min += s.min;
     total.variable = total.variable || s.variable;
   }
   return total.variable ? -total.min : total.min;
 }
 
+// A choice between token-led alternatives, at least one of which takes arguments: "GET
+// parameter | RESETSTAT" lists subcommands, while "[ASYNC|SYNC]" or "ON|OFF" are options.
 bool IsContainer(const std::vector<ArgumentDoc>& args) {
   if (args.size() != 1 || args[0].type != "oneof" || args[0].multiple) return false;
-  return std::all_of(args[0].arguments.begin(), args[0].arguments.end(),
-                     [](const ArgumentDoc& alt) { return !alt.token.empty() && !alt.optional; });
+  const std::vector<ArgumentDoc>& alternatives = args[0].arguments;
+  return std::all_of(alternatives.begin(), alternatives.end(),
+                     [](const ArgumentDoc& alt) { return !alt.token.empty() && !alt.optional; }) &&
+         std::any_of(alternatives.begin(), alternatives.end(),
+                     [](const ArgumentDoc& alt) { return alt.type != "pure-token"; });
 }
 
 SubcommandDoc Subcommand(const ArgumentDoc& alternative) {
   SubcommandDoc sub;
   sub.name = Lower(alternative.token);
-  if (alternative.type == "block") {
+  if (alternative.type == "block" && !alternative.multiple) {
     sub.arguments = alternative.arguments;
   } else if (alternative.type != "pure-token") {
     ArgumentDoc value = alternative;
@@ -448,9 +453,8 @@ void WriteDocFields(protocol::ReplyWriter& w, const CommandSpec& spec,
 
 std::vector<std::string_view> FlagNames(uint32_t flags) {
   static constexpr std::pair<CommandFlag, std::string_view> kNames[] = {
-      {kWrite, "write"},     {kReadOnly, "readonly"}, {kAdmin, "admin"},
-      {kBlocking, "blocking"}, {kNoAuth, "no_auth"},  {kNoMulti, "no_multi"},
-      {kFast, "fast"}};
+      {kWrite, "write"},    {kReadOnly, "readonly"}, {kAdmin, "admin"}, {kBlocking, "blocking"},
+      {kNoAuth, "no_auth"}, {kNoMulti, "no_multi"},  {kFast, "fast"}};
   std::vector<std::string_view> names;
   for (const auto& [flag, name] : kNames) {
     if (flags & flag) names.push_back(name);

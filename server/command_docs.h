@@ -11,9 +11,11 @@
 //   [ … ]         optional group            ( … ) or < … >  required group
 //   a | b         one of (inside a group, or across the whole syntax)
 //   x [x ...]     x, repeated ("key value [key value ...]" repeats the pair); "x ..." too
-// A syntax that is, as a whole, a choice between alternatives that each start with a token
-// ("ACQUIRE name ttl | RELEASE name token") describes a container command: each alternative is
-// reported as a subcommand ("lock|acquire") as Redis does for CONFIG GET or CLIENT ID.
+// A syntax that is, as a whole, a choice (optional or not) between alternatives that each start
+// with a token, some taking arguments ("ACQUIRE name ttl | RELEASE name token | HELP"),
+// describes a container command: each alternative is reported as a subcommand ("lock|acquire"),
+// as Redis does for CONFIG GET or CLIENT ID. A choice of bare tokens ("[ASYNC|SYNC]") is an
+// option, not a list of subcommands.
 
 #include <string>
 #include <string_view>
@@ -60,8 +62,8 @@ struct CommandDoc {
 
 // The documentation of `spec`, parsed from its syntax.
 CommandDoc BuildCommandDoc(const CommandSpec& spec);
-// The same, for a spec of the process-wide command table: parsed once and cached for the life of the process (the command
-// table never changes after start-up). Thread-safe.
+// The same, for a spec of the process-wide command table: parsed once and cached for the life of
+// the process (the command table never changes after start-up). Thread-safe.
 const CommandDoc& DocFor(const CommandSpec& spec);
 
 // The Redis 7 COMMAND DOCS value for one command (the map after its name), and for one
@@ -76,8 +78,7 @@ void WriteCommandInfo(protocol::ReplyWriter& w, const CommandDoc& doc);
 const SubcommandDoc* FindSubcommand(const CommandDoc& doc, std::string_view name);
 // COMMAND DOCS / COMMAND INFO for "container|subcommand".
 void WriteSubcommandDoc(protocol::ReplyWriter& w, const CommandDoc& doc, const SubcommandDoc& sub);
-void WriteSubcommandInfo(protocol::ReplyWriter& w, const CommandDoc& doc,
-                         const SubcommandDoc& sub);
+void WriteSubcommandInfo(protocol::ReplyWriter& w, const CommandDoc& doc, const SubcommandDoc& sub);
 
 // Redis ACL categories implied by a command's flags and group ("@read", "@string", "@fast"…).
 std::vector<std::string_view> AclCategories(const CommandSpec& spec);

@@ -14,7 +14,8 @@ CommandTable BuildDefault() {
   CommandTable table;
   for (auto* family : {RegisterConnectionCommands, RegisterServerCommands, RegisterStringCommands,
                        RegisterKeyCommands, RegisterCacheCommands, RegisterStoreCommands,
-                       RegisterTransactionCommands, RegisterIntrospectionCommands}) {
+                       RegisterTransactionCommands, RegisterIntrospectionCommands,
+                       RegisterLockCommands, RegisterRememberCommands}) {
     if (family != nullptr) family(table);  // TEMPORARY (weak) while families are being written
   }
   return table;

@@ -43,5 +43,7 @@ ARVEL_FAMILY void RegisterCacheCommands(CommandTable& table);
 ARVEL_FAMILY void RegisterStoreCommands(CommandTable& table);
 ARVEL_FAMILY void RegisterTransactionCommands(CommandTable& table);
 ARVEL_FAMILY void RegisterIntrospectionCommands(CommandTable& table);
+ARVEL_FAMILY void RegisterLockCommands(CommandTable& table);
+ARVEL_FAMILY void RegisterRememberCommands(CommandTable& table);
 
 }  // namespace arvel::server

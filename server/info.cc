@@ -28,10 +28,9 @@ constexpr std::string_view kRedisVersion = "7.0.0";
 // the read buffer it keeps once something was read.
 constexpr uint64_t kClientOverheadBytes = sizeof(Connection) + 16 * 1024;
 
-constexpr std::string_view kAllSections[] = {"server",      "clients", "memory",
-                                             "persistence", "stats",   "replication",
-                                             "cpu",         "cluster", "keyspace",
-                                             "stores"};
+constexpr std::string_view kAllSections[] = {"server",   "clients",     "memory", "persistence",
+                                             "stats",    "replication", "cpu",    "cluster",
+                                             "keyspace", "stores"};
 
 // State INFO keeps per server between calls. Only its server's loop thread touches an entry;
 // the map itself is shared by the servers of one process (tests run several).
@@ -224,7 +223,6 @@ void WriteMemory(InfoText& out, const Server& server, InfoState& state, uint64_t
   out.Field("maxmemory", max_memory);
   out.Field("maxmemory_human", BytesToHuman(max_memory));
   out.Field("maxmemory_policy", std::string_view("allkeys-lru"));
-  out.Fixed("mem_fragmentation_ratio", used > 0 ? static_cast<double>(rss) / used : 0.0, 2);
   out.Field("mem_clients_normal", clients.memory);
   out.Field("mem_allocator", std::string_view("libc"));
 }
@@ -338,9 +336,9 @@ InfoSections InfoSections::Parse(std::span<const std::string_view> names) {
 RateMeter::Rates RateMeter::Sample(int64_t now_ms, int64_t start_ms, uint64_t commands,
                                    uint64_t input_bytes, uint64_t output_bytes) {
   // Counters that went down were reset (CONFIG RESETSTAT): earlier samples mean nothing now.
-  if (!samples_.empty() && (samples_.back().commands > commands ||
-                            samples_.back().input_bytes > input_bytes ||
-                            samples_.back().output_bytes > output_bytes)) {
+  if (!samples_.empty() &&
+      (samples_.back().commands > commands || samples_.back().input_bytes > input_bytes ||
+       samples_.back().output_bytes > output_bytes)) {
     samples_.clear();
   }
   Point base = samples_.empty() ? Point{start_ms, 0, 0, 0} : samples_.front();

@@ -5,6 +5,8 @@
 #include "common/errors.h"
 #include "drivers/store_factory.h"
 #include "server/connection.h"
+#include "server/fill_leases.h"
+#include "server/lock_waiters.h"
 
 namespace arvel::server {
 
@@ -32,11 +34,15 @@ Server::Server(config::Config config)
   shutdown_async_.data = this;
   stats_.start_ms = drivers::NowMs();
   OpenStores();
+  lock_waiters_ = std::make_unique<LockWaiters>(*this);
+  fill_leases_ = std::make_unique<FillLeases>(*this);
 }
 
 Server::~Server() {
   // Connections still open (a Run() that never happened) are freed with the loop.
   for (auto& [id, conn] : clients_) delete conn;
+  fill_leases_.reset();  // their timers belong to the loop
+  lock_waiters_.reset();
   uv_loop_close(loop_);
   delete loop_;
 }
@@ -186,6 +192,7 @@ void Server::Shutdown() {
   for (Connection* conn : open) {
     if (!conn->parked()) conn->CloseAfterReply();  // parked ones close once their reply is out
   }
+  if (clients_.empty()) FinishShutdown();
 }
 
 void Server::FinishShutdown() {

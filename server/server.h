@@ -19,6 +19,8 @@
 namespace arvel::server {
 
 class Connection;
+class FillLeases;
+class LockWaiters;
 
 struct ServerStats {
   int64_t start_ms = 0;
@@ -67,6 +69,9 @@ class Server {
     close_listeners_.push_back(std::move(listener));
   }
   ServerStats& stats() { return stats_; }
+  // Clients parked in LOCK BLOCK and in REMEMBER (server/lock_waiters.h, server/fill_leases.h).
+  LockWaiters& lock_waiters() { return *lock_waiters_; }
+  FillLeases& fill_leases() { return *fill_leases_; }
   bool shutting_down() const { return shutting_down_; }
 
  private:
@@ -96,6 +101,8 @@ class Server {
   uint64_t next_client_id_ = 1;
   WatchRegistry watches_;
   std::vector<std::function<void(uint64_t)>> close_listeners_;
+  std::unique_ptr<LockWaiters> lock_waiters_;
+  std::unique_ptr<FillLeases> fill_leases_;
   ServerStats stats_;
 };
 

@@ -6,7 +6,9 @@
 //   [abc]    one byte of the set; [^abc] one byte not in it; [a-z] a range (either order);
 //            inside brackets \ escapes the next byte; an unclosed [ runs to the pattern's end
 //   \x       the byte x literally (a lone trailing \ matches a backslash)
-// Keys and patterns are binary strings: NUL and any other byte match themselves.
+// Keys and patterns are binary strings: NUL and any other byte match themselves. Ranges compare
+// bytes as unsigned (Redis compares C chars, so its ranges across 0x7f-0x80 depend on the
+// platform's char signedness; ASCII ranges behave the same).
 
 #include <string_view>
 

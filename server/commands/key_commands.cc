@@ -44,10 +44,9 @@ constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
 
 // DEL and UNLINK (the store reclaims memory itself, so both delete at once).
 void Del(CommandContext& ctx) {
-  UpdateAndReply(ctx, Space::kData, UniqueKeys(ctx.args().subspan(1)),
-                 [](std::span<KeyUpdate> keys, int64_t) {
-                   return ReplyValue::Integer(EraseExisting(keys));
-                 });
+  UpdateAndReply(
+      ctx, Space::kData, UniqueKeys(ctx.args().subspan(1)),
+      [](std::span<KeyUpdate> keys, int64_t) { return ReplyValue::Integer(EraseExisting(keys)); });
 }
 
 // EXISTS and TOUCH: how many of the keys exist, a key named twice counting twice.
@@ -216,7 +215,9 @@ void Step(const std::shared_ptr<KeysWalk>& walk);
 
 void OnKeysBatch(const std::shared_ptr<KeysWalk>& walk, const Status& status, uint64_t next,
                  std::vector<std::string> batch) {
-  if (!status.ok()) return FinishWith(walk->pending, status, [](protocol::ReplyWriter&) {});
+  if (!status.ok()) {
+    return FinishWith(walk->pending, status, [](protocol::ReplyWriter&) {});  // the error
+  }
   for (std::string& key : batch) {
     if (GlobMatch(walk->pattern, key)) walk->matches.insert(std::move(key));
   }

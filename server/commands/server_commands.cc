@@ -16,7 +16,6 @@
 #include "server/command_table.h"
 #include "server/commands/arguments.h"
 #include "server/commands/glob.h"
-#include "server/connection.h"
 #include "server/info.h"
 #include "server/server.h"
 

@@ -168,6 +168,20 @@ void GetDel(CommandContext& ctx) {
   });
 }
 
+// GETEX with an invalid expiry: Redis looks the key up before it checks the expiry, so a
+// missing key gets nil rather than the error.
+void ReplyErrorUnlessMissing(CommandContext& ctx, std::string error) {
+  ReadAndReply(ctx, Space::kData, ctx.arg(1),
+               [error = std::move(error)](protocol::ReplyWriter& writer,
+                                          std::span<const Entry* const> entries) {
+                 if (entries[0]) {
+                   writer.Error(error);
+                 } else {
+                   writer.Null();
+                 }
+               });
+}
+
 void GetEx(CommandContext& ctx) {
   StringOptions options;
   if (!ParseStringOptions(ctx.args(), 2, /*for_set=*/false, options)) {
@@ -176,18 +190,7 @@ void GetEx(CommandContext& ctx) {
   if (!options.expiry && !options.persist) return ReadValue(ctx, std::nullopt);
   Result<ExpiryChange> change = ExpiryChange::Never();  // PERSIST
   if (options.expiry) change = ParseOptionExpiry(options, ctx.spec().name);
-  if (!change.ok()) {
-    // Redis looks the key up before it checks the expiry: a missing key gets nil, not the error.
-    return ReadAndReply(ctx, Space::kData, ctx.arg(1),
-                        [error = change.status().message()](protocol::ReplyWriter& writer,
-                                                            std::span<const Entry* const> e) {
-                          if (e[0]) {
-                            writer.Error(error);
-                          } else {
-                            writer.Null();
-                          }
-                        });
-  }
+  if (!change.ok()) return ReplyErrorUnlessMissing(ctx, change.status().message());
   UpdateAndReply(ctx, Space::kData, ctx.arg(1),
                  [change = *change](std::span<KeyUpdate> keys, int64_t now_ms) {
                    KeyUpdate& key = keys[0];
@@ -258,14 +261,14 @@ void Append(CommandContext& ctx) {
   UpdateAndReply(ctx, Space::kData, ctx.arg(1),
                  [suffix = std::string(ctx.arg(2)), max](std::span<KeyUpdate> keys, int64_t) {
                    KeyUpdate& key = keys[0];
-                   std::string value = key.current ? key.current->value : std::string();
-                   auto size = std::ssize(value);
-                   if (TooLong(size, static_cast<int64_t>(suffix.size()), max)) {
+                   int64_t size = key.current ? std::ssize(key.current->value) : 0;
+                   if (TooLong(size, std::ssize(suffix), max)) {
                      return ReplyValue::Error(errors::kStringTooLong);
                    }
+                   std::string value = key.current ? key.current->value : std::string();
                    value += suffix;
                    key.Put(std::move(value), ExpiryOf(key.current));
-                   return ReplyValue::Integer(size + static_cast<int64_t>(suffix.size()));
+                   return ReplyValue::Integer(size + std::ssize(suffix));
                  });
 }
 
@@ -299,28 +302,31 @@ void GetRange(CommandContext& ctx) {
                });
 }
 
+// SETRANGE's decision: writes `patch` at `offset`, padding with zero bytes, keeping the expiry.
+ReplyValue Overwrite(KeyUpdate& key, size_t offset, const std::string& patch) {
+  // Writing nothing changes nothing, not even a missing key.
+  if (patch.empty()) return ReplyValue::Integer(key.current ? std::ssize(key.current->value) : 0);
+  std::string value = key.current ? key.current->value : std::string();
+  if (value.size() < offset + patch.size()) value.resize(offset + patch.size());
+  value.replace(offset, patch.size(), patch);
+  auto size = std::ssize(value);
+  key.Put(std::move(value), ExpiryOf(key.current));
+  return ReplyValue::Integer(size);
+}
+
 void SetRange(CommandContext& ctx) {
   std::optional<int64_t> offset = ParseInt64(ctx.arg(2));
   if (!offset) return ctx.reply().Error(errors::kNotInteger);
   if (*offset < 0) return ctx.reply().Error(errors::kOffsetOutOfRange);
   std::string patch(ctx.arg(3));
   int64_t max = ctx.server().config().server.proto_max_bulk_len;
-  if (!patch.empty() && TooLong(*offset, static_cast<int64_t>(patch.size()), max)) {
+  if (!patch.empty() && TooLong(*offset, std::ssize(patch), max)) {
     return ctx.reply().Error(errors::kStringTooLong);
   }
-  UpdateAndReply(ctx, Space::kData, ctx.arg(1),
-                 [offset = static_cast<size_t>(*offset), patch = std::move(patch)](
-                     std::span<KeyUpdate> keys, int64_t) {
-                   KeyUpdate& key = keys[0];
-                   std::string value = key.current ? key.current->value : std::string();
-                   // Writing nothing changes nothing, not even a missing key.
-                   if (patch.empty()) return ReplyValue::Integer(std::ssize(value));
-                   if (value.size() < offset + patch.size()) value.resize(offset + patch.size());
-                   value.replace(offset, patch.size(), patch);
-                   auto size = std::ssize(value);
-                   key.Put(std::move(value), ExpiryOf(key.current));
-                   return ReplyValue::Integer(size);
-                 });
+  UpdateAndReply(
+      ctx, Space::kData, ctx.arg(1),
+      [offset = static_cast<size_t>(*offset), patch = std::move(patch)](
+          std::span<KeyUpdate> keys, int64_t) { return Overwrite(keys[0], offset, patch); });
 }
 
 }  // namespace

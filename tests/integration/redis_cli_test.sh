@@ -41,7 +41,8 @@ start_daemon() {
   daemon_pid=$!
   port=""
   for _ in $(seq 1 100); do
-    port="$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\) .*/\1/p' "$work/daemon.log" | head -n1)"
+    port="$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\) .*/\1/p' "$work/daemon.log" 2>/dev/null |
+      head -n1)"
     [[ -n "$port" ]] && return 0
     kill -0 "$daemon_pid" 2>/dev/null || break
     sleep 0.1
@@ -116,7 +117,7 @@ check "strings and keys" 'OK
 (nil)
 OK
 "v2"
-(integer) 100
+(integer) -1
 (integer) 1
 (integer) 11
 (integer) 10

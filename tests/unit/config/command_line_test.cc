@@ -11,17 +11,17 @@ namespace arvel::config {
 namespace {
 
 // Runs ParseCommandLine on "arvel-cached ARGS..." and keeps what it printed.
-struct Run {
+struct ParseRun {
   ParsedArgs parsed;
   std::string out;
   std::string err;
 };
 
-Run Parse(std::initializer_list<const char*> args) {
+ParseRun Parse(std::initializer_list<const char*> args) {
   std::vector<const char*> argv = {"arvel-cached"};
   argv.insert(argv.end(), args.begin(), args.end());
   std::ostringstream out, err;
-  Run run;
+  ParseRun run;
   run.parsed = ParseCommandLine(static_cast<int>(argv.size()), argv.data(), out, err);
   run.out = out.str();
   run.err = err.str();
@@ -29,7 +29,7 @@ Run Parse(std::initializer_list<const char*> args) {
 }
 
 TEST(CommandLineTest, NoArgumentsSetsNothing) {
-  Run run = Parse({});
+  ParseRun run = Parse({});
   EXPECT_FALSE(run.parsed.exit_code.has_value());
   EXPECT_FALSE(run.parsed.line.config_path.has_value());
   EXPECT_FALSE(run.parsed.line.bind.has_value());
@@ -42,7 +42,7 @@ TEST(CommandLineTest, NoArgumentsSetsNothing) {
 }
 
 TEST(CommandLineTest, EveryFlag) {
-  Run run = Parse({"--config", "/etc/cache.toml", "--bind", "0.0.0.0", "--port", "7000",
+  ParseRun run = Parse({"--config", "/etc/cache.toml", "--bind", "0.0.0.0", "--port", "7000",
                    "--store", "redis", "--log-level", "debug", "--check-config"});
   ASSERT_FALSE(run.parsed.exit_code.has_value()) << run.err;
   EXPECT_EQ(run.parsed.line.config_path, "/etc/cache.toml");
@@ -54,7 +54,7 @@ TEST(CommandLineTest, EveryFlag) {
 }
 
 TEST(CommandLineTest, EqualsFormAndPortZero) {
-  Run run = Parse({"--port=0", "--config=x.toml"});
+  ParseRun run = Parse({"--port=0", "--config=x.toml"});
   ASSERT_FALSE(run.parsed.exit_code.has_value()) << run.err;
   EXPECT_EQ(run.parsed.line.port, 0);
   EXPECT_EQ(run.parsed.line.config_path, "x.toml");
@@ -71,7 +71,7 @@ TEST(CommandLineTest, EachFlagAlone) {
 }
 
 TEST(CommandLineTest, HelpPrintsUsageAndVariablesAndExitsZero) {
-  Run run = Parse({"--help"});
+  ParseRun run = Parse({"--help"});
   EXPECT_EQ(run.parsed.exit_code, 0);
   EXPECT_EQ(run.err, "");
   for (const char* expected : {"--config", "--bind", "--port", "--store", "--log-level",
@@ -83,14 +83,14 @@ TEST(CommandLineTest, HelpPrintsUsageAndVariablesAndExitsZero) {
 }
 
 TEST(CommandLineTest, VersionPrintsNameAndVersionAndExitsZero) {
-  Run run = Parse({"--version"});
+  ParseRun run = Parse({"--version"});
   EXPECT_EQ(run.parsed.exit_code, 0);
   EXPECT_EQ(run.out, std::string("arvel-cached ") + ARVEL_VERSION + "\n");
   EXPECT_EQ(run.err, "");
 }
 
 void ExpectUsageError(std::initializer_list<const char*> args, const std::string& mentions) {
-  Run run = Parse(args);
+  ParseRun run = Parse(args);
   EXPECT_EQ(run.parsed.exit_code, 2);
   EXPECT_EQ(run.out, "");
   EXPECT_TRUE(run.err.starts_with("arvel-cached: ")) << run.err;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <ostream>
 #include <string>
 
 #include "config/config.h"
@@ -60,6 +61,10 @@ struct Combination {
   FourSourceOption option;
   bool flag, file, env;
 };
+
+void PrintTo(const Combination& c, std::ostream* os) {
+  *os << c.option.name << (c.flag ? " flag" : "") << (c.file ? " file" : "") << (c.env ? " env" : "");
+}
 
 std::string Name(const ::testing::TestParamInfo<Combination>& info) {
   const Combination& c = info.param;

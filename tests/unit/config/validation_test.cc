@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <initializer_list>
 #include <string>
 
 #include "config/config.h"
@@ -200,7 +201,7 @@ TEST(SyntaxErrorTest, CondensedToOneLineWithTheLine) {
 }
 
 TEST(SyntaxErrorTest, AnyBadTomlGivesOneLineNamingTheFile) {
-  for (std::string text : {"=", "[", "a = [1,", "a = {", "a = 0x", "a = 1979-13-45",
+  for (std::string text : std::initializer_list<std::string>{"=", "[", "a = [1,", "a = {", "a = 0x", "a = 1979-13-45",
                            "a = \"\\u00\"", "a = '''", "[[a]]\n[a]", "a.b = 1\na = 2",
                            std::string("a = \"\0\"", 7), "\xff\xfe = 1"}) {
     std::string error = LoadError(text);
@@ -209,17 +210,47 @@ TEST(SyntaxErrorTest, AnyBadTomlGivesOneLineNamingTheFile) {
   }
 }
 
+TEST(Utf8Test, InvalidUtf8IsRefusedWithItsLine) {
+  // In a literal string this used to reach a toml11 3.7 out-of-bounds read.
+  EXPECT_EQ(LoadError("prefix = '\xa0'\n"), "cache.toml:1: not valid UTF-8");
+  EXPECT_EQ(LoadError("a = [[{b = ['\xa0''x]]''']}]]\n"), "cache.toml:1: not valid UTF-8");
+  EXPECT_EQ(LoadError("\n\n# \xc0\xaf overlong\n"), "cache.toml:3: not valid UTF-8");
+  EXPECT_EQ(LoadError("prefix = \"\xed\xa0\x80\"\n"), "cache.toml:1: not valid UTF-8");
+  EXPECT_EQ(LoadError("prefix = \"\xf4\x90\x80\x80\"\n"), "cache.toml:1: not valid UTF-8");
+  EXPECT_EQ(LoadError("prefix = \"\xe2\x82\"\n"), "cache.toml:1: not valid UTF-8");
+}
+
+TEST(Utf8Test, ValidUtf8IsAccepted) {
+  Config config = testing::MustLoad("prefix = \"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"\n");
+  EXPECT_EQ(config.prefix, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+}
+
 TEST(NestingTest, DeepArraysAndTablesAreRefusedBeforeParsing) {
   EXPECT_EQ(LoadError("\na = " + std::string(65, '[')),
             "cache.toml:2: nested more than 64 levels deep");
-  EXPECT_EQ(LoadError("a = " + std::string(100000, '[')),
+  EXPECT_EQ(LoadError("a = " + std::string(4000, '[')),
             "cache.toml:1: nested more than 64 levels deep");
   std::string tables = "a = ";
-  for (int i = 0; i < 100000; ++i) tables += "{b=";
+  for (int i = 0; i < 1300; ++i) tables += "{b=";
   EXPECT_EQ(LoadError(tables), "cache.toml:1: nested more than 64 levels deep");
   std::string dotted = "a";
-  for (int i = 0; i < 100000; ++i) dotted += ".b";
+  for (int i = 0; i < 2000; ++i) dotted += ".b";
   EXPECT_EQ(LoadError(dotted + " = 1\n"), "cache.toml:1: nested more than 64 levels deep");
+  // Spread over lines, as arrays may be.
+  std::string lines = "a = ";
+  for (int i = 0; i < 3000; ++i) lines += "[\n";
+  EXPECT_EQ(LoadError(lines), "cache.toml:65: nested more than 64 levels deep");
+}
+
+TEST(LimitsTest, LongLinesAndLargeFilesAreRefused) {
+  EXPECT_EQ(LoadError("prefix = \"" + std::string(5000, 'x') + "\"\n"),
+            "cache.toml:1: line longer than 4096 bytes");
+  EXPECT_EQ(LoadError("\n\n# " + std::string(4095, 'x') + "\n"),
+            "cache.toml:3: line longer than 4096 bytes");
+  EXPECT_EQ(LoadError("# " + std::string(4094, 'x') + "\n"), "OK");
+  std::string big;
+  while (big.size() <= 65536) big += "# filler\n";
+  EXPECT_EQ(LoadError(big), "cache.toml: larger than 65536 bytes");
 }
 
 TEST(NestingTest, SixtyFourLevelsAreParsed) {

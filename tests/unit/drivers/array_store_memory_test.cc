@@ -32,8 +32,7 @@ class ArrayStoreMemoryTest : public ::testing::Test {
   }
   // A store whose limit holds exactly `keys` entries Key(0..keys-1) => `value` (plus half an
   // entry). Key(expiring), if given, expires 5 ms from now.
-  std::unique_ptr<ArrayStore> StoreHolding(int keys, const std::string& value,
-                                           int expiring = -1) {
+  std::unique_ptr<ArrayStore> StoreHolding(int keys, const std::string& value, int expiring = -1) {
     auto fill = [&](ArrayStore& store, int count) {
       for (int i = 0; i < count; ++i) {
         EXPECT_TRUE(Put(store, Key(i), value, i == expiring ? clock_.now_ms + 5 : 0).ok());
@@ -78,8 +77,7 @@ TEST_F(ArrayStoreMemoryTest, EvictsTheLeastRecentlyReadKeyFirst) {
 TEST_F(ArrayStoreMemoryTest, UpdatesRefreshRecencyToo) {
   std::unique_ptr<ArrayStore> store = StoreHolding(10, std::string(100, 'v'));
   // A read-only Update (e.g. a failed ADD) counts as a use of k0.
-  ASSERT_TRUE(RunUpdate(*store, Space::kData, {Key(0)}, [](std::span<KeyUpdate>, int64_t) {
-              }).ok());
+  ASSERT_TRUE(RunUpdate(*store, Space::kData, {Key(0)}, [](std::span<KeyUpdate>, int64_t) {}).ok());
   ASSERT_TRUE(Put(*store, "new", std::string(100, 'v')).ok());
   EXPECT_EQ(store->stats().evictions, 1u);
   EXPECT_TRUE(Get(*store, Key(0)));
@@ -130,12 +128,12 @@ TEST_F(ArrayStoreMemoryTest, ValueLargerThanMaxMemoryFailsWithOomAndWritesNothin
 TEST_F(ArrayStoreMemoryTest, OomInAMultiKeyUpdateWritesNoneOfTheKeys) {
   ArrayStore store("memory", Options(64 * 1024));
   ASSERT_TRUE(Put(store, "a", "old").ok());
-  Status status = RunUpdate(store, Space::kData, {"a", "b", "c"},
-                            [](std::span<KeyUpdate> updates, int64_t) {
-                              updates[0].Put("new", 0);
-                              updates[1].Erase();
-                              updates[2].Put(std::string(80 * 1024, 'x'), 0);
-                            });
+  Status status =
+      RunUpdate(store, Space::kData, {"a", "b", "c"}, [](std::span<KeyUpdate> updates, int64_t) {
+        updates[0].Put("new", 0);
+        updates[1].Erase();
+        updates[2].Put(std::string(80 * 1024, 'x'), 0);
+      });
   EXPECT_EQ(status.message(), errors::kOom);
   EXPECT_EQ(Get(store, "a"), "old");
   EXPECT_EQ(Get(store, "c"), std::nullopt);
@@ -152,8 +150,8 @@ TEST_F(ArrayStoreMemoryTest, WriteFloodOfTenTimesMaxMemoryStaysUnderTheLimit) {
     std::string value(20 + rng() % 600, 'v');
     written += key.size() + value.size();
     const int64_t expire = rng() % 4 == 0 ? clock_.now_ms + 1 + rng() % 1000 : 0;
-    ASSERT_TRUE(Put(store, key, std::move(value), expire, i % 5 ? Space::kData : Space::kTagged)
-                    .ok());
+    ASSERT_TRUE(
+        Put(store, key, std::move(value), expire, i % 5 ? Space::kData : Space::kTagged).ok());
     ASSERT_LE(store.used_memory(), kMax) << "after write " << i;
     if (i % 3 == 0) Get(store, Key(static_cast<int>(rng() % 30000)));
     if (i % 1000 == 0) {

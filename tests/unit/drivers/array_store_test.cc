@@ -152,8 +152,8 @@ TEST_F(ArrayStoreTest, EraseRemovesTheKey) {
 
 TEST_F(ArrayStoreTest, KeepWritesNothing) {
   ASSERT_TRUE(Put(store_, "k", "v").ok());
-  ASSERT_TRUE(RunUpdate(store_, Space::kData, {"k", "other"}, [](std::span<KeyUpdate>, int64_t) {
-              }).ok());
+  ASSERT_TRUE(
+      RunUpdate(store_, Space::kData, {"k", "other"}, [](std::span<KeyUpdate>, int64_t) {}).ok());
   EXPECT_EQ(Get(store_, "k"), "v");
   EXPECT_EQ(Get(store_, "other"), std::nullopt);
   EXPECT_EQ(store_.stats().writes, 1u);
@@ -161,27 +161,26 @@ TEST_F(ArrayStoreTest, KeepWritesNothing) {
 
 TEST_F(ArrayStoreTest, DuplicateKeysApplyInOrderAndLastWins) {
   ASSERT_TRUE(Put(store_, "k", "old").ok());
-  ASSERT_TRUE(RunUpdate(store_, Space::kData, {"k", "k", "k"},
-                        [](std::span<KeyUpdate> updates, int64_t) {
-                          for (const KeyUpdate& u : updates) EXPECT_EQ(u.current->value, "old");
-                          updates[0].Put("one", 0);
-                          updates[1].Erase();
-                          updates[2].Put("three", 0);
-                        })
-                  .ok());
+  ASSERT_TRUE(
+      RunUpdate(store_, Space::kData, {"k", "k", "k"}, [](std::span<KeyUpdate> updates, int64_t) {
+        for (const KeyUpdate& u : updates) EXPECT_EQ(u.current->value, "old");
+        updates[0].Put("one", 0);
+        updates[1].Erase();
+        updates[2].Put("three", 0);
+      }).ok());
   EXPECT_EQ(Get(store_, "k"), "three");
-  ASSERT_TRUE(RunUpdate(store_, Space::kData, {"k", "k"}, [](std::span<KeyUpdate> updates,
-                                                             int64_t) {
-                updates[0].Put("four", 0);
-                updates[1].Erase();
-              }).ok());
+  ASSERT_TRUE(
+      RunUpdate(store_, Space::kData, {"k", "k"}, [](std::span<KeyUpdate> updates, int64_t) {
+        updates[0].Put("four", 0);
+        updates[1].Erase();
+      }).ok());
   EXPECT_EQ(Get(store_, "k"), std::nullopt);
-  ASSERT_TRUE(RunUpdate(store_, Space::kData, {"n", "n"}, [](std::span<KeyUpdate> updates,
-                                                             int64_t now) {
-                EXPECT_EQ(updates[1].current, nullptr);
-                updates[0].Put("first", now + 100);
-                updates[1].Expire(0);  // applies to the key the first decision created
-              }).ok());
+  ASSERT_TRUE(
+      RunUpdate(store_, Space::kData, {"n", "n"}, [](std::span<KeyUpdate> updates, int64_t now) {
+        EXPECT_EQ(updates[1].current, nullptr);
+        updates[0].Put("first", now + 100);
+        updates[1].Expire(0);  // applies to the key the first decision created
+      }).ok());
   std::optional<Entry> entry = ReadEntry(store_, Space::kData, "n");
   ASSERT_TRUE(entry);
   EXPECT_EQ(entry->value, "first");
@@ -219,7 +218,7 @@ TEST_F(ArrayStoreTest, ExpiryInThePastRemovesTheKeyAtOnce) {
   ASSERT_TRUE(Put(store_, "c", "w", clock_.now_ms - 1).ok());
   EXPECT_EQ(store_.approximate_keys(), 0);
   EXPECT_EQ(store_.used_memory(), 0u);
-  EXPECT_EQ(store_.stats().writes, 4u);  // two puts, two removals; "c" never existed
+  EXPECT_EQ(store_.stats().writes, 4u);   // two puts, two removals; "c" never existed
   EXPECT_EQ(store_.stats().expired, 0u);  // removed by writes, not by expiry
 }
 
@@ -356,8 +355,8 @@ TEST_F(ArrayStoreTest, MemoryGrowsWithValuesAndReturnsToBaselineAfterDeletes) {
 
 TEST_F(ArrayStoreTest, MemoryReturnsToBaselineAfterExpiry) {
   for (int i = 0; i < 5000; ++i) {
-    ASSERT_TRUE(Put(store_, "key:" + std::to_string(i), std::string(50, 'v'), clock_.now_ms + 5)
-                    .ok());
+    ASSERT_TRUE(
+        Put(store_, "key:" + std::to_string(i), std::string(50, 'v'), clock_.now_ms + 5).ok());
   }
   EXPECT_GT(store_.used_memory(), 5000u * 100);
   clock_.now_ms += 5;
@@ -373,10 +372,10 @@ TEST_F(ArrayStoreTest, ObserverHearsOnlyKeysActuallyChanged) {
   ASSERT_TRUE(Put(store_, "lock", "1", 0, Space::kLock).ok());
   ASSERT_TRUE(Erase(store_, "missing").ok());
   ASSERT_TRUE(SetExpiry(store_, "missing", clock_.now_ms + 10).ok());
-  ASSERT_TRUE(RunUpdate(store_, Space::kData, {"a", "b"}, [](std::span<KeyUpdate> updates,
-                                                             int64_t) {
-                updates[1].Put("2", 0);  // "a" kept
-              }).ok());
+  ASSERT_TRUE(
+      RunUpdate(store_, Space::kData, {"a", "b"}, [](std::span<KeyUpdate> updates, int64_t) {
+        updates[1].Put("2", 0);  // "a" kept
+      }).ok());
   ASSERT_TRUE(Put(store_, "gone", "1", clock_.now_ms + 1).ok());
   clock_.now_ms += 1;
   store_.Tick(clock_.now_ms);  // reclaiming is not a write either
@@ -405,10 +404,10 @@ class ReentrantObserver : public KeyObserver {
 TEST_F(ArrayStoreTest, ObserverMayCallBackIntoTheStore) {
   ReentrantObserver observer;
   store_.set_observer(&observer);
-  ASSERT_TRUE(RunUpdate(store_, Space::kData, {"x", "y", "x"}, [](std::span<KeyUpdate> updates,
-                                                                  int64_t) {
-                for (KeyUpdate& u : updates) u.Put("v", 0);
-              }).ok());
+  ASSERT_TRUE(
+      RunUpdate(store_, Space::kData, {"x", "y", "x"}, [](std::span<KeyUpdate> updates, int64_t) {
+        for (KeyUpdate& u : updates) u.Put("v", 0);
+      }).ok());
   EXPECT_EQ(observer.calls, 3);
   EXPECT_EQ(Get(store_, "x", Space::kLease), "from observer");
   EXPECT_EQ(Get(store_, "y", Space::kLease), "from observer");

@@ -66,9 +66,8 @@ inline Status Erase(Store& store, std::string_view key, Space space = Space::kDa
 
 inline Status SetExpiry(Store& store, std::string_view key, int64_t expire_at_ms,
                         Space space = Space::kData) {
-  return RunUpdate(store, space, {key}, [&](std::span<KeyUpdate> updates, int64_t) {
-    updates[0].Expire(expire_at_ms);
-  });
+  return RunUpdate(store, space, {key},
+                   [&](std::span<KeyUpdate> updates, int64_t) { updates[0].Expire(expire_at_ms); });
 }
 
 struct ScanPage {
@@ -79,12 +78,13 @@ struct ScanPage {
 inline ScanPage ScanOnce(Store& store, uint64_t cursor, size_t count) {
   ScanPage page;
   bool called = false;
-  store.Scan(cursor, count, [&](const Status& status, uint64_t next, std::vector<std::string> keys) {
-    called = true;
-    EXPECT_TRUE(status.ok());
-    page.cursor = next;
-    page.keys = std::move(keys);
-  });
+  store.Scan(cursor, count,
+             [&](const Status& status, uint64_t next, std::vector<std::string> keys) {
+               called = true;
+               EXPECT_TRUE(status.ok());
+               page.cursor = next;
+               page.keys = std::move(keys);
+             });
   EXPECT_TRUE(called);
   return page;
 }

@@ -96,8 +96,8 @@ TEST(CommandDocsTest, NestedGroupsBecomeBlocks) {
   EXPECT_TRUE(args[0].optional);
   ASSERT_EQ(args[0].arguments.size(), 3u);
   EXPECT_EQ(args[0].arguments[0], Arg("protover", "integer"));
-  ArgumentDoc auth = Optional(
-      Group("block", {Arg("username", "string"), Arg("password", "string")}, "auth"));
+  ArgumentDoc auth =
+      Optional(Group("block", {Arg("username", "string"), Arg("password", "string")}, "auth"));
   auth.token = "AUTH";
   EXPECT_EQ(args[0].arguments[1], auth);
   EXPECT_EQ(args[0].arguments[2], Optional(Arg("clientname", "string", "SETNAME")));
@@ -113,8 +113,7 @@ TEST(CommandDocsTest, TokenBeforeARequiredGroupIntroducesTheGroup) {
   EXPECT_TRUE(args[0].optional);
   ASSERT_EQ(args[0].arguments.size(), 3u);
   EXPECT_EQ(args[0].arguments[2], Arg("pattern", "pattern", "PATTERN"));
-  EXPECT_EQ(RenderArguments(args),
-            "[FILTERBY MODULE module-name|ACLCAT category|PATTERN pattern]");
+  EXPECT_EQ(RenderArguments(args), "[FILTERBY MODULE module-name|ACLCAT category|PATTERN pattern]");
 }
 
 TEST(CommandDocsTest, TokenWithSeveralValuesIsABlock) {
@@ -140,10 +139,15 @@ TEST(CommandDocsTest, EmptyAndMalformedSyntaxNeverFail) {
 
 void Noop(CommandContext&) {}
 
+// A spec whose syntax is all that matters; `spec.syntax` must outlive it (literals do).
+CommandSpec Spec(std::string_view name, std::string_view syntax) {
+  return CommandSpec{name, -1, 0, 0, 0, 0, Noop, "cache", "Summary.", syntax};
+}
+
 TEST(CommandDocsTest, ChoiceOfTokenLedAlternativesIsAContainer) {
-  CommandSpec spec{"lock", -2, kWrite, 0, 0, 0, Noop, "cache", "Locks.",
-                   "ACQUIRE name ttl [OWNER token] | RELEASE name token | OWNER name | "
-                   "FORCERELEASE name"};
+  CommandSpec spec = Spec("lock",
+                          "ACQUIRE name ttl [OWNER token] | RELEASE name token | OWNER name | "
+                          "FORCERELEASE name");
   CommandDoc doc = BuildCommandDoc(spec);
   ASSERT_EQ(doc.subcommands.size(), 4u);
   EXPECT_EQ(doc.subcommands[0].name, "acquire");
@@ -160,20 +164,30 @@ TEST(CommandDocsTest, ChoiceOfTokenLedAlternativesIsAContainer) {
   EXPECT_EQ(FindSubcommand(doc, "block"), nullptr);
 }
 
-TEST(CommandDocsTest, OptionalContainerAndSubcommandWithRepeatedValue) {
-  CommandSpec spec{"config", -2, kAdmin, 0, 0, 0, Noop, "server", "Config.",
-                   "[GET parameter [parameter ...] | RESETSTAT]"};
+TEST(CommandDocsTest, OptionalContainerAndSubcommandsWithRepeatedValues) {
+  CommandSpec spec = Spec("config",
+                          "[GET parameter [parameter ...] | SET parameter value "
+                          "[parameter value ...] | RESETSTAT]");
   CommandDoc doc = BuildCommandDoc(spec);
-  ASSERT_EQ(doc.subcommands.size(), 2u);
+  ASSERT_EQ(doc.subcommands.size(), 3u);
   EXPECT_EQ(doc.subcommands[0].arity, -3);
   EXPECT_EQ(RenderArguments(doc.subcommands[0].arguments), "parameter [parameter ...]");
-  EXPECT_EQ(doc.subcommands[1].arity, 2);
-  EXPECT_TRUE(doc.subcommands[1].arguments.empty());
-  EXPECT_EQ(RenderArguments(doc.arguments), "[GET|RESETSTAT]");
+  EXPECT_EQ(doc.subcommands[1].arity, -4);
+  EXPECT_EQ(RenderArguments(doc.subcommands[1].arguments), "parameter value [parameter value ...]");
+  EXPECT_EQ(doc.subcommands[2].arity, 2);
+  EXPECT_TRUE(doc.subcommands[2].arguments.empty());
+  EXPECT_EQ(RenderArguments(doc.arguments), "[GET|SET|RESETSTAT]");
+}
+
+TEST(CommandDocsTest, ChoiceOfBareTokensIsAnOptionNotAContainer) {
+  EXPECT_TRUE(BuildCommandDoc(Spec("flushall", "[ASYNC|SYNC]")).subcommands.empty());
+  CommandSpec toggle = Spec("no-evict", "ON|OFF");
+  EXPECT_TRUE(BuildCommandDoc(toggle).subcommands.empty());
+  EXPECT_EQ(RenderArguments(BuildCommandDoc(toggle).arguments), "ON|OFF");
 }
 
 TEST(CommandDocsTest, ChoiceWithAPlainArgumentIsNotAContainer) {
-  CommandSpec spec{"store", -1, kFast, 0, 0, 0, Noop, "cache", "Stores.", "[name | LIST]"};
+  CommandSpec spec = Spec("store", "[name | LIST]");
   CommandDoc doc = BuildCommandDoc(spec);
   EXPECT_TRUE(doc.subcommands.empty());
   EXPECT_EQ(RenderArguments(doc.arguments), "[name|LIST]");
@@ -190,21 +204,24 @@ TEST(CommandDocsTest, AclCategoriesFollowFlagsAndGroup) {
 // Every registered command's syntax yields named, typed arguments: a syntax line another family
 // writes in a form the parser misreads shows up here rather than as an odd redis-cli hint.
 TEST(CommandDocsTest, EveryRegisteredSyntaxParses) {
-  static constexpr std::string_view kTypes[] = {"key",     "string",     "integer",
-                                                "double",  "pattern",    "unix-time",
-                                                "pure-token", "oneof",   "block"};
+  static constexpr std::string_view kTypes[] = {
+      "key", "string", "integer", "double", "pattern", "unix-time", "pure-token", "oneof", "block"};
   std::function<void(const ArgumentDoc&, std::string_view)> check = [&](const ArgumentDoc& arg,
-                                                                         std::string_view cmd) {
+                                                                        std::string_view cmd) {
     EXPECT_FALSE(arg.name.empty()) << cmd;
     EXPECT_NE(std::find(std::begin(kTypes), std::end(kTypes), arg.type), std::end(kTypes))
         << cmd << ": " << arg.type;
-    if (arg.type == "oneof" || arg.type == "block") EXPECT_FALSE(arg.arguments.empty()) << cmd;
+    if (arg.type == "oneof" || arg.type == "block") {
+      EXPECT_FALSE(arg.arguments.empty()) << cmd;
+    }
     for (const ArgumentDoc& member : arg.arguments) check(member, cmd);
   };
   for (const CommandSpec& spec : CommandTable::Default().all()) {
     const CommandDoc& doc = DocFor(spec);
     for (const ArgumentDoc& arg : doc.arguments) check(arg, spec.name);
-    if (!spec.syntax.empty()) EXPECT_FALSE(doc.arguments.empty()) << spec.name;
+    if (!spec.syntax.empty()) {
+      EXPECT_FALSE(doc.arguments.empty()) << spec.name;
+    }
   }
 }
 

@@ -149,7 +149,8 @@ TEST(IntrospectionCommandsTest, InfoForNamesSubcommandsAndUnknowns) {
   ASSERT_NE(begin, nullptr);
   EXPECT_EQ(Get(*Get(*begin, "spec"), "index")->integer, 2);
   std::vector<std::string> subcommands;
-  for (const Reply& sub : assert_entry.elements[9].elements) subcommands.push_back(sub.elements[0].str);
+  for (const Reply& sub : assert_entry.elements[9].elements)
+    subcommands.push_back(sub.elements[0].str);
   EXPECT_EQ(subcommands, (std::vector<std::string>{"assert|stored", "assert|missing"}));
 
   EXPECT_TRUE(r.elements[2].is_nil());
@@ -189,6 +190,7 @@ TEST(IntrospectionCommandsTest, DocsOfContainersListSubcommands) {
   const Reply* get = Get(*subcommands, "config|get");
   ASSERT_NE(get, nullptr);
   EXPECT_EQ(Hint(*get), "parameter [parameter ...]");
+  EXPECT_EQ(Hint(*Get(*subcommands, "config|set")), "parameter value [parameter value ...]");
   EXPECT_EQ(Hint(*Get(*subcommands, "config|resetstat")), "");
   EXPECT_EQ(Hint(config), "GET|SET|RESETSTAT|REWRITE|HELP");
 
@@ -247,8 +249,7 @@ TEST(IntrospectionCommandsTest, GetKeys) {
   Client c = server.Connect();
   EXPECT_EQ(Strings(c.Command({"COMMAND", "GETKEYS", "ASSERT", "STORED", "k"})),
             (std::vector<std::string>{"k"}));
-  EXPECT_EQ(c.Command({"COMMAND", "GETKEYS", "nosuch", "a"}).str,
-            "ERR Invalid command specified");
+  EXPECT_EQ(c.Command({"COMMAND", "GETKEYS", "nosuch", "a"}).str, "ERR Invalid command specified");
   EXPECT_EQ(c.Command({"COMMAND", "GETKEYS", "select", "0", "1"}).str,
             "ERR Invalid number of arguments specified for command");
   EXPECT_EQ(c.Command({"COMMAND", "GETKEYS", "select", "0"}).str,

@@ -349,5 +349,59 @@ TEST_F(KeyCommandsTest, FlushDbAndFlushAll) {
   EXPECT_EQ(Run({"FLUSHALL", "ASYNC", "SYNC"}), "-ERR syntax error");
 }
 
+TEST_F(KeyCommandsTest, NullStoreHoldsNothing) {
+  ASSERT_EQ(Run({"STORE", "null"}), "+OK");
+  EXPECT_EQ(Run({"SET", "a", "v"}), "+OK");
+  EXPECT_EQ(Run({"KEYS", "*"}), "[]");
+  EXPECT_EQ(Run({"SCAN", "0"}), "[$0, []]");
+  EXPECT_EQ(Run({"DBSIZE"}), ":0");
+  EXPECT_EQ(Run({"RANDOMKEY"}), "(nil)");
+  EXPECT_EQ(Run({"EXISTS", "a"}), ":0");
+  EXPECT_EQ(Run({"EXPIRE", "a", "10"}), ":0");
+  EXPECT_EQ(Run({"DEL", "a"}), ":0");
+}
+
+// ---- A store that cannot serve: every command reports the store's error, none hangs
+
+config::Config WithBrokenStore() {
+  config::Config config = TestConfig();
+  config::StoreConfig broken;
+  broken.name = "broken";
+  broken.driver = "redis";
+  broken.host = "127.0.0.1";
+  broken.port = 1;  // nothing listens there
+  config.stores.push_back(broken);
+  return config;
+}
+
+TEST(KeyCommandsStoreErrorTest, EveryCommandReportsTheStoreError) {
+  ServerFixture server(WithBrokenStore());
+  Client client = server.Connect();
+  ASSERT_EQ(Text(client.Command({"STORE", "broken"})), "+OK");
+  const std::string error = "-ERR store 'broken' unavailable";
+  for (std::vector<std::string> command : std::vector<std::vector<std::string>>{
+           {"KEYS", "*"},
+           {"SCAN", "0"},
+           {"DBSIZE"},
+           {"RANDOMKEY"},
+           {"FLUSHDB"},
+           {"DEL", "a", "b"},
+           {"EXISTS", "a"},
+           {"EXPIRE", "a", "10"},
+           {"TTL", "a"},
+           {"GET", "a", "default"},
+           {"SET", "a", "v", "NX", "GET"},
+           {"MSETNX", "a", "1", "b", "2"},
+           {"INCR", "a"},
+           {"PUT", "a", "v", "10"},
+           {"PULL", "a"},
+           {"FLUSH"},
+       }) {
+    EXPECT_EQ(Text(client.Command(command)).substr(0, error.size()), error) << command[0];
+  }
+  ASSERT_EQ(Text(client.Command({"STORE", "array"})), "+OK");
+  EXPECT_EQ(Text(client.Command({"SET", "a", "v"})), "+OK");
+}
+
 }  // namespace
 }  // namespace arvel::testing

@@ -38,7 +38,8 @@ std::map<std::string, std::string> Pairs(const std::string& value) {
   size_t pos = 0;
   while (pos <= value.size()) {
     size_t comma = value.find(',', pos);
-    std::string item = value.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    std::string item =
+        value.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
     size_t eq = item.find('=');
     if (eq != std::string::npos) out[item.substr(0, eq)] = item.substr(eq + 1);
     if (comma == std::string::npos) break;
@@ -54,7 +55,8 @@ std::map<std::string, std::string> ConfigGet(Client& c, std::vector<std::string>
   EXPECT_EQ(r.type, REDIS_REPLY_ARRAY) << r.str;
   EXPECT_EQ(r.elements.size() % 2, 0u);
   std::map<std::string, std::string> out;
-  for (size_t i = 0; i + 1 < r.elements.size(); i += 2) out[r.elements[i].str] = r.elements[i + 1].str;
+  for (size_t i = 0; i + 1 < r.elements.size(); i += 2)
+    out[r.elements[i].str] = r.elements[i + 1].str;
   return out;
 }
 
@@ -67,13 +69,18 @@ size_t Resp3End(const std::string& s, size_t pos) {
   long long n = std::atoll(s.substr(pos + 1, eol - pos - 1).c_str());
   size_t next = eol + 2;
   switch (type) {
-    case '$': case '=': case '!':
+    case '$':
+    case '=':
+    case '!':
       if (n < 0) return next;
       return s.size() < next + n + 2 ? std::string::npos : next + n + 2;
-    case '%': case '|':
+    case '%':
+    case '|':
       n *= 2;
       [[fallthrough]];
-    case '*': case '~': case '>':
+    case '*':
+    case '~':
+    case '>':
       for (long long i = 0; i < n && next != std::string::npos; ++i) next = Resp3End(s, next);
       return next;
     default:
@@ -122,7 +129,9 @@ TEST(ServerCommandsTest, InfoIsRedisFormattedText) {
   EXPECT_EQ(text.rfind("# Server\r\n", 0), 0u);
   // Every line ends in \r\n: no bare \n anywhere.
   for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\n') ASSERT_TRUE(i > 0 && text[i - 1] == '\r') << "at " << i;
+    if (text[i] == '\n') {
+      ASSERT_TRUE(i > 0 && text[i - 1] == '\r') << "at " << i;
+    }
   }
   EXPECT_EQ(text.substr(text.size() - 2), "\r\n");
   // Every line that is not a header or blank is field:value.
@@ -272,9 +281,9 @@ TEST(ServerCommandsTest, Resp3Shapes) {
   EXPECT_NE(info.find("\r\ntxt:# Server\r\n"), std::string::npos) << info;
 
   std::string port_text = std::to_string(port);
-  EXPECT_EQ(Resp3Reply(port, "CONFIG GET port"),
-            "%1\r\n$4\r\nport\r\n$" + std::to_string(port_text.size()) + "\r\n" + port_text +
-                "\r\n");
+  EXPECT_EQ(
+      Resp3Reply(port, "CONFIG GET port"),
+      "%1\r\n$4\r\nport\r\n$" + std::to_string(port_text.size()) + "\r\n" + port_text + "\r\n");
 
   std::string docs = Resp3Reply(port, "COMMAND DOCS info");
   EXPECT_EQ(docs.rfind("%1\r\n$4\r\ninfo\r\n%", 0), 0u) << docs;
@@ -296,8 +305,7 @@ TEST(ServerCommandsTest, ConfigErrors) {
             "ERR wrong number of arguments for 'config|set' command");
   EXPECT_EQ(c.Command({"CONFIG", "GET"}).str,
             "ERR wrong number of arguments for 'config|get' command");
-  EXPECT_EQ(c.Command({"CONFIG", "BOGUS"}).str,
-            "ERR unknown subcommand 'BOGUS'. Try CONFIG HELP.");
+  EXPECT_EQ(c.Command({"CONFIG", "BOGUS"}).str, "ERR unknown subcommand 'BOGUS'. Try CONFIG HELP.");
   EXPECT_EQ(c.Command({"CONFIG"}).str, "ERR wrong number of arguments for 'config' command");
   Reply help = c.Command({"CONFIG", "HELP"});
   ASSERT_EQ(help.type, REDIS_REPLY_ARRAY);

@@ -12,11 +12,11 @@ namespace arvel::testing {
 namespace {
 
 // Skips the test while the string family (SET/GET/DEL) is not registered yet.
-#define REQUIRE_SET(client)                                                \
-  do {                                                                     \
-    Reply probe = (client).Command({"SET", "__probe__", "1"});             \
+#define REQUIRE_SET(client)                                                   \
+  do {                                                                        \
+    Reply probe = (client).Command({"SET", "__probe__", "1"});                \
     if (probe.is_error()) GTEST_SKIP() << "SET not available: " << probe.str; \
-    (client).Command({"DEL", "__probe__"});                                \
+    (client).Command({"DEL", "__probe__"});                                   \
   } while (0)
 
 std::vector<std::string> Strings(const Reply& r) {

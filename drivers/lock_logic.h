@@ -1,0 +1,80 @@
+#pragma once
+// Atomic locks and REMEMBER fill leases as decisions over one KeyUpdate.
+//
+// A lock is one record in Space::kLock: value = the owner's token, expiry = the lock's TTL
+// (0 = held until released). A fill lease is one record in Space::kLease: value = the holder's
+// token, expiry = the lease. The decisions below run inside Store::Update, so mutual exclusion is
+// exactly the store's atomicity: acquiring is a put-if-absent in one Update, on every driver, and
+// across daemons on a shared driver. Expired records reach an UpdateFn as absent, so an expired
+// lock is free without anyone having to remove it.
+//
+// The decisions touch only their arguments: they are safe on a driver's worker thread.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "common/status.h"
+#include "drivers/store.h"
+
+namespace arvel::drivers {
+
+// What an acquire decision saw and did.
+struct LockAttempt {
+  bool acquired = false;
+  // When the lock now expires (ours when acquired, the holder's otherwise); 0 = never.
+  int64_t expire_at_ms = 0;
+};
+
+// The absolute expiry of a record that lasts `ttl_ms` from `now_ms`; 0 (never) when ttl_ms is 0.
+// Saturates instead of overflowing. REQUIRES: ttl_ms >= 0.
+int64_t ExpiryAfter(int64_t now_ms, int64_t ttl_ms);
+
+// Takes the lock for `token` when nobody holds it, for `ttl_ms` (0 = until released). A lock
+// already held — by anyone, `token` included — is left alone (Laravel's Lock::acquire).
+LockAttempt TryAcquireLock(KeyUpdate& lock, std::string_view token, int64_t ttl_ms, int64_t now_ms);
+// Frees the lock when `token` holds it. True when it did.
+bool TryReleaseLock(KeyUpdate& lock, std::string_view token);
+// Restarts the lock's TTL (`ttl_ms` from now, 0 = until released) when `token` holds it.
+bool TryExtendLock(KeyUpdate& lock, std::string_view token, int64_t ttl_ms, int64_t now_ms);
+// Frees the lock whoever holds it. True when it was held.
+bool ForceReleaseLock(KeyUpdate& lock);
+
+// Takes the fill lease for `token` for `ttl_ms` (> 0) when the record is absent, or when it
+// still names `previous` — a lease this daemon handed out and that has ended (hand-over). An
+// empty `previous` matches nothing. True when taken.
+bool TryTakeLease(KeyUpdate& lease, std::string_view previous, std::string_view token,
+                  int64_t ttl_ms, int64_t now_ms);
+// Removes the lease record when it still names `token`. True when removed.
+bool DropLease(KeyUpdate& lease, std::string_view token);
+
+// 128 random bits from OpenSSL's CSPRNG as 32 lower-case hex digits; nullopt if the generator
+// fails (it has no entropy), which callers report rather than fall back to a guessable token.
+std::optional<std::string> NewLockToken();
+
+// Runs `decide(update, now_ms)` atomically on one key of `store` and hands what it returned to
+// `done` on the loop thread, with the store's status (a failed Update leaves T default).
+template <typename T>
+void DecideOne(Store& store, Space space, std::string_view key,
+               std::function<T(KeyUpdate&, int64_t)> decide,
+               std::function<void(const Status&, T)> done) {
+  // The decision may run on a worker thread: its result travels back through `result`.
+  auto result = std::make_shared<T>();
+  store.Update(
+      space, std::span<const std::string_view>(&key, 1),
+      [result, decide = std::move(decide)](std::span<KeyUpdate> keys, int64_t now_ms) {
+        *result = decide(keys[0], now_ms);
+      },
+      [result, done = std::move(done)](const Status& status) { done(status, std::move(*result)); });
+}
+
+// Releases `token`'s lock `name` on `store`, ignoring the outcome: gives back a lock that was
+// taken for a client that went away before it could be told (nobody else could release it).
+void GiveBackLock(Store& store, std::string_view name, std::string token);
+
+}  // namespace arvel::drivers

@@ -1,0 +1,81 @@
+// REMEMBER key [LEASE seconds] (SPEC §4): the server half of Laravel's remember() with
+// stampede protection. A hit answers the value. On a miss exactly one caller gets nil — it now
+// holds the fill lease, computes the value and stores it with any write (PUT, FOREVER, SET,
+// ADD…) — while the other callers wait, parked, for that value (server/fill_leases.h).
+//
+// Choices where the spec leaves room:
+// - LEASE: a positive integer number of seconds; default [server] remember_lease.
+// - Inside MULTI/EXEC nobody waits (a waiter would stall the transaction): a miss answers nil,
+//   granting the lease when it is free; when someone else holds it the caller gets nil without
+//   the lease and should compute the value anyway.
+// - The null store never holds a value: every caller gets nil at once and no lease is kept (as
+//   remember() on Laravel's NullStore calls the callback every time).
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "common/errors.h"
+#include "drivers/store.h"
+#include "server/command_table.h"
+#include "server/commands/arguments.h"
+#include "server/commands/store_ops.h"
+#include "server/commands/value_logic.h"
+#include "server/connection.h"
+#include "server/fill_leases.h"
+#include "server/server.h"
+
+namespace arvel::server {
+
+namespace {
+
+// A candidate for common/errors.h.
+constexpr std::string_view kBadLease = "ERR LEASE must be a positive integer";
+// Lease seconds the configuration allows at most (options.cc: remember_lease max).
+constexpr int64_t kMaxLeaseSeconds = 2147483647;
+
+// [LEASE seconds] as milliseconds; the configured default when absent.
+int64_t ParseLease(CommandContext& ctx, ArgumentParser& args) {
+  int64_t seconds = ctx.server().config().server.remember_lease;
+  if (args.Flag("LEASE")) {
+    seconds = args.Integer();
+    if (args.ok() && (seconds <= 0 || seconds > kMaxLeaseSeconds)) args.Fail(kBadLease);
+  }
+  return seconds * 1000;
+}
+
+void Remember(CommandContext& ctx) {
+  ArgumentParser args(ctx.args(), 2);
+  const int64_t lease_ms = ParseLease(ctx, args);
+  if (!args.Finish(ctx)) return;
+  drivers::Store& store = ctx.store();
+  if (store.driver() == "null") {
+    return ReadAndReply(ctx, drivers::Space::kData, ctx.arg(1),
+                        [](protocol::ReplyWriter& writer, std::span<const drivers::Entry* const>) {
+                          writer.Null();
+                        });
+  }
+  FillLeases::Claim claim{&store, std::string(ctx.arg(1)), lease_ms, !ctx.conn().in_transaction()};
+  const std::string_view key = ctx.arg(1);
+  store.Read(drivers::Space::kData, std::span<const std::string_view>(&key, 1),
+             [pending = ctx.Suspend(), server = &ctx.server(), claim = std::move(claim)](
+                 const Status& status, std::span<const drivers::Entry* const> entries) mutable {
+               if (status.ok() && entries[0] == nullptr) {
+                 return server->fill_leases().Request(std::move(claim), pending);
+               }
+               FinishWith(pending, status,
+                          [&](protocol::ReplyWriter& writer) { writer.Bulk(entries[0]->value); });
+             });
+}
+
+}  // namespace
+
+void RegisterRememberCommands(CommandTable& table) {
+  table.Register({"remember", -2, kWrite | kBlocking, 1, 1, 1, Remember, "cache",
+                  "Returns the value, or nil and the fill lease to exactly one caller on a miss "
+                  "while the others wait for the value.",
+                  "key [LEASE seconds]"});
+}
+
+}  // namespace arvel::server

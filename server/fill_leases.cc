@@ -1,0 +1,287 @@
+// Design: a Fill exists for each (store, key) that missed while someone computes it. It holds
+// the waiters in arrival order and, when a client of this daemon holds the lease, who does. The
+// lease is granted by one atomic Update of the kLease record (put-if-absent, or take-over of the
+// record this daemon wrote for the previous holder), so on a shared driver only one daemon's
+// client fills a key at a time.
+//
+// The value reaches the waiters through the write notifications of this daemon: any kData write
+// of the key schedules a re-read on the next loop turn (the writer is still inside its Update).
+// Found: every waiter gets it and the Fill goes away. Absent (FORGET, PUT with ttl <= 0): the
+// holder gave up, so the longest waiter gets nil and the lease — as when the holder disconnects
+// (close listener) or its lease timer fires. When the lease is held elsewhere (another daemon on
+// a shared driver), the waiters poll: re-read the key and retry the lease every kRemotePollMs.
+//
+// Every path changes the registry first and finishes replies last: finishing resumes a client,
+// which may run further commands at once and re-enter the registry. Store callbacks capture the
+// key and the Fill's generation, never a pointer, so a Fill replaced meanwhile is not touched.
+
+#include "server/fill_leases.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "drivers/lock_logic.h"
+#include "server/connection.h"
+#include "server/server.h"
+
+namespace arvel::server {
+
+namespace {
+// How often waiters look again while the lease is held by another daemon.
+constexpr int64_t kRemotePollMs = 50;
+constexpr std::string_view kNoToken = "ERR cannot generate a lease token: no entropy";
+}  // namespace
+
+struct FillLeases::Waiter {
+  uint64_t id = 0;
+  uint64_t client_id = 0;
+  int64_t lease_ms = 0;
+  bool may_wait = true;
+  PendingReply reply;
+};
+
+struct FillLeases::Fill {
+  Fill(uv_loop_t* loop, uint64_t generation)
+      : generation(generation), lease_timer(loop), check_timer(loop) {}
+  const uint64_t generation;
+  std::deque<Waiter> waiters;  // arrival order
+  uint64_t holder = 0;         // client of this daemon holding the lease; 0 = none here
+  std::string record;          // token of the last kLease record written for this key, or ""
+  bool busy = false;           // a lease Update is in flight
+  LoopTimer lease_timer;       // the holder's lease runs out
+  LoopTimer check_timer;       // re-read the key (after a write; polling a lease held elsewhere)
+};
+
+FillLeases::FillLeases(Server& server) : server_(server) {
+  server.watches().AddListener(this);
+  server.AddCloseListener([this](uint64_t client_id) { ClientGone(client_id); });
+}
+
+FillLeases::~FillLeases() = default;
+
+void FillLeases::Request(Claim claim, PendingReply reply) {
+  Connection* conn = server_.FindClient(reply.client_id());
+  if (conn == nullptr || !reply.alive()) return;
+  StoreKey key{claim.store, std::move(claim.key)};
+  std::unique_ptr<Fill>& slot = fills_[key];
+  const bool fresh = slot == nullptr;
+  if (fresh) slot = std::make_unique<Fill>(server_.loop(), next_id_++);
+  // The holder asking again would wait for itself; inside MULTI nobody waits.
+  if (slot->holder == reply.client_id() || (!fresh && !claim.may_wait)) {
+    return reply.Finish([](protocol::ReplyWriter& writer) { writer.Null(); });
+  }
+  const uint64_t id = next_id_++;
+  conn->state().cancel_wait = [this, key, id] { CancelWaiter(key, id); };
+  slot->waiters.push_back({id, reply.client_id(), claim.lease_ms, claim.may_wait, reply});
+  ++waiting_;
+  Advance(key);
+}
+
+FillLeases::Fill* FillLeases::Find(const StoreKey& key, uint64_t generation) {
+  auto it = fills_.find(key);
+  if (it == fills_.end() || it->second->generation != generation) return nullptr;
+  return it->second.get();
+}
+
+void FillLeases::Advance(const StoreKey& key) {
+  auto it = fills_.find(key);
+  if (it == fills_.end()) return;
+  Fill& fill = *it->second;
+  if (fill.busy || fill.holder != 0) return;
+  if (fill.waiters.empty() || !StoreReachable(server_, key.store)) return Retire(key);
+  const Waiter& head = fill.waiters.front();
+  std::optional<std::string> token = drivers::NewLockToken();
+  if (!token) {
+    OnLeaseDecided(key, fill.generation, head.id, "", Status::Error(std::string(kNoToken)), false);
+    return;
+  }
+  fill.busy = true;
+  drivers::DecideOne<bool>(
+      *key.store, drivers::Space::kLease, key.key,
+      [previous = fill.record, token = *token, ttl = head.lease_ms](drivers::KeyUpdate& update,
+                                                                    int64_t now_ms) {
+        return drivers::TryTakeLease(update, previous, token, ttl, now_ms);
+      },
+      [this, key, generation = fill.generation, id = head.id, token = *token](const Status& status,
+                                                                              bool taken) {
+        OnLeaseDecided(key, generation, id, token, status, taken);
+      });
+}
+
+void FillLeases::OnLeaseDecided(const StoreKey& key, uint64_t generation, uint64_t waiter_id,
+                                const std::string& token, const Status& status, bool taken) {
+  Fill* fill = Find(key, generation);
+  if (fill == nullptr) {  // the value arrived meanwhile: nobody needs this lease
+    if (taken) DropRecord(key, token);
+    return;
+  }
+  fill->busy = false;
+  if (taken) fill->record = token;
+  const bool head_waits = !fill->waiters.empty() && fill->waiters.front().id == waiter_id;
+  if (taken && head_waits) return GrantTo(key, *fill);
+  if (taken) return Advance(key);  // the head left: the next waiter takes over the record
+  if (!head_waits || (status.ok() && fill->waiters.front().may_wait)) {
+    // Held elsewhere (another daemon, or a record that has not quite expired): poll.
+    if (fill->waiters.empty()) return Retire(key);
+    fill->check_timer.Start(kRemotePollMs, [this, key, generation] { Recheck(key, generation); });
+    return;
+  }
+  // The head does not wait (MULTI), or the store failed for it: it is answered now.
+  Waiter head = std::move(fill->waiters.front());
+  fill->waiters.pop_front();
+  --waiting_;
+  if (fill->waiters.empty()) {
+    Retire(key);
+  } else {
+    fill->check_timer.Start(status.ok() ? kRemotePollMs : 0,
+                            [this, key, generation] { Recheck(key, generation); });
+  }
+  head.reply.Finish([&](protocol::ReplyWriter& writer) {
+    if (status.ok()) {
+      writer.Null();
+    } else {
+      writer.Error(status.message());
+    }
+  });
+}
+
+void FillLeases::GrantTo(const StoreKey& key, Fill& fill) {
+  Waiter head = std::move(fill.waiters.front());
+  fill.waiters.pop_front();
+  --waiting_;
+  if (!head.reply.alive()) return Advance(key);  // gone meanwhile: the next one takes over
+  fill.holder = head.client_id;
+  ++active_leases_;
+  held_by_[head.client_id].push_back(key);
+  fill.lease_timer.Start(head.lease_ms, [this, key, generation = fill.generation] {
+    if (Fill* current = Find(key, generation)) {
+      EndLease(key, *current);
+      Advance(key);
+    }
+  });
+  head.reply.Finish([](protocol::ReplyWriter& writer) { writer.Null(); });  // you fill it
+}
+
+void FillLeases::Recheck(const StoreKey& key, uint64_t generation) {
+  if (Find(key, generation) == nullptr) return;
+  if (!StoreReachable(server_, key.store)) return Retire(key);
+  std::string_view name = key.key;
+  key.store->Read(drivers::Space::kData, std::span<const std::string_view>(&name, 1),
+                  [this, key, generation](const Status& status,
+                                          std::span<const drivers::Entry* const> entries) {
+                    OnChecked(key, generation, status, entries.empty() ? nullptr : entries[0]);
+                  });
+}
+
+void FillLeases::OnChecked(const StoreKey& key, uint64_t generation, const Status& status,
+                           const drivers::Entry* entry) {
+  Fill* fill = Find(key, generation);
+  if (fill == nullptr) return;
+  if (!status.ok()) {
+    // Try again later; a local holder's lease timer still runs meanwhile.
+    fill->check_timer.Start(kRemotePollMs, [this, key, generation] { Recheck(key, generation); });
+    return;
+  }
+  // Copied at once: a resumed waiter may write the key, and `entry` points into the store.
+  if (entry != nullptr) return Deliver(key, entry->value);
+  EndLease(key, *fill);  // a write left the key absent: its holder gave up on it
+  Advance(key);
+}
+
+void FillLeases::Deliver(const StoreKey& key, std::string value) {
+  auto it = fills_.find(key);
+  std::unique_ptr<Fill> fill = std::move(it->second);
+  fills_.erase(it);
+  EndLease(key, *fill);
+  if (!fill->record.empty()) DropRecord(key, fill->record);
+  waiting_ -= fill->waiters.size();
+  for (Waiter& waiter : fill->waiters) {
+    waiter.reply.Finish([&](protocol::ReplyWriter& writer) { writer.Bulk(value); });
+  }
+}
+
+void FillLeases::EndLease(const StoreKey& key, Fill& fill) {
+  if (fill.holder == 0) return;
+  auto it = held_by_.find(fill.holder);
+  if (it != held_by_.end()) {
+    std::vector<StoreKey>& keys = it->second;
+    keys.erase(std::remove_if(keys.begin(), keys.end(),
+                              [&](const StoreKey& k) { return StoreKeyEq()(k, key); }),
+               keys.end());
+    if (keys.empty()) held_by_.erase(it);
+  }
+  fill.holder = 0;
+  --active_leases_;
+  fill.lease_timer.Stop();
+}
+
+void FillLeases::ClientGone(uint64_t client_id) {
+  auto it = held_by_.find(client_id);
+  if (it == held_by_.end()) return;
+  const std::vector<StoreKey> keys = std::move(it->second);
+  held_by_.erase(it);
+  for (const StoreKey& key : keys) {
+    auto fill = fills_.find(key);
+    if (fill == fills_.end() || fill->second->holder != client_id) continue;
+    EndLease(key, *fill->second);
+    Advance(key);  // may resume other clients: `keys` is our own copy
+  }
+}
+
+void FillLeases::CancelWaiter(const StoreKey& key, uint64_t waiter_id) {
+  auto it = fills_.find(key);
+  if (it == fills_.end()) return;
+  Fill& fill = *it->second;
+  auto found = std::find_if(fill.waiters.begin(), fill.waiters.end(),
+                            [waiter_id](const Waiter& w) { return w.id == waiter_id; });
+  if (found == fill.waiters.end()) return;
+  fill.waiters.erase(found);
+  --waiting_;
+  // An in-flight lease for it is passed on by OnLeaseDecided; otherwise tidy up now.
+  if (!fill.busy && fill.holder == 0 && fill.waiters.empty()) Retire(key);
+}
+
+void FillLeases::Retire(const StoreKey& key) {
+  auto it = fills_.find(key);
+  if (it == fills_.end()) return;
+  std::unique_ptr<Fill> fill = std::move(it->second);
+  fills_.erase(it);
+  EndLease(key, *fill);
+  if (!fill->record.empty()) DropRecord(key, fill->record);
+  waiting_ -= fill->waiters.size();
+  // Only when the store went away (a dropped FAKE store) can anyone still be waiting here.
+  for (Waiter& waiter : fill->waiters) {
+    waiter.reply.Finish([](protocol::ReplyWriter& writer) { writer.Null(); });
+  }
+}
+
+void FillLeases::DropRecord(const StoreKey& key, const std::string& token) {
+  if (!StoreReachable(server_, key.store)) return;
+  drivers::DecideOne<bool>(
+      *key.store, drivers::Space::kLease, key.key,
+      [token](drivers::KeyUpdate& update, int64_t) { return drivers::DropLease(update, token); },
+      [](const Status&, bool) {});
+}
+
+void FillLeases::Forgotten(drivers::Store& store, std::string_view key, uint64_t client_id) {
+  if (fills_.empty()) return;
+  auto it = fills_.find(StoreKeyView{&store, key});
+  if (it == fills_.end() || it->second->holder != client_id) return;
+  // The re-read finds the key absent and passes the lease on, after FORGET's own write.
+  it->second->check_timer.Start(0, [this, key = it->first, generation = it->second->generation] {
+    Recheck(key, generation);
+  });
+}
+
+void FillLeases::OnKeyWritten(drivers::Store& store, drivers::Space space, std::string_view key,
+                              bool all) {
+  // A FLUSH does not end a fill: the holder's write still comes and is delivered then.
+  if (all || space != drivers::Space::kData || fills_.empty()) return;
+  auto it = fills_.find(StoreKeyView{&store, key});
+  if (it == fills_.end()) return;
+  it->second->check_timer.Start(0, [this, key = it->first, generation = it->second->generation] {
+    Recheck(key, generation);
+  });
+}
+
+}  // namespace arvel::server

@@ -1,0 +1,87 @@
+#pragma once
+// REMEMBER's stampede protection: per (store, key) that missed, who holds the fill lease and
+// which clients wait for the value. The lease itself is a record in Space::kLease taken by an
+// atomic put-if-absent (drivers/lock_logic.h), so daemons sharing a driver never both hand one
+// out; the waiting and the wake-ups are local to this daemon. Everything runs on the loop thread.
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "drivers/store.h"
+#include "server/command.h"
+#include "server/lock_waiters.h"
+
+namespace arvel::server {
+
+class Server;
+
+class FillLeases : public drivers::KeyObserver {
+ public:
+  // Subscribes to the server's write notifications and to clients going away.
+  explicit FillLeases(Server& server);
+  ~FillLeases() override;
+
+  struct Claim {
+    drivers::Store* store = nullptr;
+    std::string key;
+    int64_t lease_ms = 0;  // > 0
+    // False inside MULTI/EXEC, where a wait would stall the transaction: the client gets nil at
+    // once, holding the lease only if it was free.
+    bool may_wait = true;
+  };
+
+  // After REMEMBER missed `claim.key`: finishes `reply` with nil once the client holds the fill
+  // lease (at once when it is free), or with the value once another client writes it. A client
+  // that already holds the lease gets nil again. If the client goes away while waiting it is
+  // dropped (cancel_wait); if the holder goes away, FORGETs the key or lets the lease run out,
+  // the longest waiter gets nil and the lease. REQUIRES: `reply` is the client's current
+  // suspension; claim.store is not a null-driver store (which never holds a value).
+  void Request(Claim claim, PendingReply reply);
+
+  // FORGET of `key` by `client_id`: when that client holds the key's lease, it gives the lease
+  // up and the next waiter gets it. (Forgetting an absent key changes nothing in the store, so
+  // no write notification says so: FORGET tells us.)
+  void Forgotten(drivers::Store& store, std::string_view key, uint64_t client_id);
+
+  // Leases held by clients of this daemon (INFO).
+  size_t active_leases() const { return active_leases_; }
+  // Clients parked in REMEMBER (INFO).
+  size_t waiting() const { return waiting_; }
+
+  void OnKeyWritten(drivers::Store& store, drivers::Space space, std::string_view key,
+                    bool all) override;
+
+ private:
+  struct Waiter;
+  struct Fill;
+
+  Fill* Find(const StoreKey& key, uint64_t generation);
+  void Advance(const StoreKey& key);
+  void OnLeaseDecided(const StoreKey& key, uint64_t generation, uint64_t waiter_id,
+                      const std::string& token, const Status& status, bool taken);
+  void GrantTo(const StoreKey& key, Fill& fill);
+  void Recheck(const StoreKey& key, uint64_t generation);
+  void OnChecked(const StoreKey& key, uint64_t generation, const Status& status,
+                 const drivers::Entry* entry);
+  void Deliver(const StoreKey& key, std::string value);
+  void EndLease(const StoreKey& key, Fill& fill);
+  void ClientGone(uint64_t client_id);
+  void CancelWaiter(const StoreKey& key, uint64_t waiter_id);
+  void Retire(const StoreKey& key);
+  void DropRecord(const StoreKey& key, const std::string& token);
+
+  Server& server_;
+  StoreKeyMap<std::unique_ptr<Fill>> fills_;
+  // Which keys each client holds the lease of, to hand them over when it goes away.
+  absl::flat_hash_map<uint64_t, std::vector<StoreKey>> held_by_;
+  uint64_t next_id_ = 1;  // waiter ids and fill generations
+  size_t active_leases_ = 0;
+  size_t waiting_ = 0;
+};
+
+}  // namespace arvel::server
