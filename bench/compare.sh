@@ -32,7 +32,10 @@ while [[ $# -gt 0 ]]; do
 done
 
 for tool in redis-server redis-benchmark; do
-  command -v "$tool" >/dev/null || { echo "$tool not found (apt-get install redis-server)" >&2; exit 1; }
+  if ! command -v "$tool" >/dev/null; then
+    echo "$tool not found (apt-get install redis-server redis-tools)" >&2
+    exit 1
+  fi
 done
 [[ -x "$binary" ]] || { echo "arvel-cached binary not found: $binary" >&2; exit 1; }
 binary="$(readlink -f "$binary")"  # the daemon runs in a temporary directory
@@ -63,7 +66,8 @@ if command -v taskset >/dev/null && [[ "$(nproc)" -ge 2 ]]; then
 fi
 
 free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
 }
 
 wait_for_ping() {
@@ -96,7 +100,11 @@ start_arvel() {
     kill -0 "${pids[-1]}" 2>/dev/null || break
     sleep 0.1
   done
-  [[ -n "$arvel_port" ]] || { echo "arvel-cached did not start:" >&2; cat "$work/arvel.log" >&2; exit 1; }
+  if [[ -z "$arvel_port" ]]; then
+    echo "arvel-cached did not start:" >&2
+    cat "$work/arvel.log" >&2
+    exit 1
+  fi
   wait_for_ping "$arvel_port"
 }
 
@@ -109,7 +117,9 @@ bench() {
     awk -F'","' 'NR > 1 && NF > 1 { print $2; exit }'
 }
 
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else print v[int((NR + 1) / 2)] }'; }
+median() {
+  sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else print v[int((NR + 1) / 2)] }'
+}
 
 # Workloads: name | pipeline | redis command | arvel command
 workloads=(
@@ -146,12 +156,18 @@ for workload in "${workloads[@]}"; do
   done
   redis_rps="$(printf '%s\n' "${redis_results[@]}" | grep -E '^[0-9.]+$' | median)"
   arvel_rps="$(printf '%s\n' "${arvel_results[@]}" | grep -E '^[0-9.]+$' | median)"
-  ratio="$(awk -v a="$arvel_rps" -v r="$redis_rps" 'BEGIN { if (r > 0) printf "%.2f", a / r; else print "n/a" }')"
+  ratio="$(awk -v a="$arvel_rps" -v r="$redis_rps" \
+    'BEGIN { if (r > 0) printf "%.2f", a / r; else print "n/a" }')"
   printf '%-14s %14.0f %14.0f %8s\n' "$name" "$redis_rps" "$arvel_rps" "$ratio"
   if [[ "$redis_rps" == "0" || "$arvel_rps" == "0" ]]; then failed=1; fi
 done
 
-for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || { echo "a server died during the run" >&2; failed=1; }; done
+for pid in "${pids[@]}"; do
+  if ! kill -0 "$pid" 2>/dev/null; then
+    echo "a server died during the run" >&2
+    failed=1
+  fi
+done
 if [[ $failed -ne 0 ]]; then
   echo "some workloads produced no result (see $work/*.log)" >&2
   exit 1

@@ -37,17 +37,18 @@ ParsedArgs ParseCommandLine(int argc, const char* const* argv, std::ostream& out
   int port = 0;
   bool version = false;
   ParsedArgs parsed;
-  CLI::Option* config_option =
-      app.add_option("--config", config_path, "Config file (default: $CACHE_CONFIG, else "
+  CLI::Option* config_option = app.add_option("--config", config_path,
+                                              "Config file (default: $CACHE_CONFIG, else "
                                               "./cache.toml if it exists)")
-          ->type_name("PATH");
+                                   ->type_name("PATH");
   CLI::Option* bind_option =
       app.add_option("--bind", bind, "Address to listen on (server.bind)")->type_name("ADDR");
   CLI::Option* port_option =
       app.add_option("--port", port, "Port to listen on, 0 = any free port (server.port)")
           ->type_name("N");
   CLI::Option* store_option =
-      app.add_option("--store", store, "Store new connections use (default)")->type_name("NAME");
+      app.add_option("--store", store, "Store that new connections use (default)")
+          ->type_name("NAME");
   CLI::Option* level_option =
       app.add_option("--log-level", log_level, "trace|debug|info|warn|error (server.log_level)")
           ->type_name("LEVEL");

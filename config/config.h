@@ -42,7 +42,7 @@ struct ServerConfig {
   int port = 6380;
   std::string password;
   int64_t max_clients = 10000;
-  int64_t timeout = 0;  // idle seconds before close; 0 = never
+  int64_t timeout = 0;              // idle seconds before close; 0 = never
   std::string log_level = "info";   // trace|debug|info|warn|error
   std::string log_format = "text";  // text|json
   int64_t proto_max_bulk_len = 512LL * 1024 * 1024;
@@ -79,8 +79,9 @@ struct CommandLine {
   bool check_config = false;
 };
 
-// The process environment as a map, so tests can supply their own.
+// Environment variables by name, so tests can supply their own.
 using Environment = std::map<std::string, std::string>;
+// The CACHE_* variables of this process.
 Environment ProcessEnvironment();
 
 // Outcome of parsing argv: either run with `line`, or exit now with `exit_code` after the

@@ -92,8 +92,7 @@ void Line(std::ostringstream& out, const std::string& assignment, const std::str
   out << '\n';
 }
 
-void DescribeOptions(std::ostringstream& out, Section section, Config& config,
-                     StoreConfig& store) {
+void DescribeOptions(std::ostringstream& out, Section section, Config& config, StoreConfig& store) {
   for (const Option& option : Options()) {
     if (option.section != section || option.key == "driver") continue;
     if (!option.driver.empty() && option.driver != store.driver) continue;
@@ -171,8 +170,8 @@ std::string ReferenceTable() {
       "|---|---|---|---|---|\n";
   for (const Option& option : Options()) {
     std::string env = option.env.empty() ? "" : "`" + std::string(option.env) + "`";
-    out += "| `" + option.Path() + "` | " + TypeText(option) + " | " + DefaultText(option) +
-           " | " + env + " | " + DescriptionText(option) + " |\n";
+    out += "| `" + option.Path() + "` | " + TypeText(option) + " | " + DefaultText(option) + " | " +
+           env + " | " + DescriptionText(option) + " |\n";
   }
   return out;
 }
@@ -185,10 +184,10 @@ std::string EnvironmentHelp() {
     if (option.env.empty()) continue;
     std::string name(option.env);
     name.resize(std::max<size_t>(name.size() + 1, 26), ' ');
-    std::string path = option.section == Section::kStore
-                           ? "stores.*." + std::string(option.key) + " (" +
-                                 std::string(option.driver) + ")"
-                           : option.Path();
+    std::string path =
+        option.section == Section::kStore
+            ? "stores.*." + std::string(option.key) + " (" + std::string(option.driver) + ")"
+            : option.Path();
     out += "  " + name + path + "\n";
   }
   return out;

@@ -1,8 +1,8 @@
-// Reading cache.toml with toml11. toml11 reports problems by throwing, recurses once per nested
-// array or inline table (and walks dotted keys with deep recursion), slows down quadratically on
-// long lines and misreads invalid UTF-8 inside strings, so this file is the boundary: the input
-// is screened for size, line length, encoding and nesting first, every exception is caught, and
-// what comes out is a FileSettings or a one-line Status.
+// Reading cache.toml with toml11. This file is the boundary around it: the input is screened
+// first (config/input_limits.h), every exception toml11 throws is caught, and what comes out is a
+// FileSettings or a one-line Status.
+
+#include "config/file_settings.h"
 
 #include <algorithm>
 #include <charconv>
@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "config/file_settings.h"
+#include "config/input_limits.h"
 #include "config/values.h"
 
 namespace arvel::config {
@@ -21,174 +21,6 @@ namespace {
 
 using TomlValue = toml::basic_value<toml::discard_comments, std::map, std::vector>;
 using TomlTable = TomlValue::table_type;
-
-// Deep enough for any sensible file, shallow enough that toml11's recursion stays far from the
-// stack limit even under AddressSanitizer.
-constexpr int kMaxNesting = 64;
-// Dotted keys ("a.b.c = 1") nest tables too; a key cannot span lines, so a per-line count of the
-// dots outside strings and comments bounds that depth.
-constexpr int kMaxDotsPerLine = 64;
-// toml11 rescans the current line for every value it reads, so time grows with the square of a
-// line's length; lines of a real cache.toml are well under 100 bytes.
-constexpr size_t kMaxLineBytes = 4096;
-
-// The 1-based number of the first line longer than kMaxLineBytes, or 0.
-uint32_t FirstLongLine(std::string_view text) {
-  uint32_t line = 1;
-  for (size_t start = 0; start < text.size(); ++line) {
-    size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    if (end - start > kMaxLineBytes) return line;
-    start = end + 1;
-  }
-  return 0;
-}
-
-// Finds the first line nesting deeper than the limits, following TOML's lexical rules for
-// strings and comments so that brackets inside them do not count. Returns 0 if there is none.
-class NestingScanner {
- public:
-  explicit NestingScanner(std::string_view text) : text_(text) {}
-
-  uint32_t FirstTooDeepLine() {
-    while (pos_ < text_.size()) {
-      if (!Step()) return line_;
-    }
-    return 0;
-  }
-
- private:
-  enum class State { kCode, kComment, kBasic, kLiteral, kMultiBasic, kMultiLiteral };
-
-  // Consumes one character (or a whole delimiter); false when a limit is exceeded.
-  bool Step() {
-    char c = text_[pos_];
-    if (c == '\n') {
-      NewLine();
-      return true;
-    }
-    switch (state_) {
-      case State::kCode:
-        return StepCode(c);
-      case State::kComment:
-        break;
-      case State::kBasic:
-        if (c == '\\') SkipEscaped();
-        if (c == '"') state_ = State::kCode;
-        break;
-      case State::kLiteral:
-        if (c == '\'') state_ = State::kCode;
-        break;
-      case State::kMultiBasic:
-        if (c == '\\') SkipEscaped();
-        if (AtTriple('"')) return CloseMultiLine('"');
-        break;
-      case State::kMultiLiteral:
-        if (AtTriple('\'')) return CloseMultiLine('\'');
-        break;
-    }
-    ++pos_;
-    return true;
-  }
-
-  bool StepCode(char c) {
-    if (c == '#') {
-      state_ = State::kComment;
-    } else if (c == '"' || c == '\'') {
-      return OpenString(c);
-    } else if (c == '[' || c == '{') {
-      if (++depth_ > kMaxNesting) return false;
-    } else if (c == ']' || c == '}') {
-      depth_ = std::max(0, depth_ - 1);
-    } else if (c == '.') {
-      if (++dots_ > kMaxDotsPerLine) return false;
-    }
-    ++pos_;
-    return true;
-  }
-
-  bool OpenString(char quote) {
-    bool multi = AtTriple(quote);
-    if (quote == '"') state_ = multi ? State::kMultiBasic : State::kBasic;
-    if (quote == '\'') state_ = multi ? State::kMultiLiteral : State::kLiteral;
-    pos_ += multi ? 3 : 1;
-    return true;
-  }
-
-  // A multi-line string ends at the last quote of the run (TOML allows up to two quotes
-  // right before the closing delimiter). Ending late is the safe side: no brackets hide there.
-  bool CloseMultiLine(char quote) {
-    while (pos_ < text_.size() && text_[pos_] == quote) ++pos_;
-    state_ = State::kCode;
-    return true;
-  }
-
-  // Skips the character after a backslash, so \" does not end the string; a newline there is
-  // still counted as a line.
-  void SkipEscaped() {
-    if (pos_ + 1 < text_.size() && text_[pos_ + 1] != '\n') ++pos_;
-  }
-
-  bool AtTriple(char quote) const {
-    return pos_ + 2 < text_.size() && text_[pos_] == quote && text_[pos_ + 1] == quote &&
-           text_[pos_ + 2] == quote;
-  }
-
-  void NewLine() {
-    ++line_;
-    dots_ = 0;
-    ++pos_;
-    // Single-line strings and comments end at the newline (an unterminated string is a
-    // syntax error toml11 reports; nothing after it is parsed).
-    if (state_ == State::kComment || state_ == State::kBasic || state_ == State::kLiteral) {
-      state_ = State::kCode;
-    }
-  }
-
-  std::string_view text_;
-  size_t pos_ = 0;
-  uint32_t line_ = 1;
-  int depth_ = 0;
-  int dots_ = 0;
-  State state_ = State::kCode;
-};
-
-// Length of the well-formed UTF-8 sequence at the start of `text` (Unicode table 3-7: no overlong
-// forms, no surrogates, nothing past U+10FFFF), or 0 if it is not one.
-size_t Utf8SequenceLength(std::string_view text) {
-  auto byte = [&text](size_t i) { return static_cast<unsigned char>(text[i]); };
-  auto continuation = [&](size_t i, unsigned char low = 0x80, unsigned char high = 0xBF) {
-    return i < text.size() && byte(i) >= low && byte(i) <= high;
-  };
-  unsigned char lead = byte(0);
-  if (lead <= 0x7F) return 1;
-  if (lead >= 0xC2 && lead <= 0xDF) return continuation(1) ? 2 : 0;
-  if (lead >= 0xE0 && lead <= 0xEF) {
-    unsigned char low = lead == 0xE0 ? 0xA0 : 0x80;
-    unsigned char high = lead == 0xED ? 0x9F : 0xBF;
-    return continuation(1, low, high) && continuation(2) ? 3 : 0;
-  }
-  if (lead >= 0xF0 && lead <= 0xF4) {
-    unsigned char low = lead == 0xF0 ? 0x90 : 0x80;
-    unsigned char high = lead == 0xF4 ? 0x8F : 0xBF;
-    return continuation(1, low, high) && continuation(2) && continuation(3) ? 4 : 0;
-  }
-  return 0;
-}
-
-// TOML files must be UTF-8, and toml11 3.7's own handling of bad UTF-8 inside strings reads out
-// of bounds (it rewinds a copy of the string with an iterator into the whole file), so invalid
-// bytes are refused here first. Returns the 1-based line of the first bad byte, or 0.
-uint32_t FirstInvalidUtf8Line(std::string_view text) {
-  uint32_t line = 1;
-  for (size_t pos = 0; pos < text.size();) {
-    size_t length = Utf8SequenceLength(text.substr(pos));
-    if (length == 0) return line;
-    if (text[pos] == '\n') ++line;
-    pos += length;
-  }
-  return 0;
-}
 
 // toml11's messages are several lines: "[error] toml::parse_x: what\n --> file\n 3 | text\n
 // | ^--- note". Keep "what" and the line of the last excerpt shown, which is where it failed.
@@ -263,9 +95,8 @@ class Reader {
       ReadKey(Section::kStore, path + ".driver", "driver", driver->second, store.values);
     }
     auto driver_value = store.values.find("driver");
-    std::string driver_name = driver_value == store.values.end()
-                                  ? ""
-                                  : std::get<std::string>(driver_value->second.value);
+    std::string driver_name =
+        driver_value == store.values.end() ? "" : std::get<std::string>(driver_value->second.value);
     for (const auto& [key, item] : table) {
       if (key == "driver") continue;
       if (!driver_name.empty() && !DriverTakes(driver_name, key)) {
@@ -376,20 +207,8 @@ Result<TomlValue> ParseToml(std::string_view text, const std::string& file_name)
 
 Result<FileSettings> ReadConfigText(std::string_view text, std::string_view file_name) {
   std::string name(file_name);
-  if (text.size() > kMaxConfigBytes) {
-    return Status::Error(name + ": larger than " + std::to_string(kMaxConfigBytes) + " bytes");
-  }
-  if (uint32_t line = FirstInvalidUtf8Line(text)) {
-    return Status::Error(name + ":" + std::to_string(line) + ": not valid UTF-8");
-  }
-  if (uint32_t line = FirstLongLine(text)) {
-    return Status::Error(name + ":" + std::to_string(line) + ": line longer than " +
-                         std::to_string(kMaxLineBytes) + " bytes");
-  }
-  if (uint32_t line = NestingScanner(text).FirstTooDeepLine()) {
-    return Status::Error(name + ":" + std::to_string(line) + ": nested more than " +
-                         std::to_string(kMaxNesting) + " levels deep");
-  }
+  Status limits = CheckInputLimits(text, name);
+  if (!limits.ok()) return limits;
   Result<TomlValue> root = ParseToml(text, name);
   if (!root.ok()) return root.status();
   try {

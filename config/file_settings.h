@@ -21,7 +21,7 @@ struct FileValue {
 struct StoreTable {
   std::string name;
   uint32_t line = 0;
-  std::string origin;  // of the table itself: "cache.toml:10"
+  std::string origin;                            // of the table itself: "cache.toml:10"
   std::map<std::string, FileValue> values = {};  // by key, "driver" included
 };
 
@@ -30,10 +30,6 @@ struct FileSettings {
   std::map<std::string, FileValue> server;  // by key within [server]
   std::vector<StoreTable> stores;           // [stores.NAME] in file order
 };
-
-// Larger files are refused before parsing: a cache.toml is a few hundred bytes, and toml11's
-// parsing time grows faster than linearly with size.
-inline constexpr size_t kMaxConfigBytes = 64 << 10;
 
 // Parses `text` as the TOML file `file_name` and checks every key. Errors are one line,
 // "FILE:LINE: KEY: problem" or "FILE:LINE: problem"; of several, the one earliest in the file.

@@ -15,6 +15,7 @@
 
 #include "config/config.h"
 #include "config/file_settings.h"
+#include "config/input_limits.h"
 #include "config/options.h"
 #include "config/values.h"
 
@@ -26,7 +27,7 @@ namespace {
 // A value chosen for an option, with where it came from.
 struct Setting {
   Value value;
-  std::string origin;  // for Describe: "flag --port", "cache.toml:7", "env CACHE_PORT", "default"
+  std::string origin;   // for Describe: "flag --port", "cache.toml:7", "env CACHE_PORT", "default"
   std::string subject;  // for messages: "--port", "cache.toml:7: server.port", "CACHE_PORT"
 };
 
@@ -130,7 +131,7 @@ Status Apply(const Resolver& resolver, Section section,
   return Status::Ok();
 }
 
-Status ApplyStores(Resolver& resolver, const FileSettings& file, Config& config) {
+Status ApplyStores(const Resolver& resolver, const FileSettings& file, Config& config) {
   static const std::map<std::string, FileValue> kNoFile;
   for (const StoreTable& table : file.stores) {
     StoreConfig store;
@@ -232,7 +233,8 @@ Result<Config> LoadConfigText(std::string_view toml_text, std::string_view file_
   StoreConfig no_store;
   std::optional<Setting> default_store;
   Status status = Apply(resolver, Section::kTop, file->top, config, no_store, &default_store);
-  if (status.ok()) status = Apply(resolver, Section::kServer, file->server, config, no_store, nullptr);
+  if (!status.ok()) return status;
+  status = Apply(resolver, Section::kServer, file->server, config, no_store, nullptr);
   if (!status.ok()) return status;
   resolver.Inherit("prefix", config.prefix);
   resolver.Inherit("ttl", config.ttl);

@@ -43,7 +43,8 @@ std::optional<int64_t> ParseInteger(std::string_view text) {
 }
 
 std::string ExpectedInteger(const Option& option) {
-  if (option.max == kInt64Max) return "expected an integer of at least " + std::to_string(option.min);
+  if (option.max == kInt64Max)
+    return "expected an integer of at least " + std::to_string(option.min);
   return "expected an integer from " + std::to_string(option.min) + " to " +
          std::to_string(option.max);
 }
@@ -149,8 +150,8 @@ Result<uint64_t> ParseByteSize(std::string_view text) {
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   // Redis's memtoull: a bare k/m/g is decimal, kb/mb/gb binary.
   static constexpr std::pair<std::string_view, uint64_t> kUnits[] = {
-      {"", 1},           {"b", 1},           {"k", 1000},       {"kb", 1024},
-      {"m", 1000000},    {"mb", 1ULL << 20}, {"g", 1000000000}, {"gb", 1ULL << 30},
+      {"", 1},        {"b", 1},           {"k", 1000},       {"kb", 1024},
+      {"m", 1000000}, {"mb", 1ULL << 20}, {"g", 1000000000}, {"gb", 1ULL << 30},
   };
   for (const auto& [name, multiplier] : kUnits) {
     if (unit != name) continue;

@@ -333,6 +333,20 @@ void ArrayStore::Scan(uint64_t cursor, size_t count, ScanFn done) {
   done(Status::Ok(), cursor, std::move(keys));
 }
 
+void ArrayStore::ScanSpace(Space space, uint64_t cursor, size_t count, ScanFn done) {
+  std::vector<std::string> keys;
+  const size_t wanted = std::max<size_t>(count, 1);
+  size_t visits = wanted > SIZE_MAX / 10 ? SIZE_MAX : wanted * 10;  // as Scan bounds its walk
+  LazyClock now(clock_);
+  auto collect = [&](const Node* node) {
+    if (IsLive(node, now)) keys.emplace_back(node->key());
+  };
+  do {
+    cursor = table(space).Scan(cursor, collect);
+  } while (cursor != 0 && keys.size() < wanted && --visits > 0);
+  done(Status::Ok(), cursor, std::move(keys));
+}
+
 void ArrayStore::Count(CountFn done) {
   done(Status::Ok(), static_cast<int64_t>(table(Space::kData).size()));
 }

@@ -38,6 +38,8 @@ class ArrayStore : public Store {
   void Update(Space space, std::span<const std::string_view> keys, UpdateFn fn,
               DoneFn done) override;
   void Scan(uint64_t cursor, size_t count, ScanFn done) override;
+  // Scan over any space (kData included).
+  void ScanSpace(Space space, uint64_t cursor, size_t count, ScanFn done) override;
   void Count(CountFn done) override;
   void RandomKey(KeyFn done) override;
   void Flush(DoneFn done) override;

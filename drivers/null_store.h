@@ -23,6 +23,10 @@ class NullStore : public Store {
               DoneFn done) override;
   // Always complete and empty: cursor 0, no keys.
   void Scan(uint64_t cursor, size_t count, ScanFn done) override;
+  // The same in every space.
+  void ScanSpace(Space space, uint64_t cursor, size_t count, ScanFn done) override {
+    done(Status::Ok(), 0, {});
+  }
   void Count(CountFn done) override { done(Status::Ok(), 0); }
   void RandomKey(KeyFn done) override { done(Status::Ok(), std::nullopt); }
   void Flush(DoneFn done) override;

@@ -129,6 +129,13 @@ class Store {
   // Iterates kData keys: a full iteration (cursor 0 back to 0) returns every key present for its
   // whole duration at least once. `count` is a hint of how much work to do.
   virtual void Scan(uint64_t cursor, size_t count, ScanFn done) = 0;
+  // Iterates the keys of `space` with Scan's guarantee (the TagReclaimer walks kTagged and
+  // kTagVersion with it). The default serves kData through Scan and fails every other space;
+  // a driver that keeps tagged items overrides it so their memory can be reclaimed.
+  virtual void ScanSpace(Space space, uint64_t cursor, size_t count, ScanFn done) {
+    if (space == Space::kData) return Scan(cursor, count, std::move(done));
+    done(Status::Error("ERR store '" + name_ + "' cannot scan this key space"), 0, {});
+  }
   // Number of live kData keys (may include keys that expired but are not yet reclaimed).
   virtual void Count(CountFn done) = 0;
   // A random live kData key, or nullopt when there is none.

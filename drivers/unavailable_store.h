@@ -29,6 +29,10 @@ class UnavailableStore : public Store {
     Fail();
     done(error_, 0, {});
   }
+  void ScanSpace(Space, uint64_t, size_t, ScanFn done) override {
+    Fail();
+    done(error_, 0, {});
+  }
   void Count(CountFn done) override {
     Fail();
     done(error_, 0);

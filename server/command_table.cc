@@ -15,7 +15,8 @@ CommandTable BuildDefault() {
   for (auto* family : {RegisterConnectionCommands, RegisterServerCommands, RegisterStringCommands,
                        RegisterKeyCommands, RegisterCacheCommands, RegisterStoreCommands,
                        RegisterTransactionCommands, RegisterIntrospectionCommands,
-                       RegisterLockCommands, RegisterRememberCommands}) {
+                       RegisterLockCommands, RegisterRememberCommands, RegisterTagCommands,
+                       RegisterThrottleCommands}) {
     if (family != nullptr) family(table);  // TEMPORARY (weak) while families are being written
   }
   return table;

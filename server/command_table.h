@@ -45,5 +45,7 @@ ARVEL_FAMILY void RegisterTransactionCommands(CommandTable& table);
 ARVEL_FAMILY void RegisterIntrospectionCommands(CommandTable& table);
 ARVEL_FAMILY void RegisterLockCommands(CommandTable& table);
 ARVEL_FAMILY void RegisterRememberCommands(CommandTable& table);
+ARVEL_FAMILY void RegisterTagCommands(CommandTable& table);
+ARVEL_FAMILY void RegisterThrottleCommands(CommandTable& table);
 
 }  // namespace arvel::server

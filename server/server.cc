@@ -57,6 +57,16 @@ void Server::OpenStores() {
     stores_.push_back(std::move(store));
   }
   default_store_ = FindStore(config_.default_store);
+  for (const auto& store : stores_) {
+    tag_reclaimers_.push_back(std::make_unique<drivers::TagReclaimer>(*store));
+  }
+}
+
+drivers::TagReclaimer* Server::tag_reclaimer(const drivers::Store& store) const {
+  for (size_t i = 0; i < stores_.size(); ++i) {
+    if (stores_[i].get() == &store) return tag_reclaimers_[i].get();
+  }
+  return nullptr;
 }
 
 drivers::Store* Server::FindStore(std::string_view name) const {
@@ -156,6 +166,7 @@ void Server::OnCron(uv_timer_t* timer) { static_cast<Server*>(timer->data)->Cron
 void Server::Cron() {
   int64_t now = drivers::NowMs();
   for (const auto& store : stores_) store->Tick(now);
+  for (const auto& reclaimer : tag_reclaimers_) reclaimer->Tick(now);
   for (auto& [id, conn] : clients_) {
     if (conn->state().fake) conn->state().fake->Tick(now);
   }

@@ -14,6 +14,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "config/config.h"
 #include "drivers/store.h"
+#include "drivers/tag_reclaimer.h"
 #include "server/watch_registry.h"
 
 namespace arvel::server {
@@ -54,6 +55,8 @@ class Server {
   drivers::Store* FindStore(std::string_view name) const;
   drivers::Store* default_store() const { return default_store_; }
   const std::vector<std::unique_ptr<drivers::Store>>& stores() const { return stores_; }
+  // The reclaimer of flushed tagged items of one of stores(); nullptr for any other (FAKE).
+  drivers::TagReclaimer* tag_reclaimer(const drivers::Store& store) const;
   // Subscribes a private store (FAKE) to write notifications; call before use.
   void AdoptStore(drivers::Store& store) { store.set_observer(&watches_); }
 
@@ -97,6 +100,7 @@ class Server {
 
   std::vector<std::unique_ptr<drivers::Store>> stores_;
   drivers::Store* default_store_ = nullptr;
+  std::vector<std::unique_ptr<drivers::TagReclaimer>> tag_reclaimers_;  // stores_[i]'s is [i]
   absl::flat_hash_map<uint64_t, Connection*> clients_;
   uint64_t next_client_id_ = 1;
   WatchRegistry watches_;

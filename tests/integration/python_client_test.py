@@ -27,7 +27,8 @@ class Daemon:
 
     def __init__(self, config=None, env=None):
         self.dir = tempfile.TemporaryDirectory(prefix="arvel-py-")
-        binary = os.environ.get("ARVEL_BINARY", os.path.join(REPO, "build", "arvel-cached"))
+        binary = os.path.abspath(
+            os.environ.get("ARVEL_BINARY", os.path.join(REPO, "build", "arvel-cached")))
         args = [binary, "--port", "0"]
         if config is not None:
             path = os.path.join(self.dir.name, "cache.toml")

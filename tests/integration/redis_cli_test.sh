@@ -8,7 +8,7 @@
 set -uo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
-binary="${ARVEL_BINARY:-$here/../../build/arvel-cached}"
+binary="$(readlink -f "${ARVEL_BINARY:-$here/../../build/arvel-cached}")"
 work="$(mktemp -d "${TMPDIR:-/tmp}/arvel-cli-XXXXXX")"
 daemon_pid=""
 passed=0
@@ -36,7 +36,7 @@ start_daemon() {
     cd "$work" || exit 1
     for var in $(env | grep -o '^CACHE_[A-Z_]*'); do unset "$var"; done
     # The implicit redis store points at a closed port, so no Redis on 6379 is ever touched.
-    CACHE_PORT=1 exec "$binary" --port 0 "$@" 2>"$work/daemon.log"
+    CACHE_PORT=1 exec "$binary" --port 0 2>"$work/daemon.log"
   ) &
   daemon_pid=$!
   port=""
@@ -235,6 +235,7 @@ inline_session() {
   exec 3<&- 3>&-
 }
 actual="$(inline_session | od -An -c | tr -s ' \n' ' ')"
+# shellcheck disable=SC2016  # "$11" is RESP, not a shell expansion
 expected="$(printf '+PONG\r\n+OK\r\n$11\r\nhello world\r\n$3\r\na b\r\n+OK\r\n' |
   od -An -c | tr -s ' \n' ' ')"
 if [[ "$actual" == "$expected" ]]; then pass "inline over /dev/tcp"; else

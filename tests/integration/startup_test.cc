@@ -192,6 +192,8 @@ TEST(Startup, SigtermExitsZero) {
 TEST(Startup, SigintExitsZero) {
   auto daemon = Daemon::Start();
   ASSERT_NE(daemon->port(), 0);
+  Client client = daemon->Connect();
+  ASSERT_EQ(Show(client.Command({"PING"})), "+PONG");
   daemon->Signal(SIGINT);
   EXPECT_EQ(daemon->WaitExit(milliseconds(10000)), 0);
 }
@@ -225,7 +227,7 @@ TEST(Startup, SigtermRightAfterTheListeningLineExitsZero) {
   for (int attempt = 0; attempt < 20; ++attempt) {
     auto daemon = Daemon::Start();
     ASSERT_NE(daemon->port(), 0);
-    EXPECT_EQ(daemon->Stop(), 0) << "attempt " << attempt;
+    ASSERT_EQ(daemon->Stop(), 0) << "attempt " << attempt;
   }
 }
 

@@ -43,7 +43,7 @@ TEST(CommandLineTest, NoArgumentsSetsNothing) {
 
 TEST(CommandLineTest, EveryFlag) {
   ParseRun run = Parse({"--config", "/etc/cache.toml", "--bind", "0.0.0.0", "--port", "7000",
-                   "--store", "redis", "--log-level", "debug", "--check-config"});
+                        "--store", "redis", "--log-level", "debug", "--check-config"});
   ASSERT_FALSE(run.parsed.exit_code.has_value()) << run.err;
   EXPECT_EQ(run.parsed.line.config_path, "/etc/cache.toml");
   EXPECT_EQ(run.parsed.line.bind, "0.0.0.0");
@@ -74,9 +74,9 @@ TEST(CommandLineTest, HelpPrintsUsageAndVariablesAndExitsZero) {
   ParseRun run = Parse({"--help"});
   EXPECT_EQ(run.parsed.exit_code, 0);
   EXPECT_EQ(run.err, "");
-  for (const char* expected : {"--config", "--bind", "--port", "--store", "--log-level",
-                               "--check-config", "--version", "CACHE_CONFIG", "CACHE_SERVER_PORT",
-                               "CACHE_HOST", "CACHE_CONNECTION"}) {
+  for (const char* expected :
+       {"--config", "--bind", "--port", "--store", "--log-level", "--check-config", "--version",
+        "CACHE_CONFIG", "CACHE_SERVER_PORT", "CACHE_HOST", "CACHE_CONNECTION"}) {
     EXPECT_NE(run.out.find(expected), std::string::npos) << expected << " missing in\n" << run.out;
   }
   EXPECT_EQ(Parse({"-h"}).parsed.exit_code, 0);

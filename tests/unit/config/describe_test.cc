@@ -124,8 +124,8 @@ TEST(ReferenceTableTest, OneRowPerOptionWithEveryVariable) {
   EXPECT_EQ(rows, 2u + 3u + 12u + 11u);  // header, separator, top level, [server], stores
   for (const char* expected :
        {"`default`", "`server.port`", "`stores.NAME.max_memory`", "`CACHE_CONNECTION`",
-        "`CACHE_SERVER_PORT`", "`CACHE_MAX_MEMORY`", "`CACHE_DATABASE_URL`", "`512mb`",
-        "`--port`", "integer 0–65535", "`trace` \\| `debug`"}) {
+        "`CACHE_SERVER_PORT`", "`CACHE_MAX_MEMORY`", "`CACHE_DATABASE_URL`", "`512mb`", "`--port`",
+        "integer 0–65535", "`trace` \\| `debug`"}) {
     EXPECT_TRUE(Contains(table, expected)) << expected << " missing in\n" << table;
   }
 }

@@ -12,10 +12,10 @@
 namespace arvel::config {
 namespace {
 
+using ::testing::ElementsAre;
 using testing::MustLoad;
 using testing::ScopedWorkingDirectory;
 using testing::TempDir;
-using ::testing::ElementsAre;
 
 std::vector<std::string> StoreNames(const Config& config) {
   std::vector<std::string> names;
@@ -99,8 +99,8 @@ TEST(LoadConfigTest, StoresWrittenAsDottedKeysAndInlineTables) {
 }
 
 TEST(LoadConfigTest, EnvironmentAloneConfiguresTheRedisStore) {
-  Config config = MustLoad(
-      "", {{"CACHE_CONNECTION", "redis"}, {"CACHE_HOST", "h"}, {"CACHE_PORT", "7000"}});
+  Config config =
+      MustLoad("", {{"CACHE_CONNECTION", "redis"}, {"CACHE_HOST", "h"}, {"CACHE_PORT", "7000"}});
   EXPECT_EQ(config.default_store, "redis");
   const StoreConfig* redis = config.FindStore(config.default_store);
   ASSERT_NE(redis, nullptr);
@@ -193,9 +193,9 @@ TEST(LoadConfigTest, TomlIntegerForms) {
 }
 
 TEST(LoadConfigTest, IPv6BindAndPostgresUrlAreAccepted) {
-  Config config =
-      MustLoad("[server]\nbind = \"::\"\n[stores.pg]\ndriver = \"database\"\n"
-               "url = \"postgres://u@h/db\"\ntable = \"my_cache\"\n");
+  Config config = MustLoad(
+      "[server]\nbind = \"::\"\n[stores.pg]\ndriver = \"database\"\n"
+      "url = \"postgres://u@h/db\"\ntable = \"my_cache\"\n");
   EXPECT_EQ(config.server.bind, "::");
   EXPECT_EQ(config.FindStore("pg")->table, "my_cache");
 }

@@ -18,10 +18,10 @@ using testing::MustLoad;
 // One option with a flag, a file key and a variable, and four distinct values for it.
 struct FourSourceOption {
   std::string name;
-  std::string table;     // "" for the top level, else "server"
-  std::string key;       // in the table
-  std::string variable;  // CACHE_*
-  std::string flag;      // for the origin text
+  std::string table;       // "" for the top level, else "server"
+  std::string key;         // in the table
+  std::string variable;    // CACHE_*
+  std::string flag;        // for the origin text
   std::string file_value;  // as TOML
   std::string env_value;
   std::function<void(CommandLine&)> set_flag;
@@ -63,13 +63,14 @@ struct Combination {
 };
 
 void PrintTo(const Combination& c, std::ostream* os) {
-  *os << c.option.name << (c.flag ? " flag" : "") << (c.file ? " file" : "") << (c.env ? " env" : "");
+  *os << c.option.name << (c.flag ? " flag" : "") << (c.file ? " file" : "")
+      << (c.env ? " env" : "");
 }
 
 std::string Name(const ::testing::TestParamInfo<Combination>& info) {
   const Combination& c = info.param;
-  return c.option.name + (c.flag ? "_Flag" : "") + (c.file ? "_File" : "") +
-         (c.env ? "_Env" : "") + (!c.flag && !c.file && !c.env ? "_Nothing" : "");
+  return c.option.name + (c.flag ? "_Flag" : "") + (c.file ? "_File" : "") + (c.env ? "_Env" : "") +
+         (!c.flag && !c.file && !c.env ? "_Nothing" : "");
 }
 
 std::vector<Combination> AllCombinations() {
@@ -112,8 +113,8 @@ TEST_P(PrecedenceTest, HighestSourceWins) {
   EXPECT_EQ(config.origins.at(o.origin_key), origin);
 }
 
-INSTANTIATE_TEST_SUITE_P(EveryCombination, PrecedenceTest,
-                         ::testing::ValuesIn(AllCombinations()), Name);
+INSTANTIATE_TEST_SUITE_P(EveryCombination, PrecedenceTest, ::testing::ValuesIn(AllCombinations()),
+                         Name);
 
 // Options without a flag: file > env > default.
 TEST(PrecedenceTest, TopLevelTtlFileBeatsEnvBeatsDefault) {

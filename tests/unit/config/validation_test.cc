@@ -49,8 +49,7 @@ TEST(FileErrorTest, IntegerOverflowIsNotSilentlySaturated) {
             "cache.toml:3: stores.m.max_memory: expected a non-negative byte size (such as 1024 "
             "or \"64kb\"), got 99999999999999999999");
   // The largest integer itself is fine where the range allows it.
-  EXPECT_EQ(LoadError("[stores.m]\ndriver = \"array\"\nmax_memory = 9223372036854775807\n"),
-            "OK");
+  EXPECT_EQ(LoadError("[stores.m]\ndriver = \"array\"\nmax_memory = 9223372036854775807\n"), "OK");
 }
 
 TEST(FileErrorTest, WrongTypes) {
@@ -68,8 +67,7 @@ TEST(FileErrorTest, WrongTypes) {
             "cache.toml:2: server.port: expected an integer from 0 to 65535, got 1979-05-27");
   EXPECT_EQ(LoadError("prefix = 1\n"), "cache.toml:1: prefix: expected a string, got 1");
   EXPECT_EQ(LoadError("\nserver = 5\n"), "cache.toml:2: server: expected a table, got 5");
-  EXPECT_EQ(LoadError("stores = \"x\"\n"),
-            "cache.toml:1: stores: expected a table, got \"x\"");
+  EXPECT_EQ(LoadError("stores = \"x\"\n"), "cache.toml:1: stores: expected a table, got \"x\"");
   EXPECT_EQ(LoadError("[stores]\nx = 1\n"), "cache.toml:2: stores.x: expected a table, got 1");
   EXPECT_EQ(LoadError("[[stores]]\ndriver = \"array\"\n"),
             "cache.toml:1: stores: expected a table, got an array");
@@ -85,8 +83,9 @@ TEST(FileErrorTest, ChoicesListWhatIsAccepted) {
 }
 
 TEST(FileErrorTest, DriverMustBeKnown) {
-  std::string toml = "# 1\n# 2\n# 3\n# 4\n# 5\n# 6\n# 7\n# 8\n# 9\n# 10\n"
-                     "[stores.x]\ndriver = \"memcached\"\n";
+  std::string toml =
+      "# 1\n# 2\n# 3\n# 4\n# 5\n# 6\n# 7\n# 8\n# 9\n# 10\n"
+      "[stores.x]\ndriver = \"memcached\"\n";
   EXPECT_EQ(LoadError(toml),
             std::string("cache.toml:12: stores.x.driver: must be one of ") + kDrivers);
   EXPECT_EQ(LoadError("[stores.x]\ndriver = 1\n"),
@@ -166,11 +165,10 @@ TEST(FileErrorTest, StringChecks) {
 
 TEST(FileErrorTest, DefaultMustNameAStore) {
   EXPECT_EQ(LoadError("default = \"nope\"\n"),
-            std::string("cache.toml:1: default: no store named 'nope' (stores: ") + kDrivers +
-                ")");
-  EXPECT_EQ(LoadError("default = \"nope\"\n[stores.mem]\ndriver = \"array\"\n"),
-            std::string("cache.toml:1: default: no store named 'nope' (stores: mem, ") +
-                kDrivers + ")");
+            std::string("cache.toml:1: default: no store named 'nope' (stores: ") + kDrivers + ")");
+  EXPECT_EQ(
+      LoadError("default = \"nope\"\n[stores.mem]\ndriver = \"array\"\n"),
+      std::string("cache.toml:1: default: no store named 'nope' (stores: mem, ") + kDrivers + ")");
   EXPECT_EQ(LoadError("default = \"mem\"\n[stores.mem]\ndriver = \"array\"\n"), "OK");
 }
 
@@ -201,9 +199,9 @@ TEST(SyntaxErrorTest, CondensedToOneLineWithTheLine) {
 }
 
 TEST(SyntaxErrorTest, AnyBadTomlGivesOneLineNamingTheFile) {
-  for (std::string text : std::initializer_list<std::string>{"=", "[", "a = [1,", "a = {", "a = 0x", "a = 1979-13-45",
-                           "a = \"\\u00\"", "a = '''", "[[a]]\n[a]", "a.b = 1\na = 2",
-                           std::string("a = \"\0\"", 7), "\xff\xfe = 1"}) {
+  for (std::string text : std::initializer_list<std::string>{
+           "=", "[", "a = [1,", "a = {", "a = 0x", "a = 1979-13-45", "a = \"\\u00\"", "a = '''",
+           "[[a]]\n[a]", "a.b = 1\na = 2", std::string("a = \"\0\"", 7), "\xff\xfe = 1"}) {
     std::string error = LoadError(text);
     EXPECT_TRUE(error.starts_with("cache.toml:")) << error;
     EXPECT_EQ(error.find('\n'), std::string::npos) << error;

@@ -1,0 +1,331 @@
+// TAGS tag[,tag…] SUBCOMMAND args… (SPEC §4, Tags): the Arvel facade — PUT FOREVER GET HAS FORGET
+// ADD INCREMENT DECREMENT PULL MANY — on items addressed by their key and a set of tags, and
+// FLUSH, which invalidates every item stored under a set containing one of the tags.
+//
+// Built on drivers/tag_set.h: a command first resolves the set's scope (its tags' current
+// generations), then reads the item's record or decides on it in one atomic Update. The
+// decisions are the plain facade's (server/commands/value_logic.h), run on the user's view of
+// the record (drivers::DecideItem), so TAGS … INCREMENT behaves exactly like INCREMENT.
+//
+// Choices where Laravel or the spec leave room:
+// - As the plain commands: ttl <= 0 makes PUT forget the item and ADD store nothing (:0); no ttl
+//   means no expiry, except on the redis driver, which applies its store's `ttl`; INCREMENT and
+//   DECREMENT keep the item's TTL.
+// - Only writes that store something create generations. GET, HAS, MANY, PULL, FORGET and PUT
+//   with ttl <= 0 read them: a tag without a generation has no items.
+// - Tagged items live in Space::kTagged: GET, KEYS, SCAN and DBSIZE never see them; the plain
+//   FLUSH empties the whole store, tagged items and generations included.
+// - FLUSH tells the store's TagReclaimer, which then gives the flushed items' memory back at
+//   full pace (server/server.h).
+
+#include <cstdint>
+#include <functional>
+#include <iterator>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/errors.h"
+#include "config/config.h"
+#include "drivers/store.h"
+#include "drivers/tag_reclaimer.h"
+#include "drivers/tag_set.h"
+#include "server/command_table.h"
+#include "server/commands/arguments.h"
+#include "server/commands/store_ops.h"
+#include "server/commands/value_logic.h"
+#include "server/server.h"
+
+namespace arvel::server {
+
+namespace {
+
+using drivers::KeyUpdate;
+using drivers::Space;
+using drivers::TagScope;
+using drivers::TagSet;
+
+// Positions in TAGS list SUBCOMMAND key value [ttl].
+constexpr size_t kKeyArg = 3;
+constexpr size_t kValueArg = 4;
+constexpr size_t kTtlArg = 5;
+
+// A decision on the user's view of one item; the plain facade's decisions fit as they are.
+using ItemDecision = std::function<ReplyValue(KeyUpdate& item, int64_t now_ms)>;
+// Writes a reply from item values (nullopt: absent), values[i] for the i-th key asked for.
+using ValuesReply = std::function<void(protocol::ReplyWriter& writer,
+                                       std::span<const std::optional<std::string_view>> values)>;
+
+// Whether a command may create the set's generations (it stores something) or only reads them.
+enum class ScopeUse : uint8_t { kRead, kCreate };
+
+// A set with no generations has no items: the decision runs on an absent item, and only
+// decisions that remove or read get here, so there is nothing to write.
+void FinishWithoutItem(PendingReply& pending, const ItemDecision& decide) {
+  KeyUpdate absent;
+  const ReplyValue reply = decide(absent, drivers::NowMs());
+  pending.Finish([&](protocol::ReplyWriter& writer) { reply.Write(writer); });
+}
+
+// Resolves the scope of `tags`, then runs `decide` atomically on item `key` of the current store
+// and replies with its result.
+void UpdateItem(CommandContext& ctx, const TagSet& tags, std::string_view key, ScopeUse use,
+                ItemDecision decide) {
+  drivers::Store* store = &ctx.store();
+  auto then = [store, key = std::string(key), decide = std::move(decide), pending = ctx.Suspend()](
+                  const Status& status, std::optional<TagScope> scope) mutable {
+    if (!status.ok()) return FinishWith(pending, status, [](protocol::ReplyWriter&) {});
+    if (!scope) return FinishWithoutItem(pending, decide);
+    const std::string record_key = scope->ItemKey(key);
+    const std::string_view keys[] = {record_key};
+    UpdateThenFinish(
+        *store, Space::kTagged, keys,
+        [scope = std::move(*scope), decide = std::move(decide)](std::span<KeyUpdate> records,
+                                                                int64_t now_ms) {
+          return drivers::DecideItem(records[0], scope,
+                                     [&](KeyUpdate& item) { return decide(item, now_ms); });
+        },
+        std::move(pending));
+  };
+  if (use == ScopeUse::kCreate) return drivers::EnsureScope(*store, tags, std::move(then));
+  drivers::ReadScope(*store, tags, std::move(then));
+}
+
+// Reads the records of `keys` under `scope` and replies with their values.
+void ReadRecords(drivers::Store& store, TagScope scope, std::span<const std::string> keys,
+                 ValuesReply reply, PendingReply pending) {
+  std::vector<std::string> record_keys;
+  record_keys.reserve(keys.size());
+  for (const std::string& key : keys) record_keys.push_back(scope.ItemKey(key));
+  const std::vector<std::string_view> views(record_keys.begin(), record_keys.end());
+  store.Read(Space::kTagged, views,
+             [scope = std::move(scope), reply = std::move(reply), pending](
+                 const Status& status, std::span<const drivers::Entry* const> entries) mutable {
+               std::vector<std::optional<std::string_view>> values(entries.size());
+               for (size_t i = 0; i < entries.size(); ++i) {
+                 if (entries[i] != nullptr) values[i] = scope.Decode(entries[i]->value);
+               }
+               FinishWith(pending, status, [&](protocol::ReplyWriter& w) { reply(w, values); });
+             });
+}
+
+// Resolves the scope of `tags` (without creating it), reads items `keys` and replies.
+void ReadItems(CommandContext& ctx, const TagSet& tags, std::span<const std::string_view> keys,
+               ValuesReply reply) {
+  drivers::Store* store = &ctx.store();
+  drivers::ReadScope(
+      *store, tags,
+      [store, keys = std::vector<std::string>(keys.begin(), keys.end()), reply = std::move(reply),
+       pending = ctx.Suspend()](const Status& status, std::optional<TagScope> scope) mutable {
+        if (status.ok() && scope) {
+          return ReadRecords(*store, std::move(*scope), keys, std::move(reply), pending);
+        }
+        const std::vector<std::optional<std::string_view>> none(keys.size());
+        FinishWith(pending, status, [&](protocol::ReplyWriter& w) { reply(w, none); });
+      });
+}
+
+// The expiry of a write without a ttl, as the plain PUT has it: none, except on the redis
+// driver, which applies its store's `ttl` (SPEC §2).
+ExpiryChange DefaultExpiry(CommandContext& ctx) {
+  const drivers::Store& store = ctx.store();
+  if (store.driver() != "redis") return ExpiryChange::Never();
+  const config::StoreConfig* config = ctx.server().config().FindStore(store.name());
+  if (config == nullptr || config->ttl <= 0) return ExpiryChange::Never();
+  return ExpiryChange::InSeconds(config->ttl);
+}
+
+// The optional ttl of PUT and ADD into `expiry`: nullopt when ttl <= 0. Replies kNotInteger and
+// returns false when it is not an integer.
+bool ParseTtl(CommandContext& ctx, std::optional<ExpiryChange>& expiry) {
+  if (ctx.argc() <= kTtlArg) {
+    expiry = DefaultExpiry(ctx);
+    return true;
+  }
+  const std::optional<int64_t> ttl = ParseInt64(ctx.arg(kTtlArg));
+  if (!ttl) {
+    ctx.reply().Error(errors::kNotInteger);
+    return false;
+  }
+  if (*ttl > 0) expiry = ExpiryChange::InSeconds(*ttl);
+  return true;
+}
+
+ReplyValue Forget(KeyUpdate& item, int64_t) {
+  return ReplyValue::Integer(EraseExisting(std::span<KeyUpdate>(&item, 1)));
+}
+
+// PUT and FOREVER: stores the value with `expiry`, or forgets the item when there is none.
+void StoreValue(CommandContext& ctx, const TagSet& tags, std::optional<ExpiryChange> expiry) {
+  if (!expiry) {
+    return UpdateItem(ctx, tags, ctx.arg(kKeyArg), ScopeUse::kRead,
+                      [](KeyUpdate& item, int64_t now_ms) {
+                        Forget(item, now_ms);
+                        return ReplyValue::Ok();
+                      });
+  }
+  UpdateItem(ctx, tags, ctx.arg(kKeyArg), ScopeUse::kCreate,
+             [value = std::string(ctx.arg(kValueArg)), expiry = *expiry](KeyUpdate& item,
+                                                                         int64_t now_ms) mutable {
+               item.Put(std::move(value), expiry.Resolve(nullptr, now_ms));
+               return ReplyValue::Ok();
+             });
+}
+
+void Put(CommandContext& ctx, const TagSet& tags) {
+  std::optional<ExpiryChange> expiry;
+  if (ParseTtl(ctx, expiry)) StoreValue(ctx, tags, expiry);
+}
+
+void Forever(CommandContext& ctx, const TagSet& tags) {
+  StoreValue(ctx, tags, ExpiryChange::Never());
+}
+
+void Get(CommandContext& ctx, const TagSet& tags) {
+  ReadItems(
+      ctx, tags, ctx.args().subspan(kKeyArg, 1),
+      [fallback = OptionalArg(ctx, kValueArg)](
+          protocol::ReplyWriter& writer, std::span<const std::optional<std::string_view>> values) {
+        if (values[0]) return writer.Bulk(*values[0]);
+        if (fallback) return writer.Bulk(*fallback);
+        writer.Null();
+      });
+}
+
+void Has(CommandContext& ctx, const TagSet& tags) {
+  ReadItems(
+      ctx, tags, ctx.args().subspan(kKeyArg, 1),
+      [](protocol::ReplyWriter& writer, std::span<const std::optional<std::string_view>> values) {
+        writer.Integer(values[0] ? 1 : 0);
+      });
+}
+
+void ForgetItem(CommandContext& ctx, const TagSet& tags) {
+  UpdateItem(ctx, tags, ctx.arg(kKeyArg), ScopeUse::kRead, Forget);
+}
+
+void Add(CommandContext& ctx, const TagSet& tags) {
+  std::optional<ExpiryChange> expiry;
+  if (!ParseTtl(ctx, expiry)) return;
+  if (!expiry) return ctx.reply().Integer(0);  // Laravel's add() refuses a ttl <= 0
+  UpdateItem(ctx, tags, ctx.arg(kKeyArg), ScopeUse::kCreate,
+             [value = std::string(ctx.arg(kValueArg)), expiry = *expiry](KeyUpdate& item,
+                                                                         int64_t now_ms) mutable {
+               if (item.current != nullptr) return ReplyValue::Integer(0);
+               item.Put(std::move(value), expiry.Resolve(nullptr, now_ms));
+               return ReplyValue::Integer(1);
+             });
+}
+
+// INCREMENT / DECREMENT key [by]: by defaults to 1.
+void AddToCounter(CommandContext& ctx, const TagSet& tags, bool negate) {
+  int64_t delta = negate ? -1 : 1;
+  if (ctx.argc() > kValueArg && !ParseDelta(ctx, ctx.arg(kValueArg), negate, delta)) return;
+  UpdateItem(ctx, tags, ctx.arg(kKeyArg), ScopeUse::kCreate,
+             [delta](KeyUpdate& item, int64_t) { return IncrementInteger(item, delta); });
+}
+void Increment(CommandContext& ctx, const TagSet& tags) { AddToCounter(ctx, tags, false); }
+void Decrement(CommandContext& ctx, const TagSet& tags) { AddToCounter(ctx, tags, true); }
+
+void Pull(CommandContext& ctx, const TagSet& tags) {
+  UpdateItem(ctx, tags, ctx.arg(kKeyArg), ScopeUse::kRead,
+             [fallback = OptionalArg(ctx, kValueArg)](KeyUpdate& item, int64_t) {
+               return TakeValue(item, fallback);
+             });
+}
+
+void Many(CommandContext& ctx, const TagSet& tags) {
+  ReadItems(
+      ctx, tags, ctx.args().subspan(kKeyArg),
+      [](protocol::ReplyWriter& writer, std::span<const std::optional<std::string_view>> values) {
+        writer.ArrayHeader(values.size());
+        for (const std::optional<std::string_view>& value : values) {
+          if (value) {
+            writer.Bulk(*value);
+          } else {
+            writer.Null();
+          }
+        }
+      });
+}
+
+void Flush(CommandContext& ctx, const TagSet& tags) {
+  drivers::Store* store = &ctx.store();
+  Server* server = &ctx.server();
+  drivers::FlushTags(
+      *store, tags, [store, server, pending = ctx.Suspend()](const Status& status) mutable {
+        drivers::TagReclaimer* reclaimer = server->tag_reclaimer(*store);
+        if (status.ok() && reclaimer != nullptr) reclaimer->NoteFlush();
+        FinishWith(pending, status, [](protocol::ReplyWriter& writer) { writer.Ok(); });
+      });
+}
+
+void Help(CommandContext& ctx) {
+  static constexpr std::string_view kLines[] = {
+      "TAGS <tag>[,<tag>...] <subcommand> [<arg> ...]. Subcommands are:",
+      "PUT <key> <value> [<ttl>]     FOREVER <key> <value>     ADD <key> <value> [<ttl>]",
+      "GET <key> [<default>]     HAS <key>     MANY <key> [<key> ...]     PULL <key> [<default>]",
+      "FORGET <key>     INCREMENT <key> [<by>]     DECREMENT <key> [<by>]",
+      "    As the plain commands, on the item addressed by <key> and the set of tags.",
+      "FLUSH",
+      "    Invalidate every item stored under a set containing any of the tags.",
+  };
+  ctx.reply().ArrayHeader(std::size(kLines));
+  for (std::string_view line : kLines) ctx.reply().Simple(line);
+}
+
+struct Subcommand {
+  std::string_view name;
+  size_t min_argc;  // "TAGS", the tag list and the subcommand included
+  size_t max_argc;
+  void (*run)(CommandContext&, const TagSet&);
+};
+constexpr size_t kAny = std::numeric_limits<size_t>::max();
+constexpr Subcommand kSubcommands[] = {
+    {"put", 5, 6, Put},
+    {"forever", 5, 5, Forever},
+    {"get", 4, 5, Get},
+    {"has", 4, 4, Has},
+    {"forget", 4, 4, ForgetItem},
+    {"add", 5, 6, Add},
+    {"increment", 4, 5, Increment},
+    {"decrement", 4, 5, Decrement},
+    {"pull", 4, 5, Pull},
+    {"many", 4, kAny, Many},
+    {"flush", 3, 3, Flush},
+};
+
+void Tags(CommandContext& ctx) {
+  if (ctx.argc() == 2) {
+    if (EqualsIgnoreCase(ctx.arg(1), "help")) return Help(ctx);
+    return ctx.reply().Error(errors::WrongArity(ctx.spec().name));
+  }
+  const std::string_view sub = ctx.arg(2);
+  for (const Subcommand& candidate : kSubcommands) {
+    if (!EqualsIgnoreCase(sub, candidate.name)) continue;
+    if (ctx.argc() < candidate.min_argc || ctx.argc() > candidate.max_argc) {
+      return ctx.reply().Error(errors::WrongArity("tags|" + std::string(candidate.name)));
+    }
+    Result<TagSet> tags = TagSet::Parse(ctx.arg(1));
+    if (!tags.ok()) return ctx.reply().Error(tags.status().message());
+    return candidate.run(ctx, *tags);
+  }
+  ctx.reply().Error(errors::UnknownSubcommand(sub, "tags"));
+}
+
+}  // namespace
+
+void RegisterTagCommands(CommandTable& table) {
+  table.Register({"tags", -2, kWrite, 0, 0, 0, Tags, "cache",
+                  "Cache commands on items addressed by a key and a set of tags; FLUSH "
+                  "invalidates every item stored under any of the tags.",
+                  "tags (PUT key value [ttl] | FOREVER key value | GET key [default] | HAS key | "
+                  "FORGET key | ADD key value [ttl] | INCREMENT key [by] | DECREMENT key [by] | "
+                  "PULL key [default] | MANY key [key ...] | FLUSH)"});
+}
+
+}  // namespace arvel::server

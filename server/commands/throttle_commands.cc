@@ -1,0 +1,228 @@
+// THROTTLE ATTEMPT | HIT | ATTEMPTS | REMAINING | TOOMANY | AVAILABLEIN | CLEAR | HELP and
+// CL.THROTTLE (SPEC §4, Rate limiting): Laravel's RateLimiter (a fixed window starting at the
+// first hit) and redis-cell's GCRA, in Space::kThrottle of the connection's current store. Each
+// command is one atomic decision over one record (drivers/rate_limiter.h), so counting is
+// exact across clients on every driver.
+//
+// Choices where Laravel, redis-cell or the spec leave room:
+// - max_attempts, amount, max_burst and quantity are integers >= 0; decay, count and period are
+//   integers > 0 (seconds for decay and period). Anything else is an error before the store is
+//   touched.
+// - Queries (ATTEMPTS, REMAINING, TOOMANY, AVAILABLEIN) are decisions that change nothing, so
+//   they judge the window by the same clock as the writes.
+// - The null store keeps nothing and never limits, as Laravel's RateLimiter over a NullStore:
+//   ATTEMPT :1, HIT and ATTEMPTS :0, REMAINING max_attempts, TOOMANY :0, AVAILABLEIN :0, CLEAR
+//   :0. CL.THROTTLE on it finds a full bucket every time.
+
+#include <cstdint>
+#include <functional>
+#include <iterator>
+#include <limits>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "common/errors.h"
+#include "drivers/rate_limiter.h"
+#include "drivers/store.h"
+#include "server/command_table.h"
+#include "server/commands/arguments.h"
+#include "server/commands/store_ops.h"
+
+namespace arvel::server {
+
+namespace {
+
+using drivers::FixedWindowLimiter;
+using drivers::KeyUpdate;
+using drivers::Space;
+
+// Seconds whose milliseconds still fit in int64.
+constexpr int64_t kMaxSeconds = std::numeric_limits<int64_t>::max() / 1000;
+
+bool IsNullStore(const drivers::Store& store) { return store.driver() == "null"; }
+
+// The next argument as an integer >= 0 ("ERR <name> must be a non-negative integer").
+int64_t NonNegative(ArgumentParser& args, std::string_view name) {
+  const int64_t value = args.Integer();
+  if (args.ok() && value < 0) {
+    args.Fail("ERR " + std::string(name) + " must be a non-negative integer");
+  }
+  return value;
+}
+
+// The next argument as seconds > 0, returned in milliseconds.
+int64_t PositiveSeconds(ArgumentParser& args, std::string_view name) {
+  const int64_t seconds = args.Integer();
+  if (args.ok() && seconds <= 0)
+    args.Fail("ERR " + std::string(name) + " must be a positive integer");
+  if (args.ok() && seconds > kMaxSeconds) args.Fail(errors::kNotInteger);
+  return seconds * 1000;
+}
+
+using WindowDecision = std::function<ReplyValue(KeyUpdate& record, int64_t now_ms)>;
+
+// Runs `decide` atomically on the fixed window of `key` and replies with what it returns.
+void DecideWindow(CommandContext& ctx, std::string_view key, WindowDecision decide) {
+  UpdateAndReply(ctx, Space::kThrottle, drivers::FixedWindowKey(key),
+                 [decide = std::move(decide)](std::span<KeyUpdate> keys, int64_t now_ms) {
+                   return decide(keys[0], now_ms);
+                 });
+}
+
+void Attempt(CommandContext& ctx, ArgumentParser& args) {
+  const std::string_view key = args.Next();
+  const int64_t max_attempts = NonNegative(args, "max_attempts");
+  const int64_t decay_ms = PositiveSeconds(args, "decay");
+  if (!args.Finish(ctx)) return;
+  if (IsNullStore(ctx.store())) return ctx.reply().Integer(1);
+  DecideWindow(ctx, key, [max_attempts, decay_ms](KeyUpdate& record, int64_t now_ms) {
+    return ReplyValue::Integer(
+        FixedWindowLimiter::Attempt(record, max_attempts, decay_ms, now_ms) ? 1 : 0);
+  });
+}
+
+void Hit(CommandContext& ctx, ArgumentParser& args) {
+  const std::string_view key = args.Next();
+  const int64_t decay_ms = PositiveSeconds(args, "decay");
+  const int64_t amount = args.HasNext() ? NonNegative(args, "amount") : 1;
+  if (!args.Finish(ctx)) return;
+  if (IsNullStore(ctx.store())) return ctx.reply().Integer(0);
+  DecideWindow(ctx, key, [decay_ms, amount](KeyUpdate& record, int64_t now_ms) {
+    std::optional<int64_t> attempts = FixedWindowLimiter::Hit(record, decay_ms, amount, now_ms);
+    return attempts ? ReplyValue::Integer(*attempts) : ReplyValue::Error(errors::kIncrOverflow);
+  });
+}
+
+void Attempts(CommandContext& ctx, ArgumentParser& args) {
+  const std::string_view key = args.Next();
+  if (!args.Finish(ctx)) return;
+  if (IsNullStore(ctx.store())) return ctx.reply().Integer(0);
+  DecideWindow(ctx, key, [](KeyUpdate& record, int64_t) {
+    return ReplyValue::Integer(FixedWindowLimiter::Attempts(record.current));
+  });
+}
+
+void Remaining(CommandContext& ctx, ArgumentParser& args) {
+  const std::string_view key = args.Next();
+  const int64_t max_attempts = NonNegative(args, "max_attempts");
+  if (!args.Finish(ctx)) return;
+  if (IsNullStore(ctx.store())) return ctx.reply().Integer(max_attempts);
+  DecideWindow(ctx, key, [max_attempts](KeyUpdate& record, int64_t) {
+    return ReplyValue::Integer(FixedWindowLimiter::Remaining(record.current, max_attempts));
+  });
+}
+
+void TooMany(CommandContext& ctx, ArgumentParser& args) {
+  const std::string_view key = args.Next();
+  const int64_t max_attempts = NonNegative(args, "max_attempts");
+  if (!args.Finish(ctx)) return;
+  if (IsNullStore(ctx.store())) return ctx.reply().Integer(0);
+  DecideWindow(ctx, key, [max_attempts](KeyUpdate& record, int64_t) {
+    return ReplyValue::Integer(
+        FixedWindowLimiter::TooManyAttempts(record.current, max_attempts) ? 1 : 0);
+  });
+}
+
+void AvailableIn(CommandContext& ctx, ArgumentParser& args) {
+  const std::string_view key = args.Next();
+  if (!args.Finish(ctx)) return;
+  if (IsNullStore(ctx.store())) return ctx.reply().Integer(0);
+  DecideWindow(ctx, key, [](KeyUpdate& record, int64_t now_ms) {
+    return ReplyValue::Integer(FixedWindowLimiter::AvailableIn(record.current, now_ms));
+  });
+}
+
+void Clear(CommandContext& ctx, ArgumentParser& args) {
+  const std::string_view key = args.Next();
+  if (!args.Finish(ctx)) return;
+  if (IsNullStore(ctx.store())) return ctx.reply().Integer(0);
+  DecideWindow(ctx, key, [](KeyUpdate& record, int64_t) {
+    return ReplyValue::Integer(FixedWindowLimiter::Clear(record) ? 1 : 0);
+  });
+}
+
+void Help(CommandContext& ctx, ArgumentParser&) {
+  static constexpr std::string_view kLines[] = {
+      "THROTTLE <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+      "ATTEMPT <key> <max_attempts> <decay>",
+      "    Count one attempt unless max_attempts were made in the window: 1, else 0.",
+      "HIT <key> <decay> [<amount>]",
+      "    Count amount attempts (default 1): the attempts in the window afterwards.",
+      "ATTEMPTS <key>",
+      "    The attempts in the window.",
+      "REMAINING <key> <max_attempts>",
+      "    Attempts left in the window (never below 0).",
+      "TOOMANY <key> <max_attempts>",
+      "    1 if max_attempts were made in the window, else 0.",
+      "AVAILABLEIN <key>",
+      "    Seconds until the window resets (0 when there is none).",
+      "CLEAR <key>",
+      "    Forget the window: 1 if there was one, else 0.",
+      "The window starts at the first hit and lasts decay seconds.",
+  };
+  ctx.reply().ArrayHeader(std::size(kLines));
+  for (std::string_view line : kLines) ctx.reply().Simple(line);
+}
+
+struct Subcommand {
+  std::string_view name;
+  size_t min_argc;  // "THROTTLE" and the subcommand included
+  size_t max_argc;
+  void (*run)(CommandContext&, ArgumentParser&);
+};
+constexpr Subcommand kSubcommands[] = {
+    {"attempt", 5, 5, Attempt},     {"hit", 4, 5, Hit},         {"attempts", 3, 3, Attempts},
+    {"remaining", 4, 4, Remaining}, {"toomany", 4, 4, TooMany}, {"availablein", 3, 3, AvailableIn},
+    {"clear", 3, 3, Clear},         {"help", 2, 2, Help},
+};
+
+void Throttle(CommandContext& ctx) {
+  const std::string_view sub = ctx.arg(1);
+  for (const Subcommand& candidate : kSubcommands) {
+    if (!EqualsIgnoreCase(sub, candidate.name)) continue;
+    if (ctx.argc() < candidate.min_argc || ctx.argc() > candidate.max_argc) {
+      return ctx.reply().Error(errors::WrongArity("throttle|" + std::string(candidate.name)));
+    }
+    ArgumentParser args(ctx.args(), 2);
+    return candidate.run(ctx, args);
+  }
+  ctx.reply().Error(errors::UnknownSubcommand(sub, "throttle"));
+}
+
+// CL.THROTTLE key max_burst count period [quantity]
+void CellThrottle(CommandContext& ctx) {
+  if (ctx.argc() > 6) return ctx.reply().Error(errors::WrongArity(ctx.spec().name));
+  ArgumentParser args(ctx.args(), 1);
+  const std::string_view key = args.Next();
+  const int64_t max_burst = args.Integer();
+  const int64_t count = args.Integer();
+  const int64_t period = args.Integer();
+  const int64_t quantity = args.HasNext() ? args.Integer() : 1;
+  if (!args.Finish(ctx)) return;
+  Result<drivers::Gcra> gcra = drivers::Gcra::Make(max_burst, count, period, quantity);
+  if (!gcra.ok()) return ctx.reply().Error(gcra.status().message());
+  UpdateAndReply(ctx, Space::kThrottle, drivers::GcraKey(key),
+                 [gcra = *gcra](std::span<KeyUpdate> keys, int64_t now_ms) {
+                   const drivers::GcraReply reply = gcra.Decide(keys[0], now_ms);
+                   return ReplyValue::Integers({reply.limited ? 1 : 0, reply.limit, reply.remaining,
+                                                reply.retry_after, reply.reset_after});
+                 });
+}
+
+}  // namespace
+
+void RegisterThrottleCommands(CommandTable& table) {
+  table.Register({"throttle", -2, kWrite | kFast, 0, 0, 0, Throttle, "cache",
+                  "Rate limiting with a fixed window that starts at the first hit (Laravel's "
+                  "RateLimiter).",
+                  "ATTEMPT key max_attempts decay | HIT key decay [amount] | ATTEMPTS key | "
+                  "REMAINING key max_attempts | TOOMANY key max_attempts | AVAILABLEIN key | "
+                  "CLEAR key | HELP"});
+  table.Register({"cl.throttle", -5, kWrite | kFast, 1, 1, 1, CellThrottle, "cache",
+                  "Rate limiting with GCRA, compatible with redis-cell: [limited, limit, "
+                  "remaining, retry_after, reset_after].",
+                  "key max_burst count period [quantity]"});
+}
+
+}  // namespace arvel::server
