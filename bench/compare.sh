@@ -2,7 +2,7 @@
 # A/B throughput comparison: Debian's redis-server vs arvel-cached under the same
 # redis-benchmark loads, on loopback. See bench/README.md.
 #
-#   bench/compare.sh [--quick] [--binary PATH] [--rounds N] [--requests N] [--clients N]
+#   bench/compare.sh [--quick] [--binary PATH | PATH] [--rounds N] [--requests N] [--clients N]
 #
 # Rounds alternate A/B (redis, arvel, redis, arvel, ...) so drift on the machine hits both; the
 # table shows the median req/s of each side and the ratio arvel/redis.
@@ -16,7 +16,7 @@ clients=50
 keyspace=100000
 run_timeout=120
 
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -26,7 +26,8 @@ while [[ $# -gt 0 ]]; do
     --requests|-n) requests="$2"; shift ;;
     --clients|-c) clients="$2"; shift ;;
     -h|--help) usage; exit 0 ;;
-    *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
+    -*) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
+    *) binary="$1" ;;  # the binary may also be given as a plain argument
   esac
   shift
 done

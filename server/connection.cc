@@ -305,6 +305,7 @@ void Connection::Close() {
   }
   server_.watches().UnwatchAll(state_.id);
   server_.RemoveClient(this);
+  server_.RetireStore(std::move(state_.fake));
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), OnClosed);
 }
 

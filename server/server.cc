@@ -76,6 +76,10 @@ drivers::Store* Server::FindStore(std::string_view name) const {
   return nullptr;
 }
 
+void Server::RetireStore(std::unique_ptr<drivers::Store> store) {
+  if (store) watches_.ForgetStore(store.get());
+}
+
 Status Server::Listen() {
   const std::string& bind = config_.server.bind;
   sockaddr_storage addr{};

@@ -59,6 +59,8 @@ class Server {
   drivers::TagReclaimer* tag_reclaimer(const drivers::Store& store) const;
   // Subscribes a private store (FAKE) to write notifications; call before use.
   void AdoptStore(drivers::Store& store) { store.set_observer(&watches_); }
+  // Destroys a private store after every registry has forgotten it.
+  void RetireStore(std::unique_ptr<drivers::Store> store);
 
   // Clients
   Connection* FindClient(uint64_t id) const;

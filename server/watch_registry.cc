@@ -20,6 +20,20 @@ void WatchRegistry::UnwatchAll(uint64_t client) {
   by_client_.erase(it);
 }
 
+void WatchRegistry::ForgetStore(const drivers::Store* store) {
+  for (auto it = watchers_.begin(); it != watchers_.end();) {
+    if (it->first.first != store) {
+      ++it;
+      continue;
+    }
+    for (uint64_t client : it->second) {
+      auto& keys = by_client_[client];
+      std::erase_if(keys, [store](const WatchedKey& k) { return k.first == store; });
+    }
+    watchers_.erase(it++);
+  }
+}
+
 void WatchRegistry::OnKeyWritten(drivers::Store& store, drivers::Space space,
                                  std::string_view key, bool all) {
   if (all) {

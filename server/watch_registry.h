@@ -25,6 +25,9 @@ class WatchRegistry : public drivers::KeyObserver {
   void Watch(uint64_t client, drivers::Store* store, std::string_view key);
   // Forgets every key `client` watches.
   void UnwatchAll(uint64_t client);
+  // Forgets every key of `store`, which is about to be destroyed (a dropped FAKE store): a later
+  // store at the same address must not inherit its watchers.
+  void ForgetStore(const drivers::Store* store);
   size_t watched_keys() const { return watchers_.size(); }
 
   // Other observers of writes (called after WATCH bookkeeping).

@@ -134,7 +134,7 @@ void Reset(CommandContext& ctx) {
   client.resp = protocol::RespVersion::kResp2;
   client.name.clear();
   client.no_evict = false;
-  client.fake.reset();
+  ctx.server().RetireStore(std::move(client.fake));
   client.store_before_fake = nullptr;
   client.store = ctx.server().default_store();
   client.authenticated = ctx.server().config().server.password.empty();
@@ -159,7 +159,7 @@ void RegisterConnectionCommands(CommandTable& table) {
   table.Register({"hello", -1, kNoAuth | kNoMulti | kFast, 0, 0, 0, Hello, "connection",
                   "Handshakes with the server.",
                   "[protover [AUTH username password] [SETNAME clientname]]"});
-  table.Register({"reset", 1, kNoAuth | kNoMulti | kFast, 0, 0, 0, Reset, "connection",
+  table.Register({"reset", 1, kNoMulti | kFast, 0, 0, 0, Reset, "connection",
                   "Resets the connection.", ""});
   table.Register({"client", -2, 0, 0, 0, 0, ClientCommand, "connection",
                   "A container for client connection commands.", "subcommand [argument ...]"});

@@ -47,10 +47,11 @@ std::string Quoted(std::string_view text) {
 }
 
 // Ends FAKE mode, if on: back to the store FAKE replaced, the fake is dropped.
-void DropFake(ClientState& client, drivers::Store* next) {
+void DropFake(CommandContext& ctx, drivers::Store* next) {
+  ClientState& client = ctx.client();
   client.store = next;
   client.store_before_fake = nullptr;
-  client.fake.reset();
+  ctx.server().RetireStore(std::move(client.fake));
 }
 
 // ---- STORE, SELECT -------------------------------------------------------------------------
@@ -71,7 +72,7 @@ void StoreCommand(CommandContext& ctx) {
   if (store == nullptr) return ctx.reply().Error(errors::NoSuchStore(ctx.arg(1)));
   ClientState& client = ctx.client();
   if (client.fake) {
-    DropFake(client, store);
+    DropFake(ctx, store);
   } else {
     client.store = store;
   }
@@ -96,8 +97,8 @@ void Fake(CommandContext& ctx) {
   }
   if (ctx.argc() == 2) {
     if (client.fake) {
-      DropFake(client, client.store_before_fake ? client.store_before_fake
-                                                : ctx.server().default_store());
+      DropFake(ctx, client.store_before_fake ? client.store_before_fake
+                                             : ctx.server().default_store());
     }
     return ctx.reply().Ok();
   }
@@ -105,7 +106,8 @@ void Fake(CommandContext& ctx) {
   ctx.server().AdoptStore(*fake);
   if (!client.fake) client.store_before_fake = client.store;
   client.store = fake.get();
-  client.fake = std::move(fake);  // drops the previous fake, if any
+  ctx.server().RetireStore(std::move(client.fake));  // a second FAKE starts over
+  client.fake = std::move(fake);
   ctx.reply().Ok();
 }
 

@@ -323,9 +323,8 @@ void RegisterTagCommands(CommandTable& table) {
   table.Register({"tags", -2, kWrite, 0, 0, 0, Tags, "cache",
                   "Cache commands on items addressed by a key and a set of tags; FLUSH "
                   "invalidates every item stored under any of the tags.",
-                  "tags (PUT key value [ttl] | FOREVER key value | GET key [default] | HAS key | "
-                  "FORGET key | ADD key value [ttl] | INCREMENT key [by] | DECREMENT key [by] | "
-                  "PULL key [default] | MANY key [key ...] | FLUSH)"});
+                  "tags (PUT|FOREVER|GET|HAS|FORGET|ADD|INCREMENT|DECREMENT|PULL|MANY|FLUSH) [key] "
+                  "[arg [arg ...]]"});
 }
 
 }  // namespace arvel::server

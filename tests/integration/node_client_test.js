@@ -37,7 +37,18 @@ class Daemon {
     daemon.proc = childProcess.spawn(
         binary, args, {cwd: daemon.dir, env, stdio: ['ignore', 'ignore', 'pipe']});
     daemon.log = '';
-    daemon.port = await new Promise((resolve, reject) => {
+    try {
+      daemon.port = await daemon.waitForPort();
+    } catch (error) {
+      daemon.cleanup();
+      throw error;
+    }
+    return daemon;
+  }
+
+  waitForPort() {
+    const daemon = this;
+    return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('no listening line:\n' + daemon.log)),
                                START_TIMEOUT_MS);
       daemon.proc.stderr.on('data', (chunk) => {
@@ -51,7 +62,6 @@ class Daemon {
       daemon.proc.on('error', reject);
       daemon.proc.on('exit', (code) => reject(new Error(`exited with ${code}:\n${daemon.log}`)));
     });
-    return daemon;
   }
 
   client(options = {}) {

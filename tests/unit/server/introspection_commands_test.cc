@@ -202,7 +202,7 @@ TEST(IntrospectionCommandsTest, DocsOfContainersListSubcommands) {
 TEST(IntrospectionCommandsTest, DocsForEveryCommandRenderAsRedisCliWould) {
   ServerFixture server;
   Client c = server.Connect();
-  Reply all = c.Command({"COMMAND", "DOCS"});
+  Reply all = DeepCommand(server.port(), {"COMMAND", "DOCS"});
   ASSERT_EQ(all.type, REDIS_REPLY_ARRAY);
   ASSERT_EQ(all.elements.size(), 2 * TableSize());
   for (size_t i = 0; i < all.elements.size(); i += 2) {

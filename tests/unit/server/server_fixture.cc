@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <stdexcept>
 
 namespace arvel::testing {
@@ -50,6 +55,79 @@ Reply Client::Raw(const std::string& bytes) {
   Reply out = Copy(static_cast<redisReply*>(r));
   freeReplyObject(r);
   return out;
+}
+
+namespace {
+// Reads a whole reply from a blocking socket, one byte of lookahead at a time where needed.
+class SocketReader {
+ public:
+  explicit SocketReader(int fd) : fd_(fd) {}
+  Reply Read() {
+    std::string line = Line();
+    Reply r;
+    char type = line.empty() ? '?' : line[0];
+    std::string rest = line.substr(1);
+    switch (type) {
+      case '+': r.type = REDIS_REPLY_STATUS; r.str = rest; break;
+      case '-': r.type = REDIS_REPLY_ERROR; r.str = rest; break;
+      case ':': r.type = REDIS_REPLY_INTEGER; r.integer = std::stoll(rest); break;
+      case '#': r.type = REDIS_REPLY_INTEGER; r.integer = rest == "t"; break;
+      case '_': r.type = REDIS_REPLY_NIL; break;
+      case ',': r.type = REDIS_REPLY_STRING; r.str = rest; break;
+      case '$': case '=': {
+        long long n = std::stoll(rest);
+        if (n < 0) { r.type = REDIS_REPLY_NIL; break; }
+        r.type = REDIS_REPLY_STRING;
+        r.str = Bytes(static_cast<size_t>(n) + 2).substr(0, static_cast<size_t>(n));
+        break;
+      }
+      case '*': case '~': case '%': {
+        long long n = std::stoll(rest) * (type == '%' ? 2 : 1);
+        if (n < 0) { r.type = REDIS_REPLY_NIL; break; }
+        r.type = REDIS_REPLY_ARRAY;
+        for (long long i = 0; i < n; ++i) r.elements.push_back(Read());
+        break;
+      }
+      default: throw std::runtime_error("unexpected reply line: " + line);
+    }
+    return r;
+  }
+
+ private:
+  std::string Line() {
+    std::string line;
+    while (line.size() < 2 || line.compare(line.size() - 2, 2, "\r\n") != 0) line += Bytes(1);
+    return line.substr(0, line.size() - 2);
+  }
+  std::string Bytes(size_t n) {
+    std::string out(n, '\0');
+    for (size_t got = 0; got < n;) {
+      ssize_t r = recv(fd_, out.data() + got, n - got, 0);
+      if (r <= 0) throw std::runtime_error("connection lost");
+      got += static_cast<size_t>(r);
+    }
+    return out;
+  }
+  int fd_;
+};
+}  // namespace
+
+Reply DeepCommand(int port, const std::vector<std::string>& args) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    throw std::runtime_error("cannot connect to test server");
+  }
+  std::string request = "*" + std::to_string(args.size()) + "\r\n";
+  for (const auto& a : args) request += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
+  send(fd, request.data(), request.size(), 0);
+  Reply reply = SocketReader(fd).Read();
+  close(fd);
+  return reply;
 }
 
 config::Config TestConfig() {

@@ -44,6 +44,11 @@ class Client {
   std::unique_ptr<redisContext, Free> ctx_;
 };
 
+// Sends one command over a plain socket and parses the reply with a small RESP2/RESP3 reader of
+// our own: Debian's hiredis 0.14 refuses replies nested deeper than 7 levels (COMMAND DOCS) and
+// cannot read RESP3. RESP3 maps/sets arrive as flat arrays; nulls as NIL; booleans as INTEGER.
+Reply DeepCommand(int port, const std::vector<std::string>& args);
+
 // The default configuration with port 0 and the implicit stores.
 config::Config TestConfig();
 
