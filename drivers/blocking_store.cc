@@ -1,0 +1,174 @@
+#include "drivers/blocking_store.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <mutex>
+
+#include "common/errors.h"
+
+namespace arvel::drivers {
+
+namespace {
+constexpr int64_t kMaxRetryDelayMs = 5000;
+constexpr int64_t kPruneIntervalMs = 1000;
+
+std::vector<std::string> CopyKeys(std::span<const std::string_view> keys) {
+  return std::vector<std::string>(keys.begin(), keys.end());
+}
+}  // namespace
+
+BlockingStore::BlockingStore(std::string name, std::string driver, uv_loop_t* loop,
+                             size_t threads)
+    : Store(std::move(name), std::move(driver)),
+      pool_(loop, threads, this->name()),
+      threads_(threads) {}
+
+BlockingStore::~BlockingStore() = default;
+
+Status BlockingStore::Unavailable(const std::string& reason) const {
+  return Status::Error(errors::StoreUnavailable(name(), reason));
+}
+
+Status BlockingStore::Health() const {
+  return down_ ? Unavailable(down_reason_) : Status::Ok();
+}
+
+void BlockingStore::MarkDown(const Status& status) {
+  stats_.errors++;
+  if (down_) return;
+  down_ = true;
+  down_reason_ = status.message();
+  next_retry_ms_ = NowMs() + retry_delay_ms_;
+  spdlog::error("store '{}' unavailable: {}", name(), down_reason_);
+}
+
+void BlockingStore::Open(DoneFn done) {
+  auto first_error = std::make_shared<Status>();
+  auto mu = std::make_shared<std::mutex>();
+  reopening_ = true;
+  pool_.SubmitToEach(
+      [this, first_error, mu](size_t worker) {
+        Status status = OpenBackend(worker);
+        std::lock_guard lock(*mu);
+        if (!status.ok() && first_error->ok()) *first_error = status;
+      },
+      [this, first_error, done = std::move(done)] {
+        reopening_ = false;
+        if (first_error->ok()) {
+          if (down_) spdlog::info("store '{}' is available again", name());
+          down_ = false;
+          retry_delay_ms_ = 500;
+        } else {
+          down_ = false;  // let MarkDown record the reason and schedule the retry
+          MarkDown(*first_error);
+          retry_delay_ms_ = std::min(retry_delay_ms_ * 2, kMaxRetryDelayMs);
+        }
+        if (done) done(first_error->ok() ? Status::Ok() : Unavailable(first_error->message()));
+      });
+}
+
+void BlockingStore::Reopen() {
+  pool_.SubmitToEach([this](size_t worker) { CloseBackend(worker); }, nullptr);
+  Open(nullptr);
+}
+
+void BlockingStore::Close(DoneFn done) {
+  pool_.SubmitToEach([this](size_t worker) { CloseBackend(worker); }, nullptr);
+  pool_.Stop([done = std::move(done)] { done(Status::Ok()); });
+}
+
+void BlockingStore::Dispatch(std::function<Status(size_t)> work,
+                             std::function<void(const Status&)> after) {
+  if (down_) {
+    stats_.errors++;
+    after(Unavailable(down_reason_));
+    return;
+  }
+  auto status = std::make_shared<Status>();
+  pool_.Submit([status, work = std::move(work)](size_t worker) { *status = work(worker); },
+               [this, status, after = std::move(after)] {
+                 if (status->ok()) return after(*status);
+                 MarkDown(*status);
+                 after(Unavailable(status->message()));
+               });
+}
+
+void BlockingStore::Read(Space space, std::span<const std::string_view> keys, ReadFn done) {
+  auto entries = std::make_shared<std::vector<std::optional<Entry>>>();
+  Dispatch(
+      [this, space, entries, copied = CopyKeys(keys)](size_t worker) {
+        return ReadBlocking(worker, space, copied, NowMs(), entries.get());
+      },
+      [this, space, entries, done = std::move(done)](const Status& status) {
+        std::vector<const Entry*> found;
+        for (const auto& entry : *entries) found.push_back(entry ? &*entry : nullptr);
+        if (status.ok() && (space == Space::kData || space == Space::kTagged)) {
+          for (const Entry* e : found) (e ? stats_.hits : stats_.misses)++;
+        }
+        done(status, found);
+      });
+}
+
+void BlockingStore::Update(Space space, std::span<const std::string_view> keys, UpdateFn fn,
+                           DoneFn done) {
+  auto changed = std::make_shared<std::vector<bool>>();
+  auto copied = std::make_shared<std::vector<std::string>>(CopyKeys(keys));
+  Dispatch(
+      [this, space, changed, copied, fn = std::move(fn)](size_t worker) {
+        return UpdateBlocking(worker, space, *copied, fn, NowMs(), changed.get());
+      },
+      [this, space, changed, copied, done = std::move(done)](const Status& status) {
+        if (status.ok()) {
+          for (size_t i = 0; i < changed->size() && i < copied->size(); ++i) {
+            if (!(*changed)[i]) continue;
+            stats_.writes++;
+            KeyWritten(space, (*copied)[i]);
+          }
+        }
+        done(status);
+      });
+}
+
+void BlockingStore::Scan(uint64_t cursor, size_t count, ScanFn done) {
+  auto page = std::make_shared<ScanPage>();
+  Dispatch([this, cursor, count, page](
+               size_t worker) { return ScanBlocking(worker, cursor, count, NowMs(), page.get()); },
+           [page, done = std::move(done)](const Status& status) {
+             done(status, status.ok() ? page->next_cursor : 0, std::move(page->keys));
+           });
+}
+
+void BlockingStore::Count(CountFn done) {
+  auto count = std::make_shared<int64_t>(0);
+  Dispatch([this, count](size_t worker) { return CountBlocking(worker, NowMs(), count.get()); },
+           [count, done = std::move(done)](const Status& status) { done(status, *count); });
+}
+
+void BlockingStore::RandomKey(KeyFn done) {
+  auto key = std::make_shared<std::optional<std::string>>();
+  Dispatch([this, key](size_t worker) { return RandomKeyBlocking(worker, NowMs(), key.get()); },
+           [key, done = std::move(done)](const Status& status) { done(status, std::move(*key)); });
+}
+
+void BlockingStore::Flush(DoneFn done) {
+  Dispatch([this](size_t worker) { return FlushBlocking(worker); },
+           [this, done = std::move(done)](const Status& status) {
+             if (status.ok()) AllKeysWritten();
+             done(status);
+           });
+}
+
+void BlockingStore::Tick(int64_t now_ms) {
+  if (down_) {
+    if (!reopening_ && now_ms >= next_retry_ms_) Reopen();
+    return;
+  }
+  if (pruning_ || now_ms < next_prune_ms_) return;
+  pruning_ = true;
+  next_prune_ms_ = now_ms + kPruneIntervalMs;
+  Dispatch([this, now_ms](size_t worker) { return PruneBlocking(worker, now_ms); },
+           [this](const Status&) { pruning_ = false; });
+}
+
+}  // namespace arvel::drivers

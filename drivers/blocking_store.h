@@ -1,0 +1,88 @@
+#pragma once
+// The Store interface for backends whose calls block (file system, SQLite, libpq): a subclass
+// writes plain synchronous methods, which run on the store's own WorkerPool threads; this class
+// copies the borrowed arguments, hops to a worker and back, reports written keys to the
+// observer, keeps the stats, and turns a backend failure into "store 'NAME' unavailable: …"
+// (fast: while the backend is marked down, calls fail at once until a periodic retry in Tick
+// reopens it).
+//
+// Atomicity is the subclass's job: UpdateBlocking must read, call `fn` and write as one atomic
+// step with respect to every other worker and every other process sharing the backend.
+
+#include <uv.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "drivers/store.h"
+#include "drivers/worker_pool.h"
+
+namespace arvel::drivers {
+
+struct ScanPage {
+  uint64_t next_cursor = 0;
+  std::vector<std::string> keys;
+};
+
+class BlockingStore : public Store {
+ public:
+  BlockingStore(std::string name, std::string driver, uv_loop_t* loop, size_t threads);
+  ~BlockingStore() override;
+
+  void Open(DoneFn done) final;
+  void Close(DoneFn done) final;
+  Status Health() const final;
+  void Read(Space space, std::span<const std::string_view> keys, ReadFn done) final;
+  void Update(Space space, std::span<const std::string_view> keys, UpdateFn fn,
+              DoneFn done) final;
+  void Scan(uint64_t cursor, size_t count, ScanFn done) final;
+  void Count(CountFn done) final;
+  void RandomKey(KeyFn done) final;
+  void Flush(DoneFn done) final;
+  void Tick(int64_t now_ms) final;
+
+ protected:
+  // All of these run on worker `worker` (0..threads-1); each worker may keep its own connection.
+  // A non-OK Status from OpenBackend/any call marks the store unavailable with that message.
+  virtual Status OpenBackend(size_t worker) = 0;
+  virtual void CloseBackend(size_t worker) {}
+  // entries[i] for keys[i]; nullopt when absent or expired at `now_ms`.
+  virtual Status ReadBlocking(size_t worker, Space space, const std::vector<std::string>& keys,
+                              int64_t now_ms, std::vector<std::optional<Entry>>* entries) = 0;
+  // Atomically: read `keys`, call fn(updates, now_ms), apply the decisions. Sets changed[i] for
+  // each key whose stored state changed.
+  virtual Status UpdateBlocking(size_t worker, Space space, const std::vector<std::string>& keys,
+                                const UpdateFn& fn, int64_t now_ms,
+                                std::vector<bool>* changed) = 0;
+  virtual Status ScanBlocking(size_t worker, uint64_t cursor, size_t count, int64_t now_ms,
+                              ScanPage* page) = 0;
+  virtual Status CountBlocking(size_t worker, int64_t now_ms, int64_t* count) = 0;
+  virtual Status RandomKeyBlocking(size_t worker, int64_t now_ms,
+                                   std::optional<std::string>* key) = 0;
+  virtual Status FlushBlocking(size_t worker) = 0;
+  // Periodic cleanup of expired entries (bounded work); runs about once a second.
+  virtual Status PruneBlocking(size_t worker, int64_t now_ms) { return Status::Ok(); }
+
+ private:
+  // Runs `work` on a worker unless the store is down (then `failed` at once with the error).
+  void Dispatch(std::function<Status(size_t worker)> work, std::function<void(const Status&)> after);
+  Status Unavailable(const std::string& reason) const;
+  void MarkDown(const Status& status);
+  void Reopen();
+
+  WorkerPool pool_;
+  size_t threads_;
+  // Set when the backend failed; calls then fail fast until a retry from Tick reopens it. Work
+  // submitted before the first Open completes still runs: each worker opens before anything else.
+  bool down_ = false;        // loop thread only
+  std::string down_reason_;  // loop thread only
+  bool reopening_ = false;
+  int64_t next_retry_ms_ = 0;
+  int64_t retry_delay_ms_ = 500;
+  int64_t next_prune_ms_ = 0;
+  bool pruning_ = false;
+};
+
+}  // namespace arvel::drivers
