@@ -19,9 +19,9 @@ constexpr size_t kReadChunk = 16 * 1024;
 constexpr size_t kMaxReadChunk = 16 * 1024 * 1024;
 // Replies are handed to the socket once this much has accumulated within one read batch.
 constexpr size_t kFlushBytes = 64 * 1024;
-// No further requests are processed while this much output waits for a slow reader.
-constexpr size_t kPauseOutputBytes = 1024 * 1024;
-// A parked or paused client stops being read once this much unprocessed input is buffered.
+// An output buffer that grew past this for one burst is given back once it drains.
+constexpr size_t kShrinkOutputBytes = 1024 * 1024;
+// A parked client stops being read once this much unprocessed input is buffered.
 constexpr size_t kMaxIdleInput = 1024 * 1024;
 
 std::string PeerName(uv_tcp_t* tcp, bool local) {
@@ -100,7 +100,6 @@ void Connection::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
 void Connection::ProcessInput() {
   in_process_ = true;
   while (!suspended_ && !closing()) {
-    if (write_in_flight_ && output_buffer_size() > kPauseOutputBytes) break;  // resumes on drain
     std::string_view pending(in_.data() + in_pos_, in_len_ - in_pos_);
     if (pending.empty()) break;
     protocol::ParseStatus status = parser_.Parse(pending);
@@ -243,7 +242,7 @@ void Connection::Flush() {
   server_.stats().net_output_bytes += done;
   if (done == out_.size()) {
     out_.clear();
-    if (out_.capacity() > kPauseOutputBytes) std::string().swap(out_);
+    if (out_.capacity() > kShrinkOutputBytes) std::string().swap(out_);
     if (close_after_reply_) Close();
     return;
   }
@@ -274,8 +273,7 @@ void Connection::OnWritten(uv_write_t* req, int status) {
 
 void Connection::UpdateReading() {
   if (closing_) return;
-  bool blocked = suspended_ || (write_in_flight_ && output_buffer_size() > kPauseOutputBytes);
-  bool want = !(blocked && input_buffer_size() > kMaxIdleInput);
+  bool want = !(suspended_ && input_buffer_size() > kMaxIdleInput);
   if (want && !reading_) {
     uv_read_start(stream(), OnAlloc, OnRead);
   } else if (!want && reading_) {

@@ -3,8 +3,8 @@
 //   read → parse → dispatch → (reply | park until the reply is finished) → write
 // Input accumulates in `in_`; the parser hands out argument views into it, so a request is never
 // copied unless it is queued for MULTI. Replies accumulate in `out_` and go out in one write per
-// read batch. Back-pressure: while more than kPauseOutputBytes wait to be written, no further
-// requests are processed; past client_output_limit the client is dropped.
+// read batch. A client whose unsent replies exceed client_output_limit is dropped (as Redis
+// does); a parked client stops being read once 1 MB of requests waits behind it.
 
 #include <uv.h>
 

@@ -66,8 +66,9 @@ void FillLeases::Request(Claim claim, PendingReply reply) {
   std::unique_ptr<Fill>& slot = fills_[key];
   const bool fresh = slot == nullptr;
   if (fresh) slot = std::make_unique<Fill>(server_.loop(), next_id_++);
-  // The holder asking again would wait for itself; inside MULTI nobody waits.
-  if (slot->holder == reply.client_id() || (!fresh && !claim.may_wait)) {
+  // Inside MULTI nobody waits. The holder's own connection asking again does wait: with
+  // pooled connections that is another caller of the same program, not the filler.
+  if (!fresh && !claim.may_wait) {
     return reply.Finish([](protocol::ReplyWriter& writer) { writer.Null(); });
   }
   const uint64_t id = next_id_++;

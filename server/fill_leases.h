@@ -36,8 +36,8 @@ class FillLeases : public drivers::KeyObserver {
   };
 
   // After REMEMBER missed `claim.key`: finishes `reply` with nil once the client holds the fill
-  // lease (at once when it is free), or with the value once another client writes it. A client
-  // that already holds the lease gets nil again. If the client goes away while waiting it is
+  // lease (at once when it is free), or with the value once any client writes it (the holder's
+  // own connection asking again waits too). If the client goes away while waiting it is
   // dropped (cancel_wait); if the holder goes away, FORGETs the key or lets the lease run out,
   // the longest waiter gets nil and the lease. REQUIRES: `reply` is the client's current
   // suspension; claim.store is not a null-driver store (which never holds a value).

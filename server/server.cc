@@ -28,6 +28,14 @@ Server::Server(config::Config config)
         if (Connection* conn = FindClient(id)) conn->state().watch_dirty = true;
       }) {
   uv_loop_init(loop_);
+  // Signals are watched from the start, so a supervisor's SIGTERM right after the "listening"
+  // line is a clean shutdown, not a kill.
+  for (uv_signal_t* sig : {&sigterm_, &sigint_}) {
+    uv_signal_init(loop_, sig);
+    sig->data = this;
+  }
+  uv_signal_start(&sigterm_, OnSignal, SIGTERM);
+  uv_signal_start(&sigint_, OnSignal, SIGINT);
   uv_async_init(loop_, &shutdown_async_, [](uv_async_t* async) {
     static_cast<Server*>(async->data)->Shutdown();
   });
@@ -112,12 +120,6 @@ int Server::Run() {
   uv_timer_init(loop_, &cron_);
   cron_.data = this;
   uv_timer_start(&cron_, OnCron, kCronIntervalMs, kCronIntervalMs);
-  for (uv_signal_t* sig : {&sigterm_, &sigint_}) {
-    uv_signal_init(loop_, sig);
-    sig->data = this;
-  }
-  uv_signal_start(&sigterm_, OnSignal, SIGTERM);
-  uv_signal_start(&sigint_, OnSignal, SIGINT);
   uv_run(loop_, UV_RUN_DEFAULT);
   spdlog::info("arvel-cached stopped");
   return exit_code_;

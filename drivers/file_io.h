@@ -1,0 +1,60 @@
+#pragma once
+// The POSIX file operations of the `file` driver (drivers/file_store.h), as Status values whose
+// text names the operation, the path and the errno text, e.g.
+//   "cannot create directory '/dev/null/x': Not a directory"
+// — the reason a client reads after "store 'NAME' unavailable: ". Blocking: worker threads only.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace arvel::drivers::file_io {
+
+// "cannot WHAT 'PATH': strerror(err)".
+Status Failure(std::string_view what, const std::string& path, int err);
+
+// mkdir -p. Each directory it creates is made durable (its parent is fsynced), so a file later
+// renamed into it survives a crash.
+Status MakeDirectories(const std::string& path);
+
+// The whole content of `path`, or nullopt if there is no such file. Does not follow a symbolic
+// link in the last component.
+Status ReadFile(const std::string& path, std::optional<std::string>* content);
+
+// Creates a new file in `dir` (named ".tmp-…", never a record name), writes `content`, fsyncs
+// and closes it, and sets `temp_path`. Nothing is left behind on failure. Fails with ENOENT when
+// `dir` vanished (a concurrent flush): callers recreate it and retry.
+Status WriteTempFile(const std::string& dir, std::string_view content, std::string* temp_path);
+
+// rename(2), then the caller fsyncs the directory.
+Status Rename(const std::string& from, const std::string& to);
+// unlink(2); a missing file is not an error. Sets `removed` (when given) if it existed.
+Status RemoveFile(const std::string& path, bool* removed = nullptr);
+// Makes the directory's entries (renames, unlinks) durable.
+Status SyncDirectory(const std::string& path);
+
+// Names in `dir` that `keep` accepts, sorted; empty when `dir` does not exist.
+template <typename Predicate>
+Status ListDirectory(const std::string& dir, Predicate keep, std::vector<std::string>* names);
+Status ListDirectoryNames(const std::string& dir, std::vector<std::string>* names);
+
+// Age of the file's last modification in ms, or nullopt if it is gone.
+std::optional<int64_t> AgeMs(const std::string& path, int64_t now_ms);
+
+template <typename Predicate>
+Status ListDirectory(const std::string& dir, Predicate keep, std::vector<std::string>* names) {
+  std::vector<std::string> all;
+  Status status = ListDirectoryNames(dir, &all);
+  if (!status.ok()) return status;
+  names->clear();
+  for (std::string& name : all) {
+    if (keep(std::string_view(name))) names->push_back(std::move(name));
+  }
+  return Status::Ok();
+}
+
+}  // namespace arvel::drivers::file_io
