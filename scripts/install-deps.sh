@@ -19,3 +19,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # Debian starts redis-server on 6379 when installed; the tests start their own on free ports.
+
+# ioredis for the Node client test (tests/integration/node_client_test.js), when npm is here.
+if command -v npm >/dev/null 2>&1 && [ ! -d tests/integration/node_modules/ioredis ]; then
+  (cd "$(dirname "$0")/../tests/integration" &&
+    npm install --no-audit --no-fund --silent >/dev/null 2>&1) ||
+    echo "npm install of ioredis failed: the Node client test will be skipped"
+fi

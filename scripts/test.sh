@@ -27,11 +27,10 @@ CC=clang CXX=clang++ cmake -S . -B build-fuzz -DARVEL_FUZZ=ON -DARVEL_TESTS=OFF 
   -DARVEL_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz -j"$jobs"
 for fuzzer in build-fuzz/*_fuzz; do
-  name=$(basename "$fuzzer" _fuzz)
-  corpus=$(mktemp -d)
-  cp -r "tests/fuzz/corpus/${name#*_}/." "$corpus" 2>/dev/null || true
-  cp -r "tests/fuzz/corpus/${name%%_*}/." "$corpus" 2>/dev/null || true
-  "$fuzzer" -max_total_time="${ARVEL_FUZZ_SECONDS:-30}" -rss_limit_mb=2048 "$corpus"
+  name=$(basename "$fuzzer" _fuzz)   # resp_parser -> seeds in tests/fuzz/corpus/resp
+  corpus=$(mktemp -d)                # new inputs go here, never into the seed folder
+  "$fuzzer" -max_total_time="${ARVEL_FUZZ_SECONDS:-30}" -rss_limit_mb=2048 "$corpus" \
+    "tests/fuzz/corpus/${name%%_*}"
   rm -rf "$corpus"
 done
 

@@ -6,9 +6,10 @@
 //
 // The value reaches the waiters through the write notifications of this daemon: any kData write
 // of the key schedules a re-read on the next loop turn (the writer is still inside its Update).
-// Found: every waiter gets it and the Fill goes away. Absent (FORGET, PUT with ttl <= 0): the
-// holder gave up, so the longest waiter gets nil and the lease — as when the holder disconnects
-// (close listener) or its lease timer fires. When the lease is held elsewhere (another daemon on
+// Found: every waiter gets it and the Fill goes away. Absent: the holder gave up, so the longest
+// waiter gets nil and the lease — as when the holder disconnects (close listener) or its lease
+// timer fires. A FORGET of the still-absent key writes nothing, so FORGET reports itself
+// (Forgotten) and the same re-read follows. When the lease is held elsewhere (another daemon on
 // a shared driver), the waiters poll: re-read the key and retry the lease every kRemotePollMs.
 //
 // Every path changes the registry first and finishes replies last: finishing resumes a client,

@@ -54,10 +54,13 @@ int64_t NonNegative(ArgumentParser& args, std::string_view name) {
 // The next argument as seconds > 0, returned in milliseconds.
 int64_t PositiveSeconds(ArgumentParser& args, std::string_view name) {
   const int64_t seconds = args.Integer();
-  if (args.ok() && seconds <= 0)
+  if (!args.ok()) return 0;
+  if (seconds <= 0) {
     args.Fail("ERR " + std::string(name) + " must be a positive integer");
-  if (args.ok() && seconds > kMaxSeconds) args.Fail(errors::kNotInteger);
-  return seconds * 1000;
+  } else if (seconds > kMaxSeconds) {
+    args.Fail(errors::kNotInteger);  // its milliseconds do not fit
+  }
+  return args.ok() ? seconds * 1000 : 0;
 }
 
 using WindowDecision = std::function<ReplyValue(KeyUpdate& record, int64_t now_ms)>;
