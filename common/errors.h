@@ -34,6 +34,12 @@ inline constexpr std::string_view kOom = "OOM command not allowed when used memo
 inline constexpr std::string_view kBadClientName =
     "ERR Client names cannot contain spaces, newlines or special characters.";
 inline constexpr std::string_view kNoSuchClient = "ERR No such client";
+inline constexpr std::string_view kNoLeaseToken = "ERR cannot generate a lease token: no entropy";
+inline constexpr std::string_view kBadTimeout = "ERR timeout is not a float or out of range";
+inline constexpr std::string_view kNegativeTimeout = "ERR timeout is negative";
+inline constexpr std::string_view kEmptyOwner = "ERR OWNER token must not be empty";
+inline constexpr std::string_view kNoLockToken = "ERR cannot generate a lock token: no entropy";
+inline constexpr std::string_view kBadLease = "ERR LEASE must be a positive integer";
 inline constexpr std::string_view kNoProto = "NOPROTO unsupported protocol version";
 // String, key and cache commands (Redis 7 texts).
 inline constexpr std::string_view kDecrOverflow = "ERR decrement would overflow";

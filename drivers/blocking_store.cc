@@ -139,6 +139,20 @@ void BlockingStore::Scan(uint64_t cursor, size_t count, ScanFn done) {
            });
 }
 
+void BlockingStore::ScanSpace(Space space, uint64_t cursor, size_t count, ScanFn done) {
+  if (space == Space::kData || !CanScanSpace(space)) {
+    return Store::ScanSpace(space, cursor, count, std::move(done));
+  }
+  auto page = std::make_shared<ScanPage>();
+  Dispatch(
+      [this, space, cursor, count, page](size_t worker) {
+        return ScanSpaceBlocking(worker, space, cursor, count, NowMs(), page.get());
+      },
+      [page, done = std::move(done)](const Status& status) {
+        done(status, status.ok() ? page->next_cursor : 0, std::move(page->keys));
+      });
+}
+
 void BlockingStore::Count(CountFn done) {
   auto count = std::make_shared<int64_t>(0);
   Dispatch([this, count](size_t worker) { return CountBlocking(worker, NowMs(), count.get()); },

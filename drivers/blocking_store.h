@@ -38,6 +38,8 @@ class BlockingStore : public Store {
   void Update(Space space, std::span<const std::string_view> keys, UpdateFn fn,
               DoneFn done) final;
   void Scan(uint64_t cursor, size_t count, ScanFn done) final;
+  // kData, and any space CanScanSpace accepts, through the worker; else Store's default.
+  void ScanSpace(Space space, uint64_t cursor, size_t count, ScanFn done) override;
   void Count(CountFn done) final;
   void RandomKey(KeyFn done) final;
   void Flush(DoneFn done) final;
@@ -58,6 +60,14 @@ class BlockingStore : public Store {
                                 std::vector<bool>* changed) = 0;
   virtual Status ScanBlocking(size_t worker, uint64_t cursor, size_t count, int64_t now_ms,
                               ScanPage* page) = 0;
+  // Scan of the other spaces (the TagReclaimer walks kTagged and kTagVersion), for drivers that
+  // keep them: CanScanSpace(space) says ScanSpaceBlocking serves `space` (never asked for kData,
+  // which goes to ScanBlocking). Must not change after construction.
+  virtual bool CanScanSpace(Space space) const { return false; }
+  virtual Status ScanSpaceBlocking(size_t worker, Space space, uint64_t cursor, size_t count,
+                                   int64_t now_ms, ScanPage* page) {
+    return Status::Error("ScanSpaceBlocking is not implemented");
+  }
   virtual Status CountBlocking(size_t worker, int64_t now_ms, int64_t* count) = 0;
   virtual Status RandomKeyBlocking(size_t worker, int64_t now_ms,
                                    std::optional<std::string>* key) = 0;

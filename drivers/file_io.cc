@@ -74,17 +74,18 @@ int Fsync(int fd) {
   return 0;
 }
 
-// Creates one directory; `created` tells whether it did (false: it already existed).
-Status MakeDirectory(const std::string& path, bool* created) {
+// Creates one directory: 0 when it exists now (`created` tells whether we made it), else the
+// errno.
+int MakeDirectory(const std::string& path, bool* created) {
   *created = false;
   if (mkdir(path.c_str(), 0755) == 0) {
     *created = true;
-    return Status::Ok();
+    return 0;
   }
   int err = errno;
   struct stat st {};
-  if (err == EEXIST && stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return Status::Ok();
-  return Failure("create directory", path, err == EEXIST ? ENOTDIR : err);
+  if (err == EEXIST) return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+  return err;
 }
 
 }  // namespace
@@ -97,18 +98,17 @@ Status Failure(std::string_view what, const std::string& path, int err) {
 }
 
 Status MakeDirectories(const std::string& path) {
-  struct stat st {};
-  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return Status::Ok();
-  // Create the parents first, then this one.
-  std::string parent = Parent(path);
-  if (parent != path && parent != "." && parent != "/") {
+  bool created = false;
+  int err = MakeDirectory(path, &created);
+  const std::string parent = Parent(path);
+  if (err == ENOENT && parent != path) {
+    // Create the parents, then this one; errors name the deepest directory that failed.
     Status status = MakeDirectories(parent);
     if (!status.ok()) return status;
+    err = MakeDirectory(path, &created);
   }
-  bool created = false;
-  Status status = MakeDirectory(path, &created);
-  if (!status.ok() || !created) return status;
-  return SyncDirectory(parent);
+  if (err != 0) return Failure("create directory", path, err);
+  return created ? SyncDirectory(parent) : Status::Ok();
 }
 
 Status ReadFile(const std::string& path, std::optional<std::string>* content) {
@@ -134,13 +134,21 @@ Status ReadFile(const std::string& path, std::optional<std::string>* content) {
 }
 
 Status WriteTempFile(const std::string& dir, std::string_view content, std::string* temp_path) {
+  // A flush or prune of another thread or process may remove an empty directory between our
+  // mkdir and our create; a few rounds always win, since a directory holding our file stays.
+  constexpr int kAttempts = 5;
   std::string path;
   int raw = -1;
-  do {
-    path = dir + "/.tmp-" + std::to_string(getpid()) + "-" +
-           std::to_string(temp_counter.fetch_add(1, std::memory_order_relaxed));
-    raw = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  } while (raw < 0 && errno == EEXIST);
+  for (int attempt = 0; attempt < kAttempts && raw < 0; ++attempt) {
+    Status made = MakeDirectories(dir);
+    if (!made.ok()) return made;
+    do {
+      path = dir + "/" + std::string(kTempPrefix) + std::to_string(getpid()) + "-" +
+             std::to_string(temp_counter.fetch_add(1, std::memory_order_relaxed));
+      raw = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    } while (raw < 0 && errno == EEXIST);
+    if (raw < 0 && errno != ENOENT) break;
+  }
   if (raw < 0) return Failure("create", path, errno);
   Fd fd(raw);
   int err = WriteAll(fd.get(), content);
@@ -169,8 +177,13 @@ Status RemoveFile(const std::string& path, bool* removed) {
   return Failure("remove", path, errno);
 }
 
+bool RemoveEmptyDirectory(const std::string& path) {
+  return rmdir(path.c_str()) == 0 || errno == ENOENT;
+}
+
 Status SyncDirectory(const std::string& path) {
   Fd fd(open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0 && errno == ENOENT) return Status::Ok();
   if (fd.get() < 0) return Failure("open directory", path, errno);
   if (int err = Fsync(fd.get()); err != 0) return Failure("sync directory", path, err);
   return Status::Ok();

@@ -14,6 +14,11 @@
 
 namespace arvel::drivers::file_io {
 
+// Names of files being written: never a record name, so walks skip them; a crash may leave
+// some behind, which the prune removes once they are old.
+inline constexpr std::string_view kTempPrefix = ".tmp-";
+inline bool IsTempFileName(std::string_view name) { return name.starts_with(kTempPrefix); }
+
 // "cannot WHAT 'PATH': strerror(err)".
 Status Failure(std::string_view what, const std::string& path, int err);
 
@@ -26,15 +31,19 @@ Status MakeDirectories(const std::string& path);
 Status ReadFile(const std::string& path, std::optional<std::string>* content);
 
 // Creates a new file in `dir` (named ".tmp-…", never a record name), writes `content`, fsyncs
-// and closes it, and sets `temp_path`. Nothing is left behind on failure. Fails with ENOENT when
-// `dir` vanished (a concurrent flush): callers recreate it and retry.
+// and closes it, and sets `temp_path`. Creates `dir` (durably) if needed, also when a concurrent
+// flush or prune removes it in between. Nothing is left behind on failure.
 Status WriteTempFile(const std::string& dir, std::string_view content, std::string* temp_path);
 
 // rename(2), then the caller fsyncs the directory.
 Status Rename(const std::string& from, const std::string& to);
 // unlink(2); a missing file is not an error. Sets `removed` (when given) if it existed.
 Status RemoveFile(const std::string& path, bool* removed = nullptr);
-// Makes the directory's entries (renames, unlinks) durable.
+// rmdir(2): true when the directory is gone (or was never there), false when it is not empty
+// or cannot be removed.
+bool RemoveEmptyDirectory(const std::string& path);
+// Makes the directory's entries (renames, unlinks) durable. A directory that no longer exists
+// (removed by a concurrent flush, with what it held) has nothing left to make durable.
 Status SyncDirectory(const std::string& path);
 
 // Names in `dir` that `keep` accepts, sorted; empty when `dir` does not exist.

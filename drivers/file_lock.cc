@@ -44,15 +44,16 @@ Status Lock(int fd, StripeLocks::Mode mode, const std::string& path) {
 }  // namespace
 
 Status StripeLocks::Acquire(const std::string& dir, std::vector<uint32_t> stripes, Mode mode) {
+  for (uint32_t& stripe : stripes) stripe %= kStripes;
   std::sort(stripes.begin(), stripes.end());
   stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
   for (uint32_t stripe : stripes) {
     // A second open of a stripe this thread already holds would wait on itself (flock locks
     // belong to the open file description), hence the deduplication above.
     int fd = -1;
-    Status status = OpenStripe(dir, stripe % kStripes, &fd);
+    Status status = OpenStripe(dir, stripe, &fd);
     if (status.ok()) {
-      status = Lock(fd, mode, StripePath(dir, stripe % kStripes));
+      status = Lock(fd, mode, StripePath(dir, stripe));
       if (!status.ok()) close(fd);
     }
     if (!status.ok()) {

@@ -1,6 +1,8 @@
 #include "drivers/store_factory.h"
 
 #include "drivers/array_store.h"
+#include "drivers/database_store.h"
+#include "drivers/file_store.h"
 #include "drivers/null_store.h"
 #include "drivers/unavailable_store.h"
 
@@ -13,6 +15,14 @@ std::unique_ptr<Store> MakeStore(const config::StoreConfig& config, uv_loop_t* l
     return std::make_unique<ArrayStore>(config.name, options);
   }
   if (config.driver == "null") return std::make_unique<NullStore>(config.name);
+  if (config.driver == "database") return MakeDatabaseStore(config, loop);
+  if (config.driver == "file") {
+    FileStoreOptions options;
+    options.path = config.path;
+    options.prefix = config.prefix;
+    options.lazy = config.implicit;  // like the database driver: configured stores open eagerly
+    return std::make_unique<FileStore>(config.name, loop, std::move(options));
+  }
   return std::make_unique<UnavailableStore>(config.name, config.driver,
                                             "the '" + config.driver +
                                                 "' driver is not available in this build");

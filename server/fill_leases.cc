@@ -16,6 +16,7 @@
 // which may run further commands at once and re-enter the registry. Store callbacks capture the
 // key and the Fill's generation, never a pointer, so a Fill replaced meanwhile is not touched.
 
+#include "common/errors.h"
 #include "server/fill_leases.h"
 
 #include <algorithm>
@@ -30,7 +31,6 @@ namespace arvel::server {
 namespace {
 // How often waiters look again while the lease is held by another daemon.
 constexpr int64_t kRemotePollMs = 50;
-constexpr std::string_view kNoToken = "ERR cannot generate a lease token: no entropy";
 }  // namespace
 
 struct FillLeases::Waiter {
@@ -94,7 +94,7 @@ void FillLeases::Advance(const StoreKey& key) {
   const Waiter& head = fill.waiters.front();
   std::optional<std::string> token = drivers::NewLockToken();
   if (!token) {
-    OnLeaseDecided(key, fill.generation, head.id, "", Status::Error(std::string(kNoToken)), false);
+    OnLeaseDecided(key, fill.generation, head.id, "", Status::Error(std::string(errors::kNoLeaseToken)), false);
     return;
   }
   fill.busy = true;

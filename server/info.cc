@@ -15,6 +15,8 @@
 #include "drivers/store.h"
 #include "server/client_state.h"
 #include "server/connection.h"
+#include "server/fill_leases.h"
+#include "server/lock_waiters.h"
 #include "server/server.h"
 
 namespace arvel::server {
@@ -313,6 +315,11 @@ void WriteStores(InfoText& out, const Server& server) {
     line += ",used_memory=" + std::to_string(store->used_memory());
     out.Field("store_" + store->name(), line);
   }
+  // Waiting clients of this daemon, all stores together.
+  out.Field("lock_waiters", std::to_string(server.lock_waiters().waiting()));
+  out.Field("contended_locks", std::to_string(server.lock_waiters().contended_locks()));
+  out.Field("remember_waiters", std::to_string(server.fill_leases().waiting()));
+  out.Field("remember_leases", std::to_string(server.fill_leases().active_leases()));
 }
 
 }  // namespace

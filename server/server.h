@@ -77,6 +77,8 @@ class Server {
   // Clients parked in LOCK BLOCK and in REMEMBER (server/lock_waiters.h, server/fill_leases.h).
   LockWaiters& lock_waiters() { return *lock_waiters_; }
   FillLeases& fill_leases() { return *fill_leases_; }
+  const LockWaiters& lock_waiters() const { return *lock_waiters_; }
+  const FillLeases& fill_leases() const { return *fill_leases_; }
   bool shutting_down() const { return shutting_down_; }
 
  private:

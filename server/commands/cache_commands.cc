@@ -16,7 +16,9 @@
 #include "common/errors.h"
 #include "config/config.h"
 #include "drivers/store.h"
+#include "server/client_state.h"
 #include "server/command_table.h"
+#include "server/fill_leases.h"
 #include "server/commands/arguments.h"
 #include "server/commands/store_ops.h"
 #include "server/commands/value_logic.h"
@@ -85,6 +87,9 @@ void Has(CommandContext& ctx) {
 }
 
 void Forget(CommandContext& ctx) {
+  // A REMEMBER lease holder that gives up hands the lease on, even when there is nothing to erase
+  // (no write happens then, so no write notification would tell the waiters).
+  ctx.server().fill_leases().Forgotten(ctx.store(), ctx.arg(1), ctx.client().id);
   UpdateAndReply(ctx, Space::kData, ctx.arg(1), [](std::span<KeyUpdate> keys, int64_t) {
     return ReplyValue::Integer(EraseExisting(keys));
   });

@@ -46,10 +46,6 @@ using drivers::KeyUpdate;
 using drivers::Space;
 
 // Redis's texts for a bad blocking timeout; ours for the rest (candidates for common/errors.h).
-constexpr std::string_view kBadTimeout = "ERR timeout is not a float or out of range";
-constexpr std::string_view kNegativeTimeout = "ERR timeout is negative";
-constexpr std::string_view kEmptyOwner = "ERR OWNER token must not be empty";
-constexpr std::string_view kNoEntropy = "ERR cannot generate a lock token: no entropy";
 // Seconds whose milliseconds still fit in int64.
 constexpr int64_t kMaxSeconds = std::numeric_limits<int64_t>::max() / 1000;
 
@@ -75,9 +71,9 @@ int64_t ParseTimeout(ArgumentParser& args) {
   if (!args.ok()) return 0;
   const std::optional<long double> seconds = ParseLongDouble(text);
   if (!seconds || std::isinf(*seconds) || *seconds > kMaxSeconds) {
-    args.Fail(kBadTimeout);
+    args.Fail(errors::kBadTimeout);
   } else if (*seconds < 0) {
-    args.Fail(kNegativeTimeout);
+    args.Fail(errors::kNegativeTimeout);
   } else {
     return static_cast<int64_t>(std::ceil(*seconds * 1000));
   }
@@ -88,7 +84,7 @@ int64_t ParseTimeout(ArgumentParser& args) {
 std::optional<std::string> ParseOwner(ArgumentParser& args) {
   if (!args.Flag("OWNER")) return std::nullopt;
   const std::string_view token = args.Next();
-  if (args.ok() && token.empty()) args.Fail(kEmptyOwner);
+  if (args.ok() && token.empty()) args.Fail(errors::kEmptyOwner);
   return std::string(token);
 }
 
@@ -124,7 +120,7 @@ void Acquire(CommandContext& ctx, ArgumentParser& args, bool block) {
   std::optional<std::string> token = ParseOwner(args);
   if (!args.Finish(ctx)) return;
   if (!token) token = drivers::NewLockToken();
-  if (!token) return ctx.reply().Error(kNoEntropy);
+  if (!token) return ctx.reply().Error(errors::kNoLockToken);
   drivers::Store& store = ctx.store();
   if (IsNullStore(store)) {
     WarnNullLocksOnce(store);

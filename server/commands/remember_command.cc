@@ -31,7 +31,6 @@ namespace arvel::server {
 namespace {
 
 // A candidate for common/errors.h.
-constexpr std::string_view kBadLease = "ERR LEASE must be a positive integer";
 // Lease seconds the configuration allows at most (options.cc: remember_lease max).
 constexpr int64_t kMaxLeaseSeconds = 2147483647;
 
@@ -40,7 +39,7 @@ int64_t ParseLease(CommandContext& ctx, ArgumentParser& args) {
   int64_t seconds = ctx.server().config().server.remember_lease;
   if (args.Flag("LEASE")) {
     seconds = args.Integer();
-    if (args.ok() && (seconds <= 0 || seconds > kMaxLeaseSeconds)) args.Fail(kBadLease);
+    if (args.ok() && (seconds <= 0 || seconds > kMaxLeaseSeconds)) args.Fail(errors::kBadLease);
   }
   return seconds * 1000;
 }

@@ -1,6 +1,6 @@
-// TAGS tag[,tag…] SUBCOMMAND args… (SPEC §4, Tags): the Arvel facade — PUT FOREVER GET HAS FORGET
-// ADD INCREMENT DECREMENT PULL MANY — on items addressed by their key and a set of tags, and
-// FLUSH, which invalidates every item stored under a set containing one of the tags.
+// TAGS tag[,tag…] SUBCOMMAND args… (SPEC §4, Tags): the Arvel facade — PUT FOREVER GET HAS
+// FORGET ADD INCREMENT DECREMENT PULL MANY — on items addressed by their key and a set of tags,
+// and FLUSH, which invalidates every item stored under a set containing one of the tags.
 //
 // Built on drivers/tag_set.h: a command first resolves the set's scope (its tags' current
 // generations), then reads the item's record or decides on it in one atomic Update. The

@@ -180,7 +180,7 @@ TEST_F(RememberCommandTest, ExpiredLeaseHandsOver) {
 // FORGET on the key it holds the lease of: the holder gives up (say, its computation failed).
 // Needs FORGET to call FillLeases::Forgotten (server/commands/cache_commands.cc): forgetting an
 // absent key writes nothing, so no write notification reports it.
-TEST_F(RememberCommandTest, DISABLED_ForgetHandsTheLeaseOver) {
+TEST_F(RememberCommandTest, ForgetHandsTheLeaseOver) {
   EXPECT_EQ(Run({"REMEMBER", "report"}), "(nil)");
   Pending waiter = Send(server_, {"REMEMBER", "report"});
   WaitForBlocked(client_, 1);

@@ -1,0 +1,91 @@
+#pragma once
+// PostgresStore: the `database` driver on PostgreSQL (url = postgresql://USER:PW@HOST:PORT/DB or
+// postgres://…), through libpq's blocking API on the store's worker threads, one connection per
+// worker. Table layout in drivers/database_store.h; design notes in postgres_store.cc.
+
+#include <uv.h>
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "drivers/blocking_store.h"
+#include "drivers/database_store.h"
+
+typedef struct pg_conn PGconn;
+
+namespace arvel::drivers {
+
+class PostgresStore : public BlockingStore {
+ public:
+  // `url` goes to libpq as is (any libpq URI works, e.g. ?sslmode=require).
+  PostgresStore(database::Settings settings, std::string url, uv_loop_t* loop);
+  ~PostgresStore() override;
+
+ protected:
+  Status OpenBackend(size_t worker) override;
+  void CloseBackend(size_t worker) override;
+  Status ReadBlocking(size_t worker, Space space, const std::vector<std::string>& keys,
+                      int64_t now_ms, std::vector<std::optional<Entry>>* entries) override;
+  Status UpdateBlocking(size_t worker, Space space, const std::vector<std::string>& keys,
+                        const UpdateFn& fn, int64_t now_ms, std::vector<bool>* changed) override;
+  Status ScanBlocking(size_t worker, uint64_t cursor, size_t count, int64_t now_ms,
+                      ScanPage* page) override;
+  bool CanScanSpace(Space space) const override { return space != Space::kLock; }
+  Status ScanSpaceBlocking(size_t worker, Space space, uint64_t cursor, size_t count,
+                           int64_t now_ms, ScanPage* page) override;
+  Status CountBlocking(size_t worker, int64_t now_ms, int64_t* count) override;
+  Status RandomKeyBlocking(size_t worker, int64_t now_ms,
+                           std::optional<std::string>* key) override;
+  Status FlushBlocking(size_t worker) override;
+  Status PruneBlocking(size_t worker, int64_t now_ms) override;
+
+ private:
+  // Every statement this store runs, prepared once per connection.
+  enum Sql : size_t {
+    kSelectData, kSelectLock, kUpsertData, kUpsertLock, kEraseData, kEraseLock,
+    kExpireData, kExpireLock, kScan, kCount, kBounds, kRandomFrom,
+    kLockKeys, kLockStore, kFlushData, kFlushLocks, kPruneData, kPruneLocks,
+    kSqlCount
+  };
+  struct Statement {
+    std::string text;
+    std::vector<unsigned> types;  // parameter type OIDs
+  };
+  class Params;
+  class Rows;
+
+  static std::array<Statement, kSqlCount> BuildSql(const std::string& table);
+
+  // The worker's connection: opened (schema and statements included) if it is not, or if the
+  // server hung up on the one it had (a restart), so a call does not fail on a stale socket.
+  Result<PGconn*> Connect(size_t worker);
+  Status OpenConnection(PGconn** conn);
+  Status CreateSchema(PGconn* conn);
+  Status Prepare(PGconn* conn);
+  // Runs `sql` (one or more statements, no parameters), e.g. BEGIN. Errors name `what`, or the
+  // SQL itself when `what` is empty.
+  Status Command(PGconn* conn, const std::string& sql, std::string_view what = {});
+  // Runs prepared statement `sql`; `rows` gets the result (binary format).
+  Status Run(PGconn* conn, Sql sql, const Params& params, Rows* rows);
+  // Ends a transaction that failed; drops the connection if it is broken.
+  void Abort(size_t worker, PGconn* conn);
+  // Takes this store's shared lock, then an exclusive advisory lock per key (sorted).
+  Status LockKeys(PGconn* conn, Space space, const std::vector<std::string>& keys);
+  Status ReadRows(PGconn* conn, Space space, const std::vector<std::string>& keys,
+                  int64_t now_ms, std::vector<std::optional<Entry>>* rows);
+  Status ApplyWrite(PGconn* conn, Space space, const KeyUpdate& update, int64_t now_ms,
+                    bool* changed);
+  Status DecideAndWrite(PGconn* conn, Space space, const std::vector<std::string>& keys,
+                        const UpdateFn& fn, int64_t now_ms, std::vector<bool>* changed);
+
+  const database::Settings settings_;
+  const std::string url_;
+  const std::array<Statement, kSqlCount> sql_;
+  const int64_t store_lock_id_;  // even; key lock ids are odd, so they never collide
+  // One per worker, each touched only by its own worker thread.
+  std::vector<PGconn*> connections_;
+};
+
+}  // namespace arvel::drivers

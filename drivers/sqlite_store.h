@@ -1,0 +1,91 @@
+#pragma once
+// SqliteStore: the `database` driver on an SQLite file (url = sqlite://PATH, relative to the
+// working directory) or, only when asked for, an in-memory database (sqlite://:memory:, one
+// worker: every connection would otherwise get a database of its own). Table layout in
+// drivers/database_store.h; design notes in sqlite_store.cc.
+
+#include <uv.h>
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "drivers/blocking_store.h"
+#include "drivers/database_store.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace arvel::drivers {
+
+class SqliteStore : public BlockingStore {
+ public:
+  SqliteStore(database::Settings settings, std::string path, uv_loop_t* loop);
+  ~SqliteStore() override;
+
+ protected:
+  Status OpenBackend(size_t worker) override;
+  void CloseBackend(size_t worker) override;
+  Status ReadBlocking(size_t worker, Space space, const std::vector<std::string>& keys,
+                      int64_t now_ms, std::vector<std::optional<Entry>>* entries) override;
+  Status UpdateBlocking(size_t worker, Space space, const std::vector<std::string>& keys,
+                        const UpdateFn& fn, int64_t now_ms, std::vector<bool>* changed) override;
+  Status ScanBlocking(size_t worker, uint64_t cursor, size_t count, int64_t now_ms,
+                      ScanPage* page) override;
+  bool CanScanSpace(Space space) const override { return space != Space::kLock; }
+  Status ScanSpaceBlocking(size_t worker, Space space, uint64_t cursor, size_t count,
+                           int64_t now_ms, ScanPage* page) override;
+  Status CountBlocking(size_t worker, int64_t now_ms, int64_t* count) override;
+  Status RandomKeyBlocking(size_t worker, int64_t now_ms,
+                           std::optional<std::string>* key) override;
+  Status FlushBlocking(size_t worker) override;
+  Status PruneBlocking(size_t worker, int64_t now_ms) override;
+
+ private:
+  // Every statement this store runs, prepared once per connection.
+  enum Sql : size_t {
+    kBegin, kBeginImmediate, kCommit, kRollback,
+    kSelectData, kSelectLock, kUpsertData, kUpsertLock, kEraseData, kEraseLock,
+    kExpireData, kExpireLock, kScan, kCount, kBounds, kRandomFrom,
+    kFlushData, kFlushLocks, kPruneData, kPruneLocks,
+    kSqlCount
+  };
+  struct Connection;
+  struct Params;
+  class Statement;
+
+  static std::array<std::string, kSqlCount> BuildSql(const std::string& table);
+
+  // The worker's connection, opened (schema included) if it is not yet.
+  Result<Connection*> Connect(size_t worker);
+  Status OpenConnection(Connection& conn);
+  Status CreateSchema(Connection& conn);
+  Status Prepare(Connection& conn);
+  // "sqlite: MESSAGE" for the connection's last error.
+  Status Error(const Connection& conn, std::string_view what) const;
+  Status ReadRows(Connection& conn, Space space, const std::vector<std::string>& keys,
+                  int64_t now_ms, std::vector<std::optional<Entry>>* rows);
+  Status ApplyWrite(Connection& conn, Space space, const KeyUpdate& update, int64_t now_ms,
+                    bool* changed);
+  // Runs a write statement that returns no rows; `changes` gets the rows it touched.
+  Status RunWrite(Connection& conn, Statement& statement, int* changes);
+  Status Exec(Connection& conn, Sql sql);
+
+  const database::Settings settings_;
+  const std::string path_;
+  const bool in_memory_;
+  std::array<std::string, kSqlCount> sql_;  // built once from the table name
+  // One per worker, each touched only by its own worker thread.
+  std::vector<std::unique_ptr<Connection>> connections_;
+  // Set by the first use of a lazy store: from then on OpenBackend really opens.
+  std::atomic<bool> used_{false};
+  // Serializes this store's writers, so its own workers queue here (cheap) instead of in
+  // SQLite's busy handler (sleeps); only other processes ever make a writer wait there.
+  std::mutex write_mu_;
+  std::mutex open_mu_;  // first open of a file: WAL switch and schema, one worker at a time
+};
+
+}  // namespace arvel::drivers
