@@ -40,6 +40,14 @@ inline constexpr std::string_view kNegativeTimeout = "ERR timeout is negative";
 inline constexpr std::string_view kEmptyOwner = "ERR OWNER token must not be empty";
 inline constexpr std::string_view kNoLockToken = "ERR cannot generate a lock token: no entropy";
 inline constexpr std::string_view kBadLease = "ERR LEASE must be a positive integer";
+inline constexpr std::string_view kNegativeBurst = "ERR max_burst must be a non-negative integer";
+inline constexpr std::string_view kBadCount = "ERR count must be a positive integer";
+inline constexpr std::string_view kBadPeriod = "ERR period must be a positive integer";
+inline constexpr std::string_view kNegativeQuantity = "ERR quantity must be a non-negative integer";
+inline constexpr std::string_view kRateOutOfRange = "ERR rate limit out of range: count / period or max_burst is too large";
+inline constexpr std::string_view kEmptyTagList = "ERR the tag list is empty";
+inline constexpr std::string_view kEmptyTag = "ERR empty tag in the tag list";
+inline constexpr std::string_view kNoTagGeneration = "ERR cannot generate a tag generation: no entropy";
 inline constexpr std::string_view kNoProto = "NOPROTO unsupported protocol version";
 // String, key and cache commands (Redis 7 texts).
 inline constexpr std::string_view kDecrOverflow = "ERR decrement would overflow";

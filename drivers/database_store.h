@@ -4,8 +4,11 @@
 //
 // Layout, the same on both (created if missing; `cache` is the store's `table`):
 //
-//   cache(id, prefix, space, key, value, expiration)   UNIQUE/PRIMARY KEY (prefix, space, key)
-//   cache_locks(prefix, key, owner, expiration)         PRIMARY KEY (prefix, key)
+//   cache(id, prefix, space, key, value, expiration)   unique (prefix, space, key)
+//   cache_locks(prefix, key, owner, expiration)         unique (prefix, key)
+//
+// (PostgreSQL makes the keys unique through sha256(key), since a B-tree entry cannot hold a
+// long key; SQLite indexes the key itself.)
 //
 // `prefix` is the store's prefix, so several stores (and daemons) can share one table and each
 // FLUSH removes only its own rows; `space` is the Space number (Space::kLock lives in

@@ -97,18 +97,21 @@ Status Failure(std::string_view what, const std::string& path, int err) {
   return Status::Error("cannot " + std::string(what) + " '" + path + "': " + text);
 }
 
-Status MakeDirectories(const std::string& path) {
+Status MakeDirectories(const std::string& path, std::vector<std::string>* unsynced) {
   bool created = false;
   int err = MakeDirectory(path, &created);
   const std::string parent = Parent(path);
   if (err == ENOENT && parent != path) {
     // Create the parents, then this one; errors name the deepest directory that failed.
-    Status status = MakeDirectories(parent);
+    Status status = MakeDirectories(parent, unsynced);
     if (!status.ok()) return status;
     err = MakeDirectory(path, &created);
   }
   if (err != 0) return Failure("create directory", path, err);
-  return created ? SyncDirectory(parent) : Status::Ok();
+  if (!created) return Status::Ok();
+  if (unsynced == nullptr) return SyncDirectory(parent);
+  unsynced->push_back(parent);
+  return Status::Ok();
 }
 
 Status ReadFile(const std::string& path, std::optional<std::string>* content) {
@@ -133,14 +136,15 @@ Status ReadFile(const std::string& path, std::optional<std::string>* content) {
   return Status::Ok();
 }
 
-Status WriteTempFile(const std::string& dir, std::string_view content, std::string* temp_path) {
+Status WriteTempFile(const std::string& dir, std::string_view content, std::string* temp_path,
+                     std::vector<std::string>* unsynced) {
   // A flush or prune of another thread or process may remove an empty directory between our
   // mkdir and our create; a few rounds always win, since a directory holding our file stays.
   constexpr int kAttempts = 5;
   std::string path;
   int raw = -1;
   for (int attempt = 0; attempt < kAttempts && raw < 0; ++attempt) {
-    Status made = MakeDirectories(dir);
+    Status made = MakeDirectories(dir, unsynced);
     if (!made.ok()) return made;
     do {
       path = dir + "/" + std::string(kTempPrefix) + std::to_string(getpid()) + "-" +

@@ -22,18 +22,21 @@ inline bool IsTempFileName(std::string_view name) { return name.starts_with(kTem
 // "cannot WHAT 'PATH': strerror(err)".
 Status Failure(std::string_view what, const std::string& path, int err);
 
-// mkdir -p. Each directory it creates is made durable (its parent is fsynced), so a file later
-// renamed into it survives a crash.
-Status MakeDirectories(const std::string& path);
+// mkdir -p. Each directory it creates must be made durable (its parent fsynced) before a file
+// renamed into it can be called durable: done here, or, with `unsynced`, left to the caller,
+// who gets the parents to sync appended (a multi-key write syncs each directory once).
+Status MakeDirectories(const std::string& path, std::vector<std::string>* unsynced = nullptr);
 
 // The whole content of `path`, or nullopt if there is no such file. Does not follow a symbolic
 // link in the last component.
 Status ReadFile(const std::string& path, std::optional<std::string>* content);
 
 // Creates a new file in `dir` (named ".tmp-…", never a record name), writes `content`, fsyncs
-// and closes it, and sets `temp_path`. Creates `dir` (durably) if needed, also when a concurrent
-// flush or prune removes it in between. Nothing is left behind on failure.
-Status WriteTempFile(const std::string& dir, std::string_view content, std::string* temp_path);
+// and closes it, and sets `temp_path`. Creates `dir` if needed (see MakeDirectories for
+// `unsynced`), also when a concurrent flush or prune removes it in between. Nothing is left
+// behind on failure.
+Status WriteTempFile(const std::string& dir, std::string_view content, std::string* temp_path,
+                     std::vector<std::string>* unsynced = nullptr);
 
 // rename(2), then the caller fsyncs the directory.
 Status Rename(const std::string& from, const std::string& to);

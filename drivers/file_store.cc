@@ -350,29 +350,28 @@ class FileStore::Transaction {
     }
     FileRecord record{space, *slot.key, std::move(*slot.final_state)};
     std::string temp;
-    Status status = file_io::WriteTempFile(slot.dir, EncodeFileRecord(record), &temp);
+    Status status = file_io::WriteTempFile(slot.dir, EncodeFileRecord(record), &temp, &dirs_);
     if (status.ok()) renames_.emplace_back(std::move(temp), &slot);
     return status;
   }
 
-  // Renames and removes, then syncs every directory that changed.
+  // Renames and removes, then syncs every directory that changed, each once.
   Status Commit() {
-    std::vector<std::string> dirs;
     for (auto& [temp, slot] : renames_) {
       Status status = file_io::Rename(temp, slot->path);
       if (!status.ok()) return status;
       temp.clear();
-      dirs.push_back(slot->dir);
+      dirs_.push_back(slot->dir);
     }
     for (Slot* slot : removals_) {
       bool removed = false;
       Status status = file_io::RemoveFile(slot->path, &removed);
       if (!status.ok()) return status;
-      if (removed) dirs.push_back(slot->dir);
+      if (removed) dirs_.push_back(slot->dir);
     }
-    std::sort(dirs.begin(), dirs.end());
-    dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
-    for (const std::string& dir : dirs) {
+    std::sort(dirs_.begin(), dirs_.end());
+    dirs_.erase(std::unique(dirs_.begin(), dirs_.end()), dirs_.end());
+    for (const std::string& dir : dirs_) {
       Status status = file_io::SyncDirectory(dir);
       if (!status.ok()) return status;
     }
@@ -382,6 +381,7 @@ class FileStore::Transaction {
  private:
   std::vector<std::pair<std::string, Slot*>> renames_;  // temp file ("" once renamed), slot
   std::vector<Slot*> removals_;
+  std::vector<std::string> dirs_;  // directories whose entries changed, to sync at the end
 };
 
 Status FileStore::UpdateBlocking(size_t worker, Space space, const std::vector<std::string>& keys,

@@ -26,6 +26,8 @@
 #include <charconv>
 #include <limits>
 
+#include "common/errors.h"
+
 namespace arvel::drivers {
 
 namespace {
@@ -37,12 +39,6 @@ constexpr int64_t kNsPerSecond = 1'000'000'000;
 // fits in int64 nanoseconds (until the year 2200).
 constexpr int64_t kMaxSpanNs = 2'000'000'000'000'000'000;
 
-constexpr std::string_view kNegativeBurst = "ERR max_burst must be a non-negative integer";
-constexpr std::string_view kBadCount = "ERR count must be a positive integer";
-constexpr std::string_view kBadPeriod = "ERR period must be a positive integer";
-constexpr std::string_view kNegativeQuantity = "ERR quantity must be a non-negative integer";
-constexpr std::string_view kRateOutOfRange =
-    "ERR rate limit out of range: count / period or max_burst is too large";
 
 // The integer a record holds; `fallback` when there is none or it is not one.
 int64_t IntegerIn(const Entry* record, int64_t fallback) {
@@ -115,18 +111,18 @@ bool FixedWindowLimiter::Clear(KeyUpdate& record) {
 // ---- GCRA
 
 Result<Gcra> Gcra::Make(int64_t max_burst, int64_t count, int64_t period_s, int64_t quantity) {
-  if (max_burst < 0) return Invalid(kNegativeBurst);
-  if (count <= 0) return Invalid(kBadCount);
-  if (period_s <= 0) return Invalid(kBadPeriod);
-  if (quantity < 0) return Invalid(kNegativeQuantity);
+  if (max_burst < 0) return Invalid(errors::kNegativeBurst);
+  if (count <= 0) return Invalid(errors::kBadCount);
+  if (period_s <= 0) return Invalid(errors::kBadPeriod);
+  if (quantity < 0) return Invalid(errors::kNegativeQuantity);
   Gcra gcra;
   int64_t period_ns = 0;
-  if (__builtin_mul_overflow(period_s, kNsPerSecond, &period_ns)) return Invalid(kRateOutOfRange);
+  if (__builtin_mul_overflow(period_s, kNsPerSecond, &period_ns)) return Invalid(errors::kRateOutOfRange);
   gcra.emission_ns_ = period_ns / count;
   if (gcra.emission_ns_ == 0 || __builtin_add_overflow(max_burst, 1, &gcra.limit_) ||
       __builtin_mul_overflow(gcra.emission_ns_, gcra.limit_, &gcra.tolerance_ns_) ||
       gcra.tolerance_ns_ > kMaxSpanNs) {
-    return Invalid(kRateOutOfRange);
+    return Invalid(errors::kRateOutOfRange);
   }
   // More than the limit can never be allowed; any increment beyond the tolerance answers the
   // same, so a huge quantity needs no arithmetic that could overflow.

@@ -183,7 +183,9 @@ std::array<std::string, SqliteStore::kSqlCount> SqliteStore::BuildSql(const std:
   sql[kScan] = "SELECT id, key FROM " + t + in_space + " AND id > ?7" + live +
                " ORDER BY id LIMIT ?8";
   sql[kCount] = "SELECT count(*) FROM " + t + in_space + live;
-  sql[kBounds] = "SELECT min(id), max(id) FROM " + t + in_space;
+  // Two index probes; min(id), max(id) in one aggregate would walk the whole range.
+  sql[kBounds] = "SELECT (SELECT id FROM " + t + in_space + " ORDER BY id LIMIT 1), (SELECT id FROM " +
+                 t + in_space + " ORDER BY id DESC LIMIT 1)";
   sql[kRandomFrom] = "SELECT key FROM " + t + in_space + " AND id >= ?7" + live +
                      " ORDER BY id LIMIT 1";
   sql[kFlushData] = "DELETE FROM " + t + " WHERE prefix = ?1";

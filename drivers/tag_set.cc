@@ -46,15 +46,14 @@
 #include <charconv>
 #include <memory>
 
+#include "common/errors.h"
+
 namespace arvel::drivers {
 
 namespace {
 
 constexpr size_t kGenerationBytes = 16;  // 128 bits
 constexpr size_t kDigestHexDigits = 32;  // 128 of SHA-256's bits are plenty for a key
-constexpr std::string_view kEmptyTagList = "ERR the tag list is empty";
-constexpr std::string_view kEmptyTag = "ERR empty tag in the tag list";
-constexpr std::string_view kNoEntropy = "ERR cannot generate a tag generation: no entropy";
 
 std::string Hex(const unsigned char* bytes, size_t n) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -107,12 +106,12 @@ std::optional<Stamp> ParseStamp(std::string_view pair) {
 }  // namespace
 
 Result<TagSet> TagSet::Parse(std::string_view list) {
-  if (list.empty()) return Status::Error(std::string(kEmptyTagList));
+  if (list.empty()) return Status::Error(std::string(errors::kEmptyTagList));
   TagSet set;
   size_t start = 0;
   while (true) {
     const size_t comma = std::min(list.find(',', start), list.size());
-    if (comma == start) return Status::Error(std::string(kEmptyTag));
+    if (comma == start) return Status::Error(std::string(errors::kEmptyTag));
     set.tags_.emplace_back(list.substr(start, comma - start));
     if (comma == list.size()) break;
     start = comma + 1;
@@ -133,7 +132,7 @@ Result<std::vector<std::string>> NewGenerations(size_t n) {
   generations.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     std::optional<std::string> generation = NewGeneration();
-    if (!generation) return Status::Error(std::string(kNoEntropy));
+    if (!generation) return Status::Error(std::string(errors::kNoTagGeneration));
     generations.push_back(std::move(*generation));
   }
   return generations;

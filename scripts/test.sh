@@ -25,9 +25,11 @@ cmake --build build-asan -j"$jobs"
 echo "== fuzz (short runs)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DARVEL_FUZZ=ON -DARVEL_TESTS=OFF \
   -DARVEL_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz -j"$jobs"
-for fuzzer in build-fuzz/*_fuzz; do
-  name=$(basename "$fuzzer" _fuzz)   # resp_parser -> seeds in tests/fuzz/corpus/resp
+fuzz_targets=$(for f in tests/fuzz/*_fuzz.cc; do basename "$f" .cc; done)
+cmake --build build-fuzz -j"$jobs" --target $fuzz_targets
+for target in $fuzz_targets; do
+  fuzzer=build-fuzz/$target
+  name=${target%_fuzz}   # resp_parser -> seeds in tests/fuzz/corpus/resp
   corpus=$(mktemp -d)                # new inputs go here, never into the seed folder
   "$fuzzer" -max_total_time="${ARVEL_FUZZ_SECONDS:-30}" -rss_limit_mb=2048 "$corpus" \
     "tests/fuzz/corpus/${name%%_*}"

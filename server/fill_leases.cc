@@ -16,12 +16,12 @@
 // which may run further commands at once and re-enter the registry. Store callbacks capture the
 // key and the Fill's generation, never a pointer, so a Fill replaced meanwhile is not touched.
 
-#include "common/errors.h"
 #include "server/fill_leases.h"
 
 #include <algorithm>
 #include <utility>
 
+#include "common/errors.h"
 #include "drivers/lock_logic.h"
 #include "server/connection.h"
 #include "server/server.h"

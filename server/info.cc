@@ -313,6 +313,11 @@ void WriteStores(InfoText& out, const Server& server) {
     line += ",evictions=" + std::to_string(stats.evictions);
     line += ",errors=" + std::to_string(stats.errors);
     line += ",used_memory=" + std::to_string(store->used_memory());
+    if (const drivers::TagReclaimer* reclaimer = server.tag_reclaimer(*store)) {
+      const auto& tags = reclaimer->stats();
+      if (tags.tags >= 0) line += ",tags=" + std::to_string(tags.tags);
+      line += ",tags_reclaimed=" + std::to_string(tags.reclaimed);
+    }
     out.Field("store_" + store->name(), line);
   }
   // Waiting clients of this daemon, all stores together.

@@ -84,6 +84,15 @@ drivers::Store* Server::FindStore(std::string_view name) const {
   return nullptr;
 }
 
+void Server::AddStoreForTesting(std::unique_ptr<drivers::Store> store) {
+  store->set_observer(&watches_);
+  store->Open([name = store->name()](const Status& status) {
+    if (!status.ok()) spdlog::error("store '{}' could not be opened: {}", name, status.message());
+  });
+  tag_reclaimers_.push_back(std::make_unique<drivers::TagReclaimer>(*store));
+  stores_.push_back(std::move(store));
+}
+
 void Server::RetireStore(std::unique_ptr<drivers::Store> store) {
   if (store) watches_.ForgetStore(store.get());
 }

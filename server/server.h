@@ -61,6 +61,10 @@ class Server {
   void AdoptStore(drivers::Store& store) { store.set_observer(&watches_); }
   // Destroys a private store after every registry has forgotten it.
   void RetireStore(std::unique_ptr<drivers::Store> store);
+  // Adds a store built outside the configuration, e.g. a deliberately slow or failing one in
+  // tests. Opened, ticked, reclaimed and closed like the configured stores; STORE NAME selects it.
+  // Call before Run().
+  void AddStoreForTesting(std::unique_ptr<drivers::Store> store);
 
   // Clients
   Connection* FindClient(uint64_t id) const;

@@ -32,32 +32,6 @@ using drivers::Entry;
 using drivers::KeyUpdate;
 using drivers::Space;
 
-// Reads the optional ttl at args[index] into `ttl`. Replies kNotInteger and returns false when
-// it is not an integer.
-bool ParseTtl(CommandContext& ctx, size_t index, std::optional<int64_t>& ttl) {
-  if (index >= ctx.argc()) return true;
-  ttl = ParseInt64(ctx.arg(index));
-  if (!ttl) ctx.reply().Error(errors::kNotInteger);
-  return ttl.has_value();
-}
-
-// The expiry of a write without a ttl: none, except on the redis driver, which applies its
-// store's `ttl` (SPEC §2) as Arvel's RedisStore does.
-ExpiryChange DefaultExpiry(CommandContext& ctx) {
-  const drivers::Store& store = ctx.store();
-  if (store.driver() != "redis") return ExpiryChange::Never();
-  const config::StoreConfig* config = ctx.server().config().FindStore(store.name());
-  if (config == nullptr || config->ttl <= 0) return ExpiryChange::Never();
-  return ExpiryChange::InSeconds(config->ttl);
-}
-
-// The expiry a ttl argument asks for; nullopt when ttl <= 0 (forget the key).
-std::optional<ExpiryChange> ExpiryOfTtl(const std::optional<int64_t>& ttl, CommandContext& ctx) {
-  if (!ttl) return DefaultExpiry(ctx);
-  if (*ttl <= 0) return std::nullopt;
-  return ExpiryChange::InSeconds(*ttl);
-}
-
 // PUT and FOREVER: stores the value with `expiry`, or forgets the key when there is none.
 void StoreValue(CommandContext& ctx, std::optional<ExpiryChange> expiry) {
   UpdateAndReply(
@@ -73,8 +47,8 @@ void StoreValue(CommandContext& ctx, std::optional<ExpiryChange> expiry) {
 }
 
 void Put(CommandContext& ctx) {
-  std::optional<int64_t> ttl;
-  if (ArityAtMost(ctx, 4) && ParseTtl(ctx, 3, ttl)) StoreValue(ctx, ExpiryOfTtl(ttl, ctx));
+  std::optional<ExpiryChange> expiry;
+  if (ArityAtMost(ctx, 4) && ParseWriteExpiry(ctx, 3, expiry)) StoreValue(ctx, expiry);
 }
 
 void Forever(CommandContext& ctx) { StoreValue(ctx, ExpiryChange::Never()); }
@@ -98,9 +72,8 @@ void Forget(CommandContext& ctx) {
 void Flush(CommandContext& ctx) { FlushAndReply(ctx); }
 
 void Add(CommandContext& ctx) {
-  std::optional<int64_t> ttl;
-  if (!ArityAtMost(ctx, 4) || !ParseTtl(ctx, 3, ttl)) return;
-  std::optional<ExpiryChange> expiry = ExpiryOfTtl(ttl, ctx);
+  std::optional<ExpiryChange> expiry;
+  if (!ArityAtMost(ctx, 4) || !ParseWriteExpiry(ctx, 3, expiry)) return;
   if (!expiry) return ctx.reply().Integer(0);  // Laravel's add() refuses a ttl <= 0
   UpdateAndReply(ctx, Space::kData, ctx.arg(1),
                  [value = std::string(ctx.arg(2)), expiry = *expiry](std::span<KeyUpdate> keys,
@@ -133,9 +106,8 @@ void Many(CommandContext& ctx) { ReplyWithValues(ctx, ctx.args().subspan(1)); }
 
 void PutMany(CommandContext& ctx) {
   if (ctx.argc() % 2 != 0) return ctx.reply().Error(errors::WrongArity(ctx.spec().name));
-  std::optional<int64_t> ttl;
-  if (!ParseTtl(ctx, 1, ttl)) return;
-  std::optional<ExpiryChange> expiry = ExpiryOfTtl(ttl, ctx);
+  std::optional<ExpiryChange> expiry;
+  if (!ParseWriteExpiry(ctx, 1, expiry)) return;
   KeyValues pairs = CollectPairs(ctx.args(), 2);
   UpdateAndReply(ctx, Space::kData, pairs.keys,
                  [values = std::move(pairs.values), expiry](std::span<KeyUpdate> keys,

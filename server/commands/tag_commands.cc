@@ -129,32 +129,6 @@ void ReadItems(CommandContext& ctx, const TagSet& tags, std::span<const std::str
       });
 }
 
-// The expiry of a write without a ttl, as the plain PUT has it: none, except on the redis
-// driver, which applies its store's `ttl` (SPEC §2).
-ExpiryChange DefaultExpiry(CommandContext& ctx) {
-  const drivers::Store& store = ctx.store();
-  if (store.driver() != "redis") return ExpiryChange::Never();
-  const config::StoreConfig* config = ctx.server().config().FindStore(store.name());
-  if (config == nullptr || config->ttl <= 0) return ExpiryChange::Never();
-  return ExpiryChange::InSeconds(config->ttl);
-}
-
-// The optional ttl of PUT and ADD into `expiry`: nullopt when ttl <= 0. Replies kNotInteger and
-// returns false when it is not an integer.
-bool ParseTtl(CommandContext& ctx, std::optional<ExpiryChange>& expiry) {
-  if (ctx.argc() <= kTtlArg) {
-    expiry = DefaultExpiry(ctx);
-    return true;
-  }
-  const std::optional<int64_t> ttl = ParseInt64(ctx.arg(kTtlArg));
-  if (!ttl) {
-    ctx.reply().Error(errors::kNotInteger);
-    return false;
-  }
-  if (*ttl > 0) expiry = ExpiryChange::InSeconds(*ttl);
-  return true;
-}
-
 ReplyValue Forget(KeyUpdate& item, int64_t) {
   return ReplyValue::Integer(EraseExisting(std::span<KeyUpdate>(&item, 1)));
 }
@@ -178,7 +152,7 @@ void StoreValue(CommandContext& ctx, const TagSet& tags, std::optional<ExpiryCha
 
 void Put(CommandContext& ctx, const TagSet& tags) {
   std::optional<ExpiryChange> expiry;
-  if (ParseTtl(ctx, expiry)) StoreValue(ctx, tags, expiry);
+  if (ParseWriteExpiry(ctx, kTtlArg, expiry)) StoreValue(ctx, tags, expiry);
 }
 
 void Forever(CommandContext& ctx, const TagSet& tags) {
@@ -210,7 +184,7 @@ void ForgetItem(CommandContext& ctx, const TagSet& tags) {
 
 void Add(CommandContext& ctx, const TagSet& tags) {
   std::optional<ExpiryChange> expiry;
-  if (!ParseTtl(ctx, expiry)) return;
+  if (!ParseWriteExpiry(ctx, kTtlArg, expiry)) return;
   if (!expiry) return ctx.reply().Integer(0);  // Laravel's add() refuses a ttl <= 0
   UpdateItem(ctx, tags, ctx.arg(kKeyArg), ScopeUse::kCreate,
              [value = std::string(ctx.arg(kValueArg)), expiry = *expiry](KeyUpdate& item,

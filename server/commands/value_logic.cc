@@ -7,7 +7,9 @@
 #include <unordered_set>
 
 #include "common/errors.h"
+#include "config/config.h"
 #include "server/commands/arguments.h"
+#include "server/server.h"
 
 namespace arvel::server {
 
@@ -236,6 +238,31 @@ void FlushAndReply(CommandContext& ctx) {
   ctx.store().Flush([pending = ctx.Suspend()](const Status& status) mutable {
     FinishWith(pending, status, [](protocol::ReplyWriter& writer) { writer.Ok(); });
   });
+}
+
+namespace {
+ExpiryChange DefaultExpiry(CommandContext& ctx) {
+  const drivers::Store& store = ctx.store();
+  if (store.driver() != "redis") return ExpiryChange::Never();
+  const config::StoreConfig* config = ctx.server().config().FindStore(store.name());
+  if (config == nullptr || config->ttl <= 0) return ExpiryChange::Never();
+  return ExpiryChange::InSeconds(config->ttl);
+}
+}  // namespace
+
+bool ParseWriteExpiry(CommandContext& ctx, size_t index, std::optional<ExpiryChange>& expiry) {
+  if (index >= ctx.argc()) {
+    expiry = DefaultExpiry(ctx);
+    return true;
+  }
+  std::optional<int64_t> ttl = ParseInt64(ctx.arg(index));
+  if (!ttl) {
+    ctx.reply().Error(errors::kNotInteger);
+    return false;
+  }
+  expiry.reset();
+  if (*ttl > 0) expiry = ExpiryChange::InSeconds(*ttl);
+  return true;
 }
 
 }  // namespace arvel::server

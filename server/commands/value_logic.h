@@ -105,6 +105,12 @@ void IncrementAndReply(CommandContext& ctx, std::string_view key, int64_t delta)
 bool ParseDelta(CommandContext& ctx, std::string_view text, bool negate, int64_t& delta);
 
 // Replies "wrong number of arguments" and returns false when the command has more than
+// The expiry of a facade write (PUT, ADD, PUTMANY, TAGS PUT/ADD) whose optional ttl is
+// args[index]: none when absent — except on the redis driver, which applies its store's `ttl`
+// (SPEC §2) as Arvel's RedisStore does — and nullopt (forget, or refuse for ADD) when ttl <= 0.
+// Replies kNotInteger and returns false when the ttl is not an integer.
+bool ParseWriteExpiry(CommandContext& ctx, size_t index, std::optional<ExpiryChange>& expiry);
+
 // `max_argc` arguments (name included): the upper bound of a negative arity.
 bool ArityAtMost(CommandContext& ctx, size_t max_argc);
 

@@ -68,11 +68,11 @@ std::string AllBytes() {
 class Harness {
  public:
   explicit Harness(std::string path, std::string prefix = "test", std::string name = "files",
-                   size_t threads = 4) {
+                   size_t threads = 4, bool lazy = false) {
     uv_loop_init(&loop_);
     uv_timer_init(&loop_, &wakeup_);
-    store_ = std::make_unique<FileStore>(name, &loop_,
-                                         FileStoreOptions{std::move(path), prefix, threads});
+    store_ = std::make_unique<FileStore>(
+        name, &loop_, FileStoreOptions{std::move(path), prefix, threads, lazy});
     open_status_ = Wait<Status>([&](auto finish) { store_->Open(finish); });
   }
   ~Harness() {
@@ -85,6 +85,7 @@ class Harness {
   }
 
   FileStore& store() { return *store_; }
+  uv_loop_t* loop() { return &loop_; }
   const Status& open_status() const { return open_status_; }
 
   // Calls start(finish) and runs the loop until finish(value) has run.
@@ -343,6 +344,24 @@ TEST(FileStoreTest, OpensCreatingTheTreeAndRoundTripsValues) {
   EXPECT_EQ(h.store().stats().hits, 5u);
   EXPECT_EQ(h.store().stats().misses, 1u);
   EXPECT_EQ(h.store().stats().writes, 5u);
+}
+
+TEST(FileStoreTest, ALazyStoreCreatesNothingUntilItsFirstWrite) {
+  TempDir dir;
+  const std::string path = dir.path() + "/storage/cache";
+  Harness h(path, "test", "file", 2, /*lazy=*/true);
+  ASSERT_TRUE(h.open_status().ok());
+  EXPECT_EQ(h.Get("k"), std::nullopt);
+  EXPECT_EQ(h.Get("k", Space::kLock), std::nullopt);
+  EXPECT_TRUE(h.ScanAll(10, Space::kTagged).empty());
+  EXPECT_EQ(h.Count(), 0);
+  EXPECT_EQ(h.RandomKey(), std::nullopt);
+  EXPECT_TRUE(h.Flush().ok());
+  h.Prune();
+  EXPECT_FALSE(fs::exists(dir.path() + "/storage"));
+  ASSERT_TRUE(h.Put("k", "v").ok());
+  EXPECT_EQ(h.Get("k"), "v");
+  EXPECT_TRUE(fs::is_directory(path + "/test/.locks"));
 }
 
 TEST(FileStoreTest, OneReadableJsonFilePerKeyUnderTheFanOut) {

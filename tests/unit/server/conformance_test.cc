@@ -1,0 +1,587 @@
+// The driver conformance suite (see conformance.h): the same commands, the same expected
+// replies, for every driver. Instantiated here for the local drivers (array, file); other
+// drivers instantiate it in their own files.
+
+#include "tests/unit/server/conformance.h"
+
+#include <stdlib.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <set>
+#include <thread>
+
+#include "config/config.h"
+
+namespace arvel::testing {
+
+using namespace std::string_literals;
+using std::chrono::milliseconds;
+
+std::string ReplyText(const Reply& reply) {
+  switch (reply.type) {
+    case REDIS_REPLY_STATUS:
+      return "+" + reply.str;
+    case REDIS_REPLY_ERROR:
+      return "-" + reply.str;
+    case REDIS_REPLY_INTEGER:
+      return ":" + std::to_string(reply.integer);
+    case REDIS_REPLY_NIL:
+      return "(nil)";
+    case REDIS_REPLY_STRING:
+      return "$" + reply.str;
+    case REDIS_REPLY_ARRAY: {
+      std::string out = "[";
+      for (size_t i = 0; i < reply.elements.size(); ++i) {
+        out += (i ? ", " : "") + ReplyText(reply.elements[i]);
+      }
+      return out + "]";
+    }
+  }
+  return "?";
+}
+
+namespace {
+
+// Every setup also gets a plain array store named "side", to show that a store's commands
+// (FLUSH above all) leave the others alone.
+constexpr std::string_view kSideStore = "\n[stores.side]\ndriver = \"array\"\n";
+
+std::string MakeTempDir() {
+  std::string pattern =
+      (std::filesystem::temp_directory_path() / "arvel-conformance-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  return pattern;
+}
+
+int64_t UnixSeconds() {
+  using namespace std::chrono;
+  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// Integer value of an integer reply's text (":5" -> 5); -999 for anything else.
+long long IntOf(const std::string& text) {
+  return text.size() > 1 && text[0] == ':' ? std::stoll(text.substr(1)) : -999;
+}
+
+}  // namespace
+
+void StoreConformanceTest::SetUp() {
+  const StoreSetup& setup = GetParam();
+  if (setup.skip_reason) {
+    std::string reason = setup.skip_reason();
+    if (!reason.empty()) GTEST_SKIP() << reason;
+  }
+  dir_ = MakeTempDir();
+  config::CommandLine line;
+  line.port = 0;
+  std::string text = setup.config(dir_) + std::string(kSideStore);
+  auto config = config::LoadConfigText(text, "conformance.toml", line, {});
+  ASSERT_TRUE(config.ok()) << config.status().message() << "\n" << text;
+  server_ = std::make_unique<ServerFixture>(*config);
+  client_ = std::make_unique<Client>(server_->Connect());
+  ASSERT_EQ(Run({"PING"}), "+PONG");
+}
+
+void StoreConformanceTest::TearDown() {
+  client_.reset();
+  server_.reset();  // stops the server, closing its stores, before their files go
+  if (!dir_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+}
+
+// ---- the Arvel facade -------------------------------------------------------------------------
+
+TEST_P(StoreConformanceTest, PutGetWithDefault) {
+  EXPECT_EQ(Run({"GET", "k"}), "(nil)");
+  EXPECT_EQ(Run({"GET", "k", "fallback"}), "$fallback");
+  EXPECT_EQ(Run({"PUT", "k", "v"}), "+OK");
+  EXPECT_EQ(Run({"GET", "k"}), "$v");
+  EXPECT_EQ(Run({"GET", "k", "fallback"}), "$v");
+  EXPECT_EQ(Run({"TTL", "k"}), ":-1");
+  EXPECT_EQ(Run({"PUT", "k", "w", "100"}), "+OK");
+  EXPECT_EQ(Run({"GET", "k"}), "$w");
+  EXPECT_EQ(Run({"TTL", "k"}), ":100");
+  EXPECT_EQ(Run({"PUT", "k", "x", "0"}), "+OK");  // ttl <= 0 forgets
+  EXPECT_EQ(Run({"HAS", "k"}), ":0");
+  EXPECT_EQ(Run({"PUT", "k", "v", "abc"}), "-ERR value is not an integer or out of range");
+}
+
+TEST_P(StoreConformanceTest, ForeverHasForget) {
+  EXPECT_EQ(Run({"PUT", "k", "v", "100"}), "+OK");
+  EXPECT_EQ(Run({"FOREVER", "k", "w"}), "+OK");
+  EXPECT_EQ(Run({"GET", "k"}), "$w");
+  EXPECT_EQ(Run({"TTL", "k"}), ":-1");
+  EXPECT_EQ(Run({"HAS", "k"}), ":1");
+  EXPECT_EQ(Run({"FORGET", "k"}), ":1");
+  EXPECT_EQ(Run({"FORGET", "k"}), ":0");
+  EXPECT_EQ(Run({"HAS", "k"}), ":0");
+}
+
+TEST_P(StoreConformanceTest, FlushEmptiesThisStoreOnly) {
+  const std::string self = Run({"STORE"}).substr(1);
+  EXPECT_EQ(Run({"STORE", "side"}), "+OK");
+  EXPECT_EQ(Run({"PUT", "k", "side"}), "+OK");
+  EXPECT_EQ(Run({"STORE", self}), "+OK");
+  EXPECT_EQ(Run({"PUTMANY", "100", "k", "1", "b", "2"}), "+OK");
+  EXPECT_EQ(Run({"TAGS", "t", "PUT", "k", "tagged"}), "+OK");
+  EXPECT_EQ(Run({"THROTTLE", "HIT", "k", "60"}), ":1");
+  EXPECT_EQ(Run({"LOCK", "ACQUIRE", "k", "60", "OWNER", "me"}), "$me");
+  EXPECT_EQ(Run({"FLUSH"}), "+OK");
+  EXPECT_EQ(Run({"DBSIZE"}), ":0");
+  EXPECT_EQ(Run({"GET", "k"}), "(nil)");
+  EXPECT_EQ(Run({"TAGS", "t", "GET", "k"}), "(nil)");
+  EXPECT_EQ(Run({"THROTTLE", "ATTEMPTS", "k"}), ":0");
+  EXPECT_EQ(Run({"LOCK", "OWNER", "k"}), "(nil)");
+  EXPECT_EQ(Run({"STORE", "side"}), "+OK");
+  EXPECT_EQ(Run({"GET", "k"}), "$side");
+}
+
+TEST_P(StoreConformanceTest, AddStoresOnlyWhenAbsent) {
+  EXPECT_EQ(Run({"ADD", "k", "1"}), ":1");
+  EXPECT_EQ(Run({"ADD", "k", "2"}), ":0");
+  EXPECT_EQ(Run({"GET", "k"}), "$1");
+  EXPECT_EQ(Run({"ADD", "t", "1", "100"}), ":1");
+  EXPECT_EQ(Run({"TTL", "t"}), ":100");
+  EXPECT_EQ(Run({"ADD", "t", "2", "200"}), ":0");
+  EXPECT_EQ(Run({"TTL", "t"}), ":100");
+  EXPECT_EQ(Run({"ADD", "z", "1", "0"}), ":0");
+  EXPECT_EQ(Run({"HAS", "z"}), ":0");
+}
+
+TEST_P(StoreConformanceTest, AddHasOneWinnerAcrossClients) {
+  constexpr int kClients = 4, kKeys = 25;
+  std::atomic<int> wins{0};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < kClients; ++c) {
+    threads.emplace_back([&, c] {
+      Client client = Connect();
+      for (int i = 0; i < kKeys; ++i) {
+        wins += client.Command({"ADD", "k" + std::to_string(i), std::to_string(c)}).integer;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wins.load(), kKeys);
+}
+
+TEST_P(StoreConformanceTest, IncrementAndDecrement) {
+  EXPECT_EQ(Run({"INCREMENT", "n"}), ":1");
+  EXPECT_EQ(Run({"INCREMENT", "n", "5"}), ":6");
+  EXPECT_EQ(Run({"DECREMENT", "n"}), ":5");
+  EXPECT_EQ(Run({"DECREMENT", "n", "10"}), ":-5");
+  EXPECT_EQ(Run({"GET", "n"}), "$-5");
+  EXPECT_EQ(Run({"PUT", "t", "1", "100"}), "+OK");
+  EXPECT_EQ(Run({"INCREMENT", "t", "2"}), ":3");
+  EXPECT_EQ(Run({"TTL", "t"}), ":100");  // keeps the key's TTL
+  EXPECT_EQ(Run({"PUT", "s", "abc"}), "+OK");
+  EXPECT_EQ(Run({"INCREMENT", "s"}), "-ERR value is not an integer or out of range");
+  EXPECT_EQ(Run({"PUT", "big", "9223372036854775807"}), "+OK");
+  EXPECT_EQ(Run({"INCREMENT", "big"}), "-ERR increment or decrement would overflow");
+}
+
+TEST_P(StoreConformanceTest, IncrementIsExactAcrossClients) {
+  constexpr int kClients = 4, kEach = 25;
+  std::vector<std::thread> threads;
+  for (int c = 0; c < kClients; ++c) {
+    threads.emplace_back([&] {
+      Client client = Connect();
+      for (int i = 0; i < kEach; ++i) client.Command({"INCREMENT", "counter"});
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(Run({"GET", "counter"}), "$" + std::to_string(kClients * kEach));
+}
+
+TEST_P(StoreConformanceTest, PullGetsAndForgets) {
+  EXPECT_EQ(Run({"PULL", "k"}), "(nil)");
+  EXPECT_EQ(Run({"PULL", "k", "fallback"}), "$fallback");
+  EXPECT_EQ(Run({"HAS", "k"}), ":0");
+  EXPECT_EQ(Run({"PUT", "k", "v", "100"}), "+OK");
+  EXPECT_EQ(Run({"PULL", "k"}), "$v");
+  EXPECT_EQ(Run({"HAS", "k"}), ":0");
+}
+
+TEST_P(StoreConformanceTest, PullGivesEachValueToOneClient) {
+  constexpr int kClients = 4, kKeys = 25;
+  for (int i = 0; i < kKeys; ++i) Run({"PUT", "k" + std::to_string(i), "v"});
+  std::atomic<int> pulled{0};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < kClients; ++c) {
+    threads.emplace_back([&] {
+      Client client = Connect();
+      for (int i = 0; i < kKeys; ++i) {
+        if (!client.Command({"PULL", "k" + std::to_string(i)}).is_nil()) ++pulled;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(pulled.load(), kKeys);
+}
+
+TEST_P(StoreConformanceTest, ManyAndPutMany) {
+  EXPECT_EQ(Run({"PUT", "a", "1"}), "+OK");
+  EXPECT_EQ(Run({"MANY", "a", "b", "a"}), "[$1, (nil), $1]");
+  EXPECT_EQ(Run({"PUTMANY", "100", "a", "x", "b", "y", "a", "z"}), "+OK");  // the last wins
+  EXPECT_EQ(Run({"MANY", "a", "b", "c"}), "[$z, $y, (nil)]");
+  EXPECT_EQ(Run({"TTL", "b"}), ":100");
+  EXPECT_EQ(Run({"PUTMANY", "0", "a", "1"}), "+OK");  // ttl <= 0 forgets them
+  EXPECT_EQ(Run({"MANY", "a", "b"}), "[(nil), $y]");
+}
+
+// ---- Redis strings ----------------------------------------------------------------------------
+
+TEST_P(StoreConformanceTest, SetOptions) {
+  EXPECT_EQ(Run({"SET", "k", "v", "NX"}), "+OK");
+  EXPECT_EQ(Run({"SET", "k", "w", "NX"}), "(nil)");
+  EXPECT_EQ(Run({"SET", "k", "w", "XX"}), "+OK");
+  EXPECT_EQ(Run({"SET", "m", "w", "XX"}), "(nil)");
+  EXPECT_EQ(Run({"SET", "k", "v", "EX", "100"}), "+OK");
+  EXPECT_EQ(Run({"TTL", "k"}), ":100");
+  EXPECT_EQ(Run({"SET", "k", "v2", "KEEPTTL"}), "+OK");
+  EXPECT_EQ(Run({"TTL", "k"}), ":100");
+  EXPECT_EQ(Run({"SET", "k", "v3", "GET"}), "$v2");
+  EXPECT_EQ(Run({"TTL", "k"}), ":-1");
+  EXPECT_EQ(Run({"SET", "k", "v", "PX", "100000"}), "+OK");
+  long long pttl = IntOf(Run({"PTTL", "k"}));
+  EXPECT_GT(pttl, 98000);
+  EXPECT_LE(pttl, 100000);
+  EXPECT_EQ(Run({"SET", "k", "v", "EXAT", std::to_string(UnixSeconds() + 100)}), "+OK");
+  long long ttl = IntOf(Run({"TTL", "k"}));
+  EXPECT_GE(ttl, 98);
+  EXPECT_LE(ttl, 100);
+  EXPECT_EQ(Run({"SET", "k", "v", "EX", "0"}), "-ERR invalid expire time in 'set' command");
+  EXPECT_EQ(Run({"SET", "k", "v", "NX", "XX"}), "-ERR syntax error");
+  EXPECT_EQ(Run({"SETNX", "k", "x"}), ":0");
+  EXPECT_EQ(Run({"SETEX", "e", "100", "v"}), "+OK");
+  EXPECT_EQ(Run({"TTL", "e"}), ":100");
+  EXPECT_EQ(Run({"PSETEX", "p", "100000", "v"}), "+OK");
+  EXPECT_EQ(Run({"TTL", "p"}), ":100");
+}
+
+TEST_P(StoreConformanceTest, GetVariants) {
+  EXPECT_EQ(Run({"SET", "k", "v"}), "+OK");
+  EXPECT_EQ(Run({"GETEX", "k", "EX", "100"}), "$v");
+  EXPECT_EQ(Run({"TTL", "k"}), ":100");
+  EXPECT_EQ(Run({"GETEX", "k", "PERSIST"}), "$v");
+  EXPECT_EQ(Run({"TTL", "k"}), ":-1");
+  EXPECT_EQ(Run({"GETEX", "k"}), "$v");
+  EXPECT_EQ(Run({"GETEX", "missing", "EX", "10"}), "(nil)");
+  EXPECT_EQ(Run({"GETSET", "k", "w"}), "$v");
+  EXPECT_EQ(Run({"GETDEL", "k"}), "$w");
+  EXPECT_EQ(Run({"GETDEL", "k"}), "(nil)");
+  EXPECT_EQ(Run({"SET", "s", "Hello World"}), "+OK");
+  EXPECT_EQ(Run({"STRLEN", "s"}), ":11");
+  EXPECT_EQ(Run({"GETRANGE", "s", "0", "4"}), "$Hello");
+  EXPECT_EQ(Run({"GETRANGE", "s", "-5", "-1"}), "$World");
+}
+
+TEST_P(StoreConformanceTest, MultiKeyStrings) {
+  EXPECT_EQ(Run({"MSET", "a", "1", "b", "2"}), "+OK");
+  EXPECT_EQ(Run({"MGET", "a", "b", "c"}), "[$1, $2, (nil)]");
+  EXPECT_EQ(Run({"MSETNX", "c", "3", "a", "9"}), ":0");  // all or nothing
+  EXPECT_EQ(Run({"MGET", "a", "c"}), "[$1, (nil)]");
+  EXPECT_EQ(Run({"MSETNX", "c", "3", "d", "4"}), ":1");
+  EXPECT_EQ(Run({"MGET", "c", "d"}), "[$3, $4]");
+  EXPECT_EQ(Run({"DEL", "a", "b", "zz"}), ":2");
+  EXPECT_EQ(Run({"EXISTS", "c", "c", "a"}), ":2");
+  EXPECT_EQ(Run({"UNLINK", "c"}), ":1");
+  EXPECT_EQ(Run({"TOUCH", "c", "d"}), ":1");
+}
+
+TEST_P(StoreConformanceTest, Counters) {
+  EXPECT_EQ(Run({"INCR", "n"}), ":1");
+  EXPECT_EQ(Run({"INCRBY", "n", "10"}), ":11");
+  EXPECT_EQ(Run({"DECR", "n"}), ":10");
+  EXPECT_EQ(Run({"DECRBY", "n", "20"}), ":-10");
+  EXPECT_EQ(Run({"SET", "f", "10.5"}), "+OK");
+  EXPECT_EQ(Run({"INCRBYFLOAT", "f", "0.1"}), "$10.6");
+  EXPECT_EQ(Run({"INCRBYFLOAT", "f", "-5"}), "$5.6");
+  EXPECT_EQ(Run({"SET", "e", "5.0e3"}), "+OK");
+  EXPECT_EQ(Run({"INCRBYFLOAT", "e", "2.0e2"}), "$5200");
+  EXPECT_EQ(Run({"INCRBYFLOAT", "new", "3"}), "$3");
+  EXPECT_EQ(Run({"SET", "s", "abc"}), "+OK");
+  EXPECT_EQ(Run({"INCR", "s"}), "-ERR value is not an integer or out of range");
+  EXPECT_EQ(Run({"INCRBYFLOAT", "s", "1"}), "-ERR value is not a valid float");
+}
+
+TEST_P(StoreConformanceTest, AppendAndSetRange) {
+  EXPECT_EQ(Run({"APPEND", "k", "Hello"}), ":5");
+  EXPECT_EQ(Run({"APPEND", "k", " World"}), ":11");
+  EXPECT_EQ(Run({"SETRANGE", "k", "6", "Redis"}), ":11");
+  EXPECT_EQ(Run({"GET", "k"}), "$Hello Redis");
+  EXPECT_EQ(Run({"SETRANGE", "z", "3", "x"}), ":4");
+  EXPECT_EQ(Run({"GET", "z"}), "$"s + std::string(3, '\0') + "x");
+  EXPECT_EQ(Run({"SETRANGE", "k", "-1", "x"}), "-ERR offset is out of range");
+}
+
+// ---- keys and expiry --------------------------------------------------------------------------
+
+TEST_P(StoreConformanceTest, ExpireFamily) {
+  EXPECT_EQ(Run({"EXPIRE", "missing", "10"}), ":0");
+  EXPECT_EQ(Run({"TTL", "missing"}), ":-2");
+  EXPECT_EQ(Run({"PTTL", "missing"}), ":-2");
+  EXPECT_EQ(Run({"SET", "k", "v"}), "+OK");
+  EXPECT_EQ(Run({"TTL", "k"}), ":-1");
+  EXPECT_EQ(Run({"EXPIRETIME", "k"}), ":-1");
+  EXPECT_EQ(Run({"EXPIRE", "k", "100", "XX"}), ":0");  // no expiry yet
+  EXPECT_EQ(Run({"EXPIRE", "k", "100", "NX"}), ":1");
+  EXPECT_EQ(Run({"TTL", "k"}), ":100");
+  EXPECT_EQ(Run({"EXPIRE", "k", "50", "GT"}), ":0");
+  EXPECT_EQ(Run({"EXPIRE", "k", "200", "GT"}), ":1");
+  EXPECT_EQ(Run({"EXPIRE", "k", "150", "LT"}), ":1");
+  EXPECT_EQ(Run({"TTL", "k"}), ":150");
+  EXPECT_EQ(Run({"PERSIST", "k"}), ":1");
+  EXPECT_EQ(Run({"PERSIST", "k"}), ":0");
+  EXPECT_EQ(Run({"PEXPIRE", "k", "100000"}), ":1");
+  EXPECT_EQ(Run({"TTL", "k"}), ":100");
+  const int64_t at = UnixSeconds() + 500;
+  EXPECT_EQ(Run({"EXPIREAT", "k", std::to_string(at)}), ":1");
+  EXPECT_EQ(Run({"EXPIRETIME", "k"}), ":" + std::to_string(at));
+  EXPECT_EQ(Run({"PEXPIREAT", "k", std::to_string(at * 1000)}), ":1");
+  EXPECT_EQ(Run({"PEXPIRETIME", "k"}), ":" + std::to_string(at * 1000));
+  EXPECT_EQ(Run({"TYPE", "k"}), "+string");
+  EXPECT_EQ(Run({"TYPE", "missing"}), "+none");
+  EXPECT_EQ(Run({"EXPIRE", "k", "0"}), ":1");  // an expiry in the past deletes
+  EXPECT_EQ(Run({"EXISTS", "k"}), ":0");
+}
+
+TEST_P(StoreConformanceTest, ValuesExpire) {
+  EXPECT_EQ(Run({"SET", "k", "v", "PX", "100"}), "+OK");
+  EXPECT_EQ(Run({"PUT", "forever", "v"}), "+OK");
+  std::this_thread::sleep_for(milliseconds(Settle(250)));
+  EXPECT_EQ(Run({"GET", "k"}), "(nil)");
+  EXPECT_EQ(Run({"EXISTS", "k"}), ":0");
+  EXPECT_EQ(Run({"TTL", "k"}), ":-2");
+  EXPECT_EQ(Run({"MANY", "k", "forever"}), "[(nil), $v]");
+  EXPECT_EQ(Run({"KEYS", "*"}), "[$forever]");
+  EXPECT_EQ(Run({"ADD", "k", "again"}), ":1");  // an expired key counts as absent
+  EXPECT_EQ(Run({"INCREMENT", "gone"}), ":1");
+}
+
+TEST_P(StoreConformanceTest, ScanKeysDbsizeRandomkeyFlushdb) {
+  std::set<std::string> all;
+  for (int batch = 0; batch < 3; ++batch) {
+    std::vector<std::string> mset = {"MSET"};
+    for (int i = batch * 100; i < batch * 100 + 100; ++i) {
+      mset.push_back("key:" + std::to_string(i));
+      mset.push_back("v");
+      all.insert("key:" + std::to_string(i));
+    }
+    ASSERT_EQ(Run(mset), "+OK");
+  }
+  std::multiset<std::string> seen;
+  std::string cursor = "0";
+  int calls = 0;
+  do {
+    Reply reply = Command({"SCAN", cursor, "COUNT", "10"});
+    ASSERT_EQ(reply.type, REDIS_REPLY_ARRAY);
+    ASSERT_EQ(reply.elements.size(), 2u);
+    cursor = reply.elements[0].str;
+    for (const Reply& key : reply.elements[1].elements) seen.insert(key.str);
+  } while (cursor != "0" && ++calls < 10000);
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()), all);
+
+  Reply matched = Command({"KEYS", "key:1?"});
+  std::set<std::string> keys;
+  for (const Reply& key : matched.elements) keys.insert(key.str);
+  EXPECT_EQ(keys.size(), 10u);
+  EXPECT_TRUE(keys.count("key:17"));
+  EXPECT_EQ(Command({"KEYS", "*"}).elements.size(), 300u);
+  EXPECT_EQ(Run({"DBSIZE"}), ":300");
+  std::string random = Run({"RANDOMKEY"});
+  EXPECT_TRUE(all.count(random.substr(1))) << random;
+  EXPECT_EQ(Run({"FLUSHDB"}), "+OK");
+  EXPECT_EQ(Run({"DBSIZE"}), ":0");
+  EXPECT_EQ(Run({"RANDOMKEY"}), "(nil)");
+  EXPECT_EQ(Run({"SCAN", "0"}), "[$0, []]");
+  EXPECT_EQ(Run({"KEYS", "*"}), "[]");
+}
+
+TEST_P(StoreConformanceTest, ScanMatchAndCount) {
+  EXPECT_EQ(Run({"MSET", "user:1", "a", "user:2", "b", "job:1", "c"}), "+OK");
+  std::set<std::string> users;
+  std::string cursor = "0";
+  int calls = 0;
+  do {
+    Reply reply = Command({"SCAN", cursor, "MATCH", "user:*", "COUNT", "1"});
+    ASSERT_EQ(reply.elements.size(), 2u);
+    cursor = reply.elements[0].str;
+    for (const Reply& key : reply.elements[1].elements) users.insert(key.str);
+  } while (cursor != "0" && ++calls < 1000);
+  EXPECT_EQ(users, (std::set<std::string>{"user:1", "user:2"}));
+}
+
+TEST_P(StoreConformanceTest, BinaryKeysAndValues) {
+  std::string bytes;
+  for (int i = 0; i < 256; ++i) bytes += static_cast<char>(i);
+  const std::string key = "bin\0\r\n\xFF"s + bytes;
+  EXPECT_EQ(Run({"SET", key, bytes}), "+OK");
+  EXPECT_EQ(Run({"GET", key}), "$" + bytes);
+  EXPECT_EQ(Run({"STRLEN", key}), ":256");
+  EXPECT_EQ(Run({"PUT", "p", bytes, "100"}), "+OK");
+  EXPECT_EQ(Run({"MANY", "p", key}), "[$" + bytes + ", $" + bytes + "]");
+  EXPECT_EQ(Run({"APPEND", "p", "\xC3"}), ":257");  // now ends in a broken UTF-8 sequence
+  EXPECT_EQ(Run({"GET", "p"}), "$" + bytes + "\xC3");
+  EXPECT_EQ(Run({"SET", "utf8", "h\xC3\xA9llo"}), "+OK");
+  EXPECT_EQ(Run({"GET", "utf8"}), "$h\xC3\xA9llo");
+  Reply keys = Command({"KEYS", "bin*"});
+  ASSERT_EQ(keys.elements.size(), 1u);
+  EXPECT_EQ(keys.elements[0].str, key);
+  EXPECT_EQ(Run({"PULL", key}), "$" + bytes);
+}
+
+// ---- transactions -----------------------------------------------------------------------------
+
+TEST_P(StoreConformanceTest, MultiExecAndWatch) {
+  EXPECT_EQ(Run({"MULTI"}), "+OK");
+  EXPECT_EQ(Run({"SET", "a", "1"}), "+QUEUED");
+  EXPECT_EQ(Run({"INCR", "a"}), "+QUEUED");
+  EXPECT_EQ(Run({"PUT", "b", "x", "100"}), "+QUEUED");
+  EXPECT_EQ(Run({"MGET", "a", "b"}), "+QUEUED");
+  EXPECT_EQ(Run({"EXEC"}), "[+OK, :2, +OK, [$2, $x]]");
+  EXPECT_EQ(Run({"MULTI"}), "+OK");
+  EXPECT_EQ(Run({"SET", "a", "dropped"}), "+QUEUED");
+  EXPECT_EQ(Run({"DISCARD"}), "+OK");
+  EXPECT_EQ(Run({"GET", "a"}), "$2");
+
+  EXPECT_EQ(Run({"WATCH", "a"}), "+OK");
+  Client other = Connect();
+  EXPECT_EQ(ReplyText(other.Command({"PUT", "a", "theirs"})), "+OK");
+  EXPECT_EQ(Run({"MULTI"}), "+OK");
+  EXPECT_EQ(Run({"SET", "a", "mine"}), "+QUEUED");
+  EXPECT_EQ(Run({"EXEC"}), "(nil)");
+  EXPECT_EQ(Run({"GET", "a"}), "$theirs");
+}
+
+// ---- the cache model: tags, locks, throttle, remember -----------------------------------------
+
+TEST_P(StoreConformanceTest, Tags) {
+  EXPECT_EQ(Run({"TAGS", "people,authors", "PUT", "k", "v"}), "+OK");
+  EXPECT_EQ(Run({"TAGS", "authors,people", "GET", "k"}), "$v");
+  EXPECT_EQ(Run({"TAGS", "people", "GET", "k"}), "(nil)");
+  EXPECT_EQ(Run({"GET", "k"}), "(nil)");
+  EXPECT_EQ(Run({"DBSIZE"}), ":0");
+  EXPECT_EQ(Run({"TAGS", "people", "FOREVER", "k", "p"}), "+OK");
+  EXPECT_EQ(Run({"TAGS", "other", "INCREMENT", "n", "5"}), ":5");
+  EXPECT_EQ(Run({"TAGS", "other", "MANY", "n", "k"}), "[$5, (nil)]");
+  EXPECT_EQ(Run({"TAGS", "authors", "FLUSH"}), "+OK");
+  EXPECT_EQ(Run({"TAGS", "people,authors", "GET", "k"}), "(nil)");
+  EXPECT_EQ(Run({"TAGS", "people", "GET", "k"}), "$p");
+  EXPECT_EQ(Run({"TAGS", "other", "PULL", "n"}), "$5");
+  EXPECT_EQ(Run({"TAGS", "people,authors", "ADD", "k", "again"}), ":1");
+  EXPECT_EQ(Run({"TAGS", "authors,people", "GET", "k"}), "$again");
+}
+
+TEST_P(StoreConformanceTest, Locks) {
+  Reply token = Command({"LOCK", "ACQUIRE", "job", "10"});
+  ASSERT_EQ(token.type, REDIS_REPLY_STRING) << ReplyText(token);
+  EXPECT_EQ(token.str.size(), 32u);
+  EXPECT_EQ(Run({"LOCK", "ACQUIRE", "job", "10"}), "(nil)");
+  EXPECT_EQ(Run({"LOCK", "OWNER", "job"}), "$" + token.str);
+  EXPECT_EQ(Run({"LOCK", "RELEASE", "job", "not-the-owner"}), ":0");
+  EXPECT_EQ(Run({"LOCK", "EXTEND", "job", token.str, "100"}), ":1");
+  EXPECT_EQ(Run({"LOCK", "RELEASE", "job", token.str}), ":1");
+  EXPECT_EQ(Run({"LOCK", "OWNER", "job"}), "(nil)");
+  EXPECT_EQ(Run({"LOCK", "ACQUIRE", "x", "0", "OWNER", "w1"}), "$w1");
+  EXPECT_EQ(Run({"EXISTS", "x"}), ":0");  // locks never collide with keys
+  EXPECT_EQ(Run({"SET", "x", "v"}), "+OK");
+  EXPECT_EQ(Run({"LOCK", "OWNER", "x"}), "$w1");
+  EXPECT_EQ(Run({"LOCK", "FORCERELEASE", "x"}), ":1");
+  EXPECT_EQ(Run({"LOCK", "FORCERELEASE", "x"}), ":0");
+  EXPECT_EQ(Run({"GET", "x"}), "$v");
+}
+
+TEST_P(StoreConformanceTest, OneLockHolderAmongClients) {
+  constexpr int kClients = 6;
+  std::atomic<int> granted{0};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < kClients; ++c) {
+    threads.emplace_back([&] {
+      Client client = Connect();
+      if (!client.Command({"LOCK", "ACQUIRE", "contended", "60"}).is_nil()) ++granted;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(granted.load(), 1);
+}
+
+TEST_P(StoreConformanceTest, Throttle) {
+  EXPECT_EQ(Run({"THROTTLE", "ATTEMPT", "login", "2", "60"}), ":1");
+  EXPECT_EQ(Run({"THROTTLE", "ATTEMPT", "login", "2", "60"}), ":1");
+  EXPECT_EQ(Run({"THROTTLE", "ATTEMPT", "login", "2", "60"}), ":0");
+  EXPECT_EQ(Run({"THROTTLE", "ATTEMPTS", "login"}), ":2");
+  EXPECT_EQ(Run({"THROTTLE", "REMAINING", "login", "5"}), ":3");
+  EXPECT_EQ(Run({"THROTTLE", "TOOMANY", "login", "2"}), ":1");
+  EXPECT_EQ(Run({"THROTTLE", "AVAILABLEIN", "login"}), ":60");
+  EXPECT_EQ(Run({"THROTTLE", "HIT", "login", "60", "3"}), ":5");
+  EXPECT_EQ(Run({"THROTTLE", "CLEAR", "login"}), ":1");
+  EXPECT_EQ(Run({"THROTTLE", "ATTEMPTS", "login"}), ":0");
+  EXPECT_EQ(Run({"EXISTS", "login"}), ":0");
+}
+
+TEST_P(StoreConformanceTest, ThrottleCountsExactlyAcrossClients) {
+  constexpr int kClients = 4, kEach = 20, kMax = 50;
+  std::atomic<int> allowed{0};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < kClients; ++c) {
+    threads.emplace_back([&] {
+      Client client = Connect();
+      for (int i = 0; i < kEach; ++i) {
+        allowed += client.Command({"THROTTLE", "ATTEMPT", "api", std::to_string(kMax), "60"})
+                       .integer;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(allowed.load(), kMax);
+  EXPECT_EQ(Run({"THROTTLE", "ATTEMPTS", "api"}), ":" + std::to_string(kMax));
+}
+
+TEST_P(StoreConformanceTest, RememberFillsWaiters) {
+  EXPECT_EQ(Run({"PUT", "hit", "cached", "60"}), "+OK");
+  EXPECT_EQ(Run({"REMEMBER", "hit"}), "$cached");
+  EXPECT_EQ(Run({"REMEMBER", "report"}), "(nil)");  // this client holds the fill lease
+  auto waiter = std::async(std::launch::async, [port = server().port()] {
+    Client client(port);
+    return ReplyText(client.Command({"REMEMBER", "report"}));
+  });
+  EXPECT_EQ(waiter.wait_for(milliseconds(200)), std::future_status::timeout);
+  EXPECT_EQ(Run({"PUT", "report", "computed", "60"}), "+OK");
+  ASSERT_EQ(waiter.wait_for(milliseconds(5000)), std::future_status::ready);
+  EXPECT_EQ(waiter.get(), "$computed");
+  EXPECT_EQ(Run({"REMEMBER", "report"}), "$computed");
+}
+
+// ---- the local drivers ------------------------------------------------------------------------
+
+namespace {
+
+StoreSetup ArraySetup() {
+  StoreSetup setup;
+  setup.name = "array";
+  setup.config = [](const std::string&) {
+    return "default = \"memory\"\n[stores.memory]\ndriver = \"array\"\n"s;
+  };
+  return setup;
+}
+
+StoreSetup FileSetup() {
+  StoreSetup setup;
+  setup.name = "file";
+  setup.config = [](const std::string& dir) {
+    return "default = \"files\"\n[stores.files]\ndriver = \"file\"\npath = \"" + dir +
+           "/cache\"\n";
+  };
+  return setup;
+}
+
+}  // namespace
+
+ARVEL_CONFORMANCE_SUITE(Local, ArraySetup(), FileSetup());
+
+}  // namespace arvel::testing
