@@ -17,7 +17,7 @@ CommandTable BuildDefault() {
                        RegisterTransactionCommands, RegisterIntrospectionCommands,
                        RegisterLockCommands, RegisterRememberCommands, RegisterTagCommands,
                        RegisterThrottleCommands}) {
-    if (family != nullptr) family(table);  // TEMPORARY (weak) while families are being written
+    family(table);
   }
   return table;
 }

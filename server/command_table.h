@@ -34,18 +34,17 @@ class CommandTable {
 };
 
 // Each family adds its commands (one file each under server/commands/).
-#define ARVEL_FAMILY __attribute__((weak))  // TEMPORARY while families are being written
-ARVEL_FAMILY void RegisterConnectionCommands(CommandTable& table);
-ARVEL_FAMILY void RegisterServerCommands(CommandTable& table);
-ARVEL_FAMILY void RegisterStringCommands(CommandTable& table);
-ARVEL_FAMILY void RegisterKeyCommands(CommandTable& table);
-ARVEL_FAMILY void RegisterCacheCommands(CommandTable& table);
-ARVEL_FAMILY void RegisterStoreCommands(CommandTable& table);
-ARVEL_FAMILY void RegisterTransactionCommands(CommandTable& table);
-ARVEL_FAMILY void RegisterIntrospectionCommands(CommandTable& table);
-ARVEL_FAMILY void RegisterLockCommands(CommandTable& table);
-ARVEL_FAMILY void RegisterRememberCommands(CommandTable& table);
-ARVEL_FAMILY void RegisterTagCommands(CommandTable& table);
-ARVEL_FAMILY void RegisterThrottleCommands(CommandTable& table);
+void RegisterConnectionCommands(CommandTable& table);
+void RegisterServerCommands(CommandTable& table);
+void RegisterStringCommands(CommandTable& table);
+void RegisterKeyCommands(CommandTable& table);
+void RegisterCacheCommands(CommandTable& table);
+void RegisterStoreCommands(CommandTable& table);
+void RegisterTransactionCommands(CommandTable& table);
+void RegisterIntrospectionCommands(CommandTable& table);
+void RegisterLockCommands(CommandTable& table);
+void RegisterRememberCommands(CommandTable& table);
+void RegisterTagCommands(CommandTable& table);
+void RegisterThrottleCommands(CommandTable& table);
 
 }  // namespace arvel::server
