@@ -30,6 +30,29 @@ Reply Copy(const redisReply* r) {
 }
 }  // namespace
 
+std::string Text(const Reply& reply) {
+  switch (reply.type) {
+    case REDIS_REPLY_STATUS:
+      return "+" + reply.str;
+    case REDIS_REPLY_ERROR:
+      return "-" + reply.str;
+    case REDIS_REPLY_INTEGER:
+      return ":" + std::to_string(reply.integer);
+    case REDIS_REPLY_NIL:
+      return "(nil)";
+    case REDIS_REPLY_STRING:
+      return "$" + reply.str;
+    case REDIS_REPLY_ARRAY: {
+      std::string out = "[";
+      for (size_t i = 0; i < reply.elements.size(); ++i) {
+        out += (i ? ", " : "") + Text(reply.elements[i]);
+      }
+      return out + "]";
+    }
+  }
+  return "?";
+}
+
 Client::Client(int port) : ctx_(redisConnect("127.0.0.1", port)) {
   if (!ctx_ || ctx_->err) throw std::runtime_error("cannot connect to test server");
 }

@@ -29,6 +29,9 @@ struct Reply {
   bool is_error() const { return type == REDIS_REPLY_ERROR; }
 };
 
+// A reply as one comparable line: "+OK", "-ERR …", ":3", "(nil)", "$value", "[a, b]".
+std::string Text(const Reply& reply);
+
 class Client {
  public:
   explicit Client(int port);

@@ -19,29 +19,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string Text(const Reply& reply) {
-  switch (reply.type) {
-    case REDIS_REPLY_STATUS:
-      return "+" + reply.str;
-    case REDIS_REPLY_ERROR:
-      return "-" + reply.str;
-    case REDIS_REPLY_INTEGER:
-      return ":" + std::to_string(reply.integer);
-    case REDIS_REPLY_NIL:
-      return "(nil)";
-    case REDIS_REPLY_STRING:
-      return "$" + reply.str;
-    case REDIS_REPLY_ARRAY: {
-      std::string out = "[";
-      for (size_t i = 0; i < reply.elements.size(); ++i) {
-        out += (i ? ", " : "") + Text(reply.elements[i]);
-      }
-      return out + "]";
-    }
-  }
-  return "?";
-}
-
 class TagCommandsTest : public ::testing::Test {
  protected:
   std::string Run(const std::vector<std::string>& args) { return Text(client_.Command(args)); }
