@@ -138,7 +138,8 @@ std::optional<std::string> Base64Decode(std::string_view text) {
     if ((padding == 1 && (group & 0xFF) != 0) || (padding == 2 && (group & 0xFFFF) != 0)) {
       return std::nullopt;
     }
-    for (size_t k = 0; k < 3 - padding; ++k) out += static_cast<char>((group >> (16 - 8 * k)) & 0xFF);
+    for (size_t k = 0; k < 3 - padding; ++k)
+      out += static_cast<char>((group >> (16 - 8 * k)) & 0xFF);
   }
   return out;
 }
@@ -210,8 +211,6 @@ uint64_t HashPosition(std::string_view hex) {
   return position;
 }
 
-std::string_view SpaceDirectoryName(Space space) {
-  return kSpaceNames[static_cast<size_t>(space)];
-}
+std::string_view SpaceDirectoryName(Space space) { return kSpaceNames[static_cast<size_t>(space)]; }
 
 }  // namespace arvel::drivers

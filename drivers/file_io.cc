@@ -220,7 +220,8 @@ Status ListDirectoryNames(const std::string& dir, std::vector<std::string>* name
 std::optional<int64_t> AgeMs(const std::string& path, int64_t now_ms) {
   struct stat st {};
   if (lstat(path.c_str(), &st) != 0) return std::nullopt;
-  int64_t modified_ms = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1'000'000;
+  int64_t modified_ms =
+      static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1'000'000;
   return now_ms - modified_ms;
 }
 

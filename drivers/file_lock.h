@@ -25,9 +25,9 @@ class StripeLocks {
   StripeLocks(const StripeLocks&) = delete;
   StripeLocks& operator=(const StripeLocks&) = delete;
 
-  // Locks each of `stripes` (taken modulo kStripes; duplicates allowed) in ascending order, so two callers
-  // wanting overlapping sets never wait on each other in a cycle. Waits as long as it takes.
-  // On failure nothing stays locked. REQUIRES: this object holds no lock yet.
+  // Locks each of `stripes` (taken modulo kStripes; duplicates allowed) in ascending order, so two
+  // callers wanting overlapping sets never wait on each other in a cycle. Waits as long as it
+  // takes. On failure nothing stays locked. REQUIRES: this object holds no lock yet.
   Status Acquire(const std::string& dir, std::vector<uint32_t> stripes, Mode mode);
   // Unlocks everything (also done by the destructor).
   void Release();

@@ -127,24 +127,24 @@ Status WalkRecords(const std::string& space_dir, uint64_t cursor, size_t max_fil
   size_t leaves = 0;
   Status inner;
   std::vector<std::string> names;
-  Status status = ForEachLeaf(
-      space_dir, static_cast<uint32_t>(cursor >> 48), [&](uint32_t leaf, const std::string& dir) {
-        if (leaves++ == max_leaves) {
-          *next = std::max(cursor, uint64_t{leaf} << 48);
-          return false;
-        }
-        inner = file_io::ListDirectory(dir, IsRecordFileName, &names);
-        for (size_t i = 0; inner.ok() && i < names.size(); ++i) {
-          const uint64_t position = HashPosition(names[i]);
-          if (position < cursor) continue;
-          if (files == max_files || !visit(dir, names[i])) {
-            *next = position;
-            return false;
-          }
-          ++files;
-        }
-        return inner.ok();
-      });
+  Status status = ForEachLeaf(space_dir, static_cast<uint32_t>(cursor >> 48),
+                              [&](uint32_t leaf, const std::string& dir) {
+                                if (leaves++ == max_leaves) {
+                                  *next = std::max(cursor, uint64_t{leaf} << 48);
+                                  return false;
+                                }
+                                inner = file_io::ListDirectory(dir, IsRecordFileName, &names);
+                                for (size_t i = 0; inner.ok() && i < names.size(); ++i) {
+                                  const uint64_t position = HashPosition(names[i]);
+                                  if (position < cursor) continue;
+                                  if (files == max_files || !visit(dir, names[i])) {
+                                    *next = position;
+                                    return false;
+                                  }
+                                  ++files;
+                                }
+                                return inner.ok();
+                              });
   return status.ok() ? inner : status;
 }
 
@@ -252,10 +252,9 @@ Status FileStore::Load(Space space, int64_t now_ms, Slot* slot) const {
   if (!status.ok() || !content) return status;
   std::optional<FileRecord> record = DecodeFileRecord(*content);
   // A record naming another key or space sits where it cannot belong: garbage as well.
-  const bool belongs =
-      record && record->space == space &&
-      (slot->key ? record->key == *slot->key
-                 : FileRecordHash(prefix_, space, record->key) == slot->hash);
+  const bool belongs = record && record->space == space &&
+                       (slot->key ? record->key == *slot->key
+                                  : FileRecordHash(prefix_, space, record->key) == slot->hash);
   if (!belongs || IsPast(record->entry.expire_at_ms, now_ms)) {
     slot->stale = true;
     return Status::Ok();
@@ -395,8 +394,8 @@ Status FileStore::UpdateBlocking(size_t worker, Space space, const std::vector<s
   std::vector<size_t> slot_of(keys.size());
   std::vector<uint32_t> stripes;
   for (size_t i = 0; i < keys.size(); ++i) {
-    auto same = std::find_if(slots.begin(), slots.end(),
-                             [&](const Slot& s) { return *s.key == keys[i]; });
+    auto same =
+        std::find_if(slots.begin(), slots.end(), [&](const Slot& s) { return *s.key == keys[i]; });
     slot_of[i] = static_cast<size_t>(same - slots.begin());
     if (same != slots.end()) continue;
     slots.push_back(MakeSlot(space, keys[i]));
@@ -577,17 +576,17 @@ Status FileStore::PruneBlocking(size_t worker, int64_t now_ms) {
     const Space space = static_cast<Space>(prune_space_);
     bool finished = true;
     Status inner;
-    Status status = ForEachLeaf(SpaceDir(space), prune_leaf_, [&](uint32_t leaf,
-                                                                   const std::string& dir) {
-      if (files_read >= kPruneFiles || leaves == kPruneLeaves) {
-        prune_leaf_ = leaf;
-        finished = false;
-        return false;
-      }
-      ++leaves;
-      inner = PruneLeaf(space, dir, now_ms, &files_read);
-      return inner.ok();
-    });
+    Status status =
+        ForEachLeaf(SpaceDir(space), prune_leaf_, [&](uint32_t leaf, const std::string& dir) {
+          if (files_read >= kPruneFiles || leaves == kPruneLeaves) {
+            prune_leaf_ = leaf;
+            finished = false;
+            return false;
+          }
+          ++leaves;
+          inner = PruneLeaf(space, dir, now_ms, &files_read);
+          return inner.ok();
+        });
     if (status.ok()) status = inner;
     if (!status.ok() || !finished) return status;
     prune_leaf_ = 0;

@@ -70,8 +70,7 @@ class FileStore : public BlockingStore {
                            int64_t now_ms, ScanPage* page) override;
   // Counts record files without reading them: expired ones not yet pruned are included.
   Status CountBlocking(size_t worker, int64_t now_ms, int64_t* count) override;
-  Status RandomKeyBlocking(size_t worker, int64_t now_ms,
-                           std::optional<std::string>* key) override;
+  Status RandomKeyBlocking(size_t worker, int64_t now_ms, std::optional<std::string>* key) override;
   // Removes this store's record and temp files and their directories; keeps the lock stripes
   // (another process may hold one) and anything that is not ours.
   Status FlushBlocking(size_t worker) override;
@@ -114,9 +113,9 @@ class FileStore : public BlockingStore {
 
   std::atomic<bool> tree_ready_{false};  // PrepareTree succeeded once
 
-  std::mutex prune_mu_;  // PruneBlocking calls never overlap; this orders their state
-  size_t prune_space_ = 0;      // GUARDED_BY(prune_mu_)
-  uint32_t prune_leaf_ = 0;     // GUARDED_BY(prune_mu_): next leaf directory to visit
+  std::mutex prune_mu_;      // PruneBlocking calls never overlap; this orders their state
+  size_t prune_space_ = 0;   // GUARDED_BY(prune_mu_)
+  uint32_t prune_leaf_ = 0;  // GUARDED_BY(prune_mu_): next leaf directory to visit
 };
 
 }  // namespace arvel::drivers

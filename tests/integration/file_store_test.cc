@@ -156,9 +156,9 @@ TEST(FileStoreIntegrationTest, TwoDaemonsShareOnePathAtomically) {
 
 TEST(FileStoreIntegrationTest, PathUnderAFileIsReportedAndOtherStoresServe) {
   // As root, permissions stop nothing; a path below a character device really cannot exist.
-  auto daemon = Daemon::Start(DaemonOptions().Config(
-      "default = \"memory\"\n[stores.memory]\ndriver = \"array\"\n"
-      "[stores.files]\ndriver = \"file\"\npath = \"/dev/null/cache\"\n"));
+  auto daemon = Daemon::Start(
+      DaemonOptions().Config("default = \"memory\"\n[stores.memory]\ndriver = \"array\"\n"
+                             "[stores.files]\ndriver = \"file\"\npath = \"/dev/null/cache\"\n"));
   ASSERT_NE(daemon->port(), 0);
   const std::string reason =
       "store 'files' unavailable: cannot create directory '/dev/null/cache': Not a directory";

@@ -71,8 +71,8 @@ class Harness {
                    size_t threads = 4, bool lazy = false) {
     uv_loop_init(&loop_);
     uv_timer_init(&loop_, &wakeup_);
-    store_ = std::make_unique<FileStore>(
-        name, &loop_, FileStoreOptions{std::move(path), prefix, threads, lazy});
+    store_ = std::make_unique<FileStore>(name, &loop_,
+                                         FileStoreOptions{std::move(path), prefix, threads, lazy});
     open_status_ = Wait<Status>([&](auto finish) { store_->Open(finish); });
   }
   ~Harness() {
@@ -100,7 +100,8 @@ class Harness {
 
   void RunUntil(const std::function<bool()>& done) {
     // The repeating timer makes every UV_RUN_ONCE return, so the deadline is checked.
-    uv_timer_start(&wakeup_, [](uv_timer_t*) {}, 5, 5);
+    uv_timer_start(
+        &wakeup_, [](uv_timer_t*) {}, 5, 5);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!done() && std::chrono::steady_clock::now() < deadline) uv_run(&loop_, UV_RUN_ONCE);
     uv_timer_stop(&wakeup_);
@@ -112,9 +113,8 @@ class Harness {
   }
   Status Put(std::string_view key, std::string value, int64_t expire_at_ms = 0,
              Space space = Space::kData) {
-    return Update(space, {std::string(key)}, [&](std::span<KeyUpdate> u, int64_t) {
-      u[0].Put(value, expire_at_ms);
-    });
+    return Update(space, {std::string(key)},
+                  [&](std::span<KeyUpdate> u, int64_t) { u[0].Put(value, expire_at_ms); });
   }
   Status Erase(std::string_view key, Space space = Space::kData) {
     return Update(space, {std::string(key)}, [](std::span<KeyUpdate> u, int64_t) { u[0].Erase(); });
@@ -211,8 +211,8 @@ class Harness {
   int64_t prune_clock_ = 0;
 };
 
-std::string RecordPath(const FileStore& store, Space space,
-                       std::string_view key, std::string_view prefix = "test") {
+std::string RecordPath(const FileStore& store, Space space, std::string_view key,
+                       std::string_view prefix = "test") {
   std::string hash = FileRecordHash(prefix, space, key);
   return store.root() + "/" + std::string(SpaceDirectoryName(space)) + "/" + hash.substr(0, 2) +
          "/" + hash.substr(2, 2) + "/" + hash + ".json";
@@ -228,10 +228,10 @@ TEST(FileEntryTest, Base64RoundTripsAndRejectsNonCanonicalText) {
   EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
   EXPECT_EQ(Base64Encode("fo"), "Zm8=");
   EXPECT_EQ(Base64Decode("Zm8="), "fo");
-  EXPECT_FALSE(Base64Decode("Zm8"));     // no padding
-  EXPECT_FALSE(Base64Decode("Zm9="));    // non-zero bits under the padding
-  EXPECT_FALSE(Base64Decode("Z=8="));    // padding in the middle
-  EXPECT_FALSE(Base64Decode("Zm8=Zm8=")); // padding before the end
+  EXPECT_FALSE(Base64Decode("Zm8"));       // no padding
+  EXPECT_FALSE(Base64Decode("Zm9="));      // non-zero bits under the padding
+  EXPECT_FALSE(Base64Decode("Z=8="));      // padding in the middle
+  EXPECT_FALSE(Base64Decode("Zm8=Zm8="));  // padding before the end
   EXPECT_FALSE(Base64Decode("Zm 8"));
 }
 
@@ -282,8 +282,8 @@ TEST(FileEntryTest, RecordsRoundTripTextAndBinary) {
 
 TEST(FileEntryTest, GarbageDoesNotDecode) {
   std::string good = EncodeFileRecord({Space::kData, "k", {"v", 0}});
-  for (std::string bad : {std::string(), std::string("{"), std::string("[]"),
-                          std::string("null"), good.substr(0, good.size() / 2),
+  for (std::string bad : {std::string(), std::string("{"), std::string("[]"), std::string("null"),
+                          good.substr(0, good.size() / 2),
                           std::string("{\"format\":2,\"space\":\"data\",\"key\":\"k\","
                                       "\"expire_at_ms\":0,\"value\":\"v\"}"),
                           std::string("{\"format\":1,\"space\":\"nope\",\"key\":\"k\","
@@ -376,9 +376,9 @@ TEST(FileStoreTest, OneReadableJsonFilePerKeyUnderTheFanOut) {
   EXPECT_EQ(json["value"], "alice");
   EXPECT_EQ(json["expire_at_ms"], 4102444800000);
   // Nothing else is left in the leaf directory (no temp files).
-  EXPECT_EQ(std::distance(fs::directory_iterator(fs::path(path).parent_path()),
-                          fs::directory_iterator()),
-            1);
+  EXPECT_EQ(
+      std::distance(fs::directory_iterator(fs::path(path).parent_path()), fs::directory_iterator()),
+      1);
 }
 
 TEST(FileStoreTest, SpacesAreSeparate) {
@@ -418,18 +418,17 @@ TEST(FileStoreTest, UpdateAppliesEveryKindOfDecisionAndReportsChanges) {
   ASSERT_TRUE(h.Put("c", "3").ok());
   const int64_t later = NowMs() + 100000;
   int calls = 0;
-  ASSERT_TRUE(h.Update(Space::kData, {"a", "b", "c", "d", "e"},
-                       [&](std::span<KeyUpdate> u, int64_t) {
-                         ++calls;
-                         EXPECT_EQ(u[0].current->value, "1");
-                         EXPECT_EQ(u[3].current, nullptr);
-                         u[0].Put(u[0].current->value + "!", 0);
-                         u[1].Erase();
-                         u[2].Expire(later);
-                         u[3].Erase();  // absent: no change
-                         u[4].Expire(later);  // absent: no change
-                       })
-                  .ok());
+  ASSERT_TRUE(
+      h.Update(Space::kData, {"a", "b", "c", "d", "e"}, [&](std::span<KeyUpdate> u, int64_t) {
+         ++calls;
+         EXPECT_EQ(u[0].current->value, "1");
+         EXPECT_EQ(u[3].current, nullptr);
+         u[0].Put(u[0].current->value + "!", 0);
+         u[1].Erase();
+         u[2].Expire(later);
+         u[3].Erase();        // absent: no change
+         u[4].Expire(later);  // absent: no change
+       }).ok());
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(h.Get("a"), "1!");
   EXPECT_EQ(h.Get("b"), std::nullopt);
@@ -443,14 +442,12 @@ TEST(FileStoreTest, UpdateAppliesEveryKindOfDecisionAndReportsChanges) {
 TEST(FileStoreTest, AKeyNamedTwiceInOneUpdateGetsBothDecisionsInOrder) {
   TempDir dir;
   Harness h(dir.path());
-  ASSERT_TRUE(h.Update(Space::kData, {"k", "k"},
-                       [](std::span<KeyUpdate> u, int64_t) {
-                         EXPECT_EQ(u[0].current, nullptr);
-                         EXPECT_EQ(u[1].current, nullptr);
-                         u[0].Put("first", 0);
-                         u[1].Put("second", 0);
-                       })
-                  .ok());
+  ASSERT_TRUE(h.Update(Space::kData, {"k", "k"}, [](std::span<KeyUpdate> u, int64_t) {
+                 EXPECT_EQ(u[0].current, nullptr);
+                 EXPECT_EQ(u[1].current, nullptr);
+                 u[0].Put("first", 0);
+                 u[1].Put("second", 0);
+               }).ok());
   EXPECT_EQ(h.Get("k"), "second");
 }
 
@@ -558,8 +555,7 @@ TEST(FileStoreTest, FlushRemovesThisStoresFilesAndNothingElse) {
   ASSERT_TRUE(other.Put("a", "2").ok());
   WriteText(dir.path() + "/unrelated.txt", "keep me");
   WriteText(mine.store().root() + "/notes.txt", "keep me too");
-  std::string leaf = fs::path(RecordPath(mine.store(), Space::kData, "a", "mine"))
-                         .parent_path();
+  std::string leaf = fs::path(RecordPath(mine.store(), Space::kData, "a", "mine")).parent_path();
   WriteText(leaf + "/stranger", "and me");
 
   ASSERT_TRUE(mine.Flush().ok());
@@ -595,7 +591,7 @@ TEST(FileStoreTest, PruneRemovesExpiredFilesAndOldTempFiles) {
   struct timeval old_times[2] = {{1000, 0}, {1000, 0}};
   ASSERT_EQ(utimes((leaf + "/.tmp-99-1").c_str(), old_times), 0);
   EXPECT_EQ(h.Count(), 51);  // counted until pruned
-  h.Prune();  // one call: a slice of each space while the budget lasts
+  h.Prune();                 // one call: a slice of each space while the budget lasts
   EXPECT_EQ(h.Count(), 1);
   size_t lock_files = 0;
   for (auto& e : fs::recursive_directory_iterator(h.store().root() + "/lock")) {
@@ -677,10 +673,13 @@ TEST(FileStoreTest, UpdatesAreAtomicBetweenStoresSharingATree) {
 TEST(FileStoreTest, MultiKeyUpdatesAreNeverSeenHalfDone) {
   TempDir dir;
   Harness writer(dir.path(), "test", "files", 2);
-  ASSERT_TRUE(writer.Update(Space::kData, {"a", "b"}, [](std::span<KeyUpdate> u, int64_t) {
-                u[0].Put("0", 0);
-                u[1].Put("0", 0);
-              }).ok());
+  ASSERT_TRUE(writer
+                  .Update(Space::kData, {"a", "b"},
+                          [](std::span<KeyUpdate> u, int64_t) {
+                            u[0].Put("0", 0);
+                            u[1].Put("0", 0);
+                          })
+                  .ok());
   std::atomic<bool> stop{false};
   std::atomic<int> torn{0};
   std::thread reader([&] {
@@ -694,10 +693,13 @@ TEST(FileStoreTest, MultiKeyUpdatesAreNeverSeenHalfDone) {
     }
   });
   for (int i = 1; i <= 100; ++i) {
-    ASSERT_TRUE(writer.Update(Space::kData, {"a", "b"}, [i](std::span<KeyUpdate> u, int64_t) {
-                  u[0].Put(std::to_string(i), 0);
-                  u[1].Put(std::to_string(i), 0);
-                }).ok());
+    ASSERT_TRUE(writer
+                    .Update(Space::kData, {"a", "b"},
+                            [i](std::span<KeyUpdate> u, int64_t) {
+                              u[0].Put(std::to_string(i), 0);
+                              u[1].Put(std::to_string(i), 0);
+                            })
+                    .ok());
   }
   stop = true;
   reader.join();

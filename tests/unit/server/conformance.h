@@ -41,8 +41,8 @@
 #include <gtest/gtest.h>
 
 #include <functional>
-#include <ostream>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -70,19 +70,15 @@ inline std::string StoreSetupName(const ::testing::TestParamInfo<StoreSetup>& in
   return info.param.name;
 }
 
-// Compact text of a reply, for one-line expectations: "+OK", "-ERR …", ":1", "$bytes",
-// "(nil)", "[$a, (nil), :3]".
-std::string ReplyText(const Reply& reply);
-
 // The fixture: a server whose default store is a fresh instance of the driver, and a client.
 class StoreConformanceTest : public ::testing::TestWithParam<StoreSetup> {
  protected:
   void SetUp() override;
   void TearDown() override;
 
-  // Runs one command on the main client: its reply, or ReplyText of it.
+  // Runs one command on the main client: its reply, or its Text (server_fixture.h).
   Reply Command(const std::vector<std::string>& args) { return client_->Command(args); }
-  std::string Run(const std::vector<std::string>& args) { return ReplyText(Command(args)); }
+  std::string Run(const std::vector<std::string>& args) { return Text(Command(args)); }
   ServerFixture& server() { return *server_; }
   Client Connect() { return server_->Connect(); }
   const std::string& dir() const { return dir_; }
@@ -96,7 +92,7 @@ class StoreConformanceTest : public ::testing::TestWithParam<StoreSetup> {
 };
 
 // Instantiates the suite for the given setups: ARVEL_CONFORMANCE_SUITE(Prefix, setup, …).
-#define ARVEL_CONFORMANCE_SUITE(prefix, ...)                                                 \
+#define ARVEL_CONFORMANCE_SUITE(prefix, ...)                                             \
   INSTANTIATE_TEST_SUITE_P(prefix, StoreConformanceTest, ::testing::Values(__VA_ARGS__), \
                            StoreSetupName)
 

@@ -20,29 +20,6 @@ namespace arvel::testing {
 using namespace std::string_literals;
 using std::chrono::milliseconds;
 
-std::string ReplyText(const Reply& reply) {
-  switch (reply.type) {
-    case REDIS_REPLY_STATUS:
-      return "+" + reply.str;
-    case REDIS_REPLY_ERROR:
-      return "-" + reply.str;
-    case REDIS_REPLY_INTEGER:
-      return ":" + std::to_string(reply.integer);
-    case REDIS_REPLY_NIL:
-      return "(nil)";
-    case REDIS_REPLY_STRING:
-      return "$" + reply.str;
-    case REDIS_REPLY_ARRAY: {
-      std::string out = "[";
-      for (size_t i = 0; i < reply.elements.size(); ++i) {
-        out += (i ? ", " : "") + ReplyText(reply.elements[i]);
-      }
-      return out + "]";
-    }
-  }
-  return "?";
-}
-
 namespace {
 
 // Every setup also gets a plain array store named "side", to show that a store's commands
@@ -451,7 +428,7 @@ TEST_P(StoreConformanceTest, MultiExecAndWatch) {
 
   EXPECT_EQ(Run({"WATCH", "a"}), "+OK");
   Client other = Connect();
-  EXPECT_EQ(ReplyText(other.Command({"PUT", "a", "theirs"})), "+OK");
+  EXPECT_EQ(Text(other.Command({"PUT", "a", "theirs"})), "+OK");
   EXPECT_EQ(Run({"MULTI"}), "+OK");
   EXPECT_EQ(Run({"SET", "a", "mine"}), "+QUEUED");
   EXPECT_EQ(Run({"EXEC"}), "(nil)");
@@ -479,7 +456,7 @@ TEST_P(StoreConformanceTest, Tags) {
 
 TEST_P(StoreConformanceTest, Locks) {
   Reply token = Command({"LOCK", "ACQUIRE", "job", "10"});
-  ASSERT_EQ(token.type, REDIS_REPLY_STRING) << ReplyText(token);
+  ASSERT_EQ(token.type, REDIS_REPLY_STRING) << Text(token);
   EXPECT_EQ(token.str.size(), 32u);
   EXPECT_EQ(Run({"LOCK", "ACQUIRE", "job", "10"}), "(nil)");
   EXPECT_EQ(Run({"LOCK", "OWNER", "job"}), "$" + token.str);
@@ -532,8 +509,8 @@ TEST_P(StoreConformanceTest, ThrottleCountsExactlyAcrossClients) {
     threads.emplace_back([&] {
       Client client = Connect();
       for (int i = 0; i < kEach; ++i) {
-        allowed += client.Command({"THROTTLE", "ATTEMPT", "api", std::to_string(kMax), "60"})
-                       .integer;
+        allowed +=
+            client.Command({"THROTTLE", "ATTEMPT", "api", std::to_string(kMax), "60"}).integer;
       }
     });
   }
@@ -548,7 +525,7 @@ TEST_P(StoreConformanceTest, RememberFillsWaiters) {
   EXPECT_EQ(Run({"REMEMBER", "report"}), "(nil)");  // this client holds the fill lease
   auto waiter = std::async(std::launch::async, [port = server().port()] {
     Client client(port);
-    return ReplyText(client.Command({"REMEMBER", "report"}));
+    return Text(client.Command({"REMEMBER", "report"}));
   });
   EXPECT_EQ(waiter.wait_for(milliseconds(200)), std::future_status::timeout);
   EXPECT_EQ(Run({"PUT", "report", "computed", "60"}), "+OK");
@@ -574,8 +551,7 @@ StoreSetup FileSetup() {
   StoreSetup setup;
   setup.name = "file";
   setup.config = [](const std::string& dir) {
-    return "default = \"files\"\n[stores.files]\ndriver = \"file\"\npath = \"" + dir +
-           "/cache\"\n";
+    return "default = \"files\"\n[stores.files]\ndriver = \"file\"\npath = \"" + dir + "/cache\"\n";
   };
   return setup;
 }

@@ -24,26 +24,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-int64_t MillisSince(Clock::time_point start) {
-  return std::chrono::duration_cast<milliseconds>(Clock::now() - start).count();
-}
-
-// blocked_clients from INFO: clients parked on a reply (here, in LOCK BLOCK).
-int Blocked(Client& client) {
-  std::string info = client.Command({"INFO", "clients"}).str;
-  size_t at = info.find("blocked_clients:");
-  return at == std::string::npos ? -1 : std::stoi(info.substr(at + 16));
-}
-
-// Waits (up to 5 s) until `n` clients are parked.
-void WaitForBlocked(Client& client, int n) {
-  Clock::time_point start = Clock::now();
-  while (Blocked(client) != n && MillisSince(start) < 5000) {
-    std::this_thread::sleep_for(milliseconds(2));
-  }
-  ASSERT_EQ(Blocked(client), n);
-}
-
 // `args` on a connection and thread of its own; the future holds the reply.
 std::future<Reply> InBackground(const ServerFixture& server, std::vector<std::string> args) {
   return std::async(std::launch::async,

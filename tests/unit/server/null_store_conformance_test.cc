@@ -14,14 +14,12 @@ class NullStoreConformanceTest : public ::testing::Test {
   static config::Config NullConfig() {
     config::CommandLine line;
     line.port = 0;
-    auto config = config::LoadConfigText(
-        "default = \"off\"\n[stores.off]\ndriver = \"null\"\n", "null.toml", line, {});
+    auto config = config::LoadConfigText("default = \"off\"\n[stores.off]\ndriver = \"null\"\n",
+                                         "null.toml", line, {});
     if (!config.ok()) throw std::runtime_error(config.status().message());
     return *config;
   }
-  std::string Run(const std::vector<std::string>& args) {
-    return ReplyText(client_.Command(args));
-  }
+  std::string Run(const std::vector<std::string>& args) { return Text(client_.Command(args)); }
 
   ServerFixture server_{NullConfig()};
   Client client_ = server_.Connect();

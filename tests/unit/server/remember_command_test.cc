@@ -22,24 +22,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-int64_t MillisSince(Clock::time_point start) {
-  return std::chrono::duration_cast<milliseconds>(Clock::now() - start).count();
-}
-
-int Blocked(Client& client) {
-  std::string info = client.Command({"INFO", "clients"}).str;
-  size_t at = info.find("blocked_clients:");
-  return at == std::string::npos ? -1 : std::stoi(info.substr(at + 16));
-}
-
-void WaitForBlocked(Client& client, int n) {
-  Clock::time_point start = Clock::now();
-  while (Blocked(client) != n && MillisSince(start) < 5000) {
-    std::this_thread::sleep_for(milliseconds(2));
-  }
-  ASSERT_EQ(Blocked(client), n);
-}
-
 // A command in flight on a connection of its own; the connection stays open (for follow-up
 // commands) until the Pending is destroyed.
 struct Pending {

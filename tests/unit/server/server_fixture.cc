@@ -153,6 +153,26 @@ Reply DeepCommand(int port, const std::vector<std::string>& args) {
   return reply;
 }
 
+int64_t MillisSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               start)
+      .count();
+}
+
+int Blocked(Client& client) {
+  std::string info = client.Command({"INFO", "clients"}).str;
+  size_t at = info.find("blocked_clients:");
+  return at == std::string::npos ? -1 : std::stoi(info.substr(at + 16));
+}
+
+void WaitForBlocked(Client& client, int n) {
+  auto start = std::chrono::steady_clock::now();
+  while (Blocked(client) != n && MillisSince(start) < 5000) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_EQ(Blocked(client), n);
+}
+
 config::Config TestConfig() {
   config::CommandLine line;
   line.port = 0;

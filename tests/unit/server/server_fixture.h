@@ -8,6 +8,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -51,6 +52,13 @@ class Client {
 // our own: Debian's hiredis 0.14 refuses replies nested deeper than 7 levels (COMMAND DOCS) and
 // cannot read RESP3. RESP3 maps/sets arrive as flat arrays; nulls as NIL; booleans as INTEGER.
 Reply DeepCommand(int port, const std::vector<std::string>& args);
+
+// Milliseconds of the steady clock since `start`.
+int64_t MillisSince(std::chrono::steady_clock::time_point start);
+// blocked_clients from INFO: clients parked on a reply (LOCK BLOCK, REMEMBER waiters).
+int Blocked(Client& client);
+// Waits (up to 5 s) until `n` clients are parked; fails the test otherwise.
+void WaitForBlocked(Client& client, int n);
 
 // The default configuration with port 0 and the implicit stores.
 config::Config TestConfig();

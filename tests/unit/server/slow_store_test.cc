@@ -124,7 +124,7 @@ class SlowStoreServer {
 TEST(SlowStoreTest, ASlowStoreNeverDelaysClientsOfAnotherStore) {
   SlowStoreServer server;
   Client fast(server.port());
-  ASSERT_EQ(ReplyText(fast.Command({"SET", "k", "v"})), "+OK");
+  ASSERT_EQ(Text(fast.Command({"SET", "k", "v"})), "+OK");
 
   // Three clients keep the slow store busy: each of their commands waits for the one before.
   constexpr int kSlowClients = 3;
@@ -135,11 +135,10 @@ TEST(SlowStoreTest, ASlowStoreNeverDelaysClientsOfAnotherStore) {
   for (int c = 0; c < kSlowClients; ++c) {
     slow.emplace_back([&, c] {
       Client client(server.port());
-      EXPECT_EQ(ReplyText(client.Command({"STORE", "slow"})), "+OK");
+      EXPECT_EQ(Text(client.Command({"STORE", "slow"})), "+OK");
       auto start = steady_clock::now();
-      EXPECT_EQ(ReplyText(client.Command({"PUT", "s" + std::to_string(c), "slow-value"})),
-                "+OK");
-      slow_replies[c] = ReplyText(client.Command({"GET", "s" + std::to_string(c)}));
+      EXPECT_EQ(Text(client.Command({"PUT", "s" + std::to_string(c), "slow-value"})), "+OK");
+      slow_replies[c] = Text(client.Command({"GET", "s" + std::to_string(c)}));
       slow_took[c] = std::chrono::duration_cast<milliseconds>(steady_clock::now() - start);
       ++slow_done;
     });
@@ -153,9 +152,9 @@ TEST(SlowStoreTest, ASlowStoreNeverDelaysClientsOfAnotherStore) {
     for (const std::vector<std::string>& command :
          {std::vector<std::string>{"PING"}, std::vector<std::string>{"GET", "k"}}) {
       auto start = steady_clock::now();
-      std::string reply = ReplyText(fast.Command(command));
-      worst = std::max(worst,
-                       std::chrono::duration_cast<milliseconds>(steady_clock::now() - start));
+      std::string reply = Text(fast.Command(command));
+      worst =
+          std::max(worst, std::chrono::duration_cast<milliseconds>(steady_clock::now() - start));
       EXPECT_TRUE(reply == "+PONG" || reply == "$v") << reply;
       ++commands;
     }
@@ -174,7 +173,7 @@ TEST(SlowStoreTest, ASlowStoreNeverDelaysClientsOfAnotherStore) {
 TEST(SlowStoreTest, RepliesStayInOrderBehindASlowCommand) {
   SlowStoreServer server;
   Client slow_client(server.port());
-  ASSERT_EQ(ReplyText(slow_client.Command({"STORE", "slow"})), "+OK");
+  ASSERT_EQ(Text(slow_client.Command({"STORE", "slow"})), "+OK");
   // Pipelined: the PING queued behind a slow GET on the same connection answers in order.
   auto start = steady_clock::now();
   redisAppendCommand(slow_client.context(), "GET missing");
