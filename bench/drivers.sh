@@ -77,12 +77,17 @@ start_arvel() {
   pids+=($!)
   port=""
   for _ in $(seq 1 100); do
-    port="$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\) .*/\1/p' "$work/$name/arvel.log" |
-      head -n1)"
+    # The log may not exist yet: the daemon's shell creates it.
+    port="$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\) .*/\1/p' "$work/$name/arvel.log" \
+      2>/dev/null | head -n1 || true)"
     [[ -n "$port" ]] && break
     sleep 0.1
   done
-  [[ -n "$port" ]] || { echo "arvel-cached ($name) did not start:" >&2; cat "$work/$name/arvel.log" >&2; exit 1; }
+  if [[ -z "$port" ]]; then
+    echo "arvel-cached ($name) did not start:" >&2
+    cat "$work/$name/arvel.log" >&2
+    exit 1
+  fi
 }
 
 # bench PORT PIPELINE ARGS... -> "req/s p50_ms p99_ms" of the single test run.
@@ -91,7 +96,7 @@ bench() {
   shift 2
   timeout "$run_timeout" "${client_cpu[@]}" redis-benchmark -h 127.0.0.1 -p "$port" -q --csv \
     -n "$requests" -c "$clients" -P "$pipeline" -r "$keyspace" "$@" 2>/dev/null |
-    awk -F'","' 'NR > 1 && NF > 1 { gsub(/"/, ""); print $2, $5, $7; exit }'
+    awk -F'","' 'NR > 1 && NF > 1 { print $2, $5, $7; exit }'
 }
 
 workloads=(
@@ -102,13 +107,23 @@ workloads=(
   "INCREMENT -P1|1|INCREMENT counter:__rand_int__"
 )
 
-declare -A configs=(
-  [array]=$'default = "memory"\n[stores.memory]\ndriver = "array"'
-  [file]=$'default = "files"\n[stores.files]\ndriver = "file"\npath = "'"$data_dir"$'/arvel-bench-files"'
-  [sqlite]=$'default = "sql"\n[stores.sql]\ndriver = "database"\nurl = "sqlite://'"$data_dir"$'/arvel-bench.sqlite"'
-)
+# store_config DRIVER -> the cache.toml of a daemon whose default store uses DRIVER.
+store_config() {
+  case "$1" in
+    array) printf 'default = "memory"\n[stores.memory]\ndriver = "array"\n' ;;
+    file)
+      printf 'default = "files"\n[stores.files]\ndriver = "file"\npath = "%s"\n' \
+        "$data_dir/arvel-bench-files"
+      ;;
+    sqlite)
+      printf 'default = "sql"\n[stores.sql]\ndriver = "database"\nurl = "sqlite://%s"\n' \
+        "$data_dir/arvel-bench.sqlite"
+      ;;
+    *) return 1 ;;
+  esac
+}
 for driver in "${drivers[@]}"; do
-  [[ -n "${configs[$driver]:-}" ]] || { echo "unknown driver: $driver" >&2; exit 2; }
+  store_config "$driver" >/dev/null || { echo "unknown driver: $driver" >&2; exit 2; }
 done
 
 echo "arvel-cached ($binary); requests=$requests clients=$clients keyspace=$keyspace" \
@@ -119,7 +134,7 @@ printf '%-16s %-7s %12s %10s %10s\n' "--------" "------" "-----" "------" "-----
 failed=0
 declare -A ports
 for driver in "${drivers[@]}"; do
-  start_arvel "$driver" "${configs[$driver]}"
+  start_arvel "$driver" "$(store_config "$driver")"
   ports[$driver]="$port"
   bench "$port" 16 -t set >/dev/null  # preload so GETs hit
 done

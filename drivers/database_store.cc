@@ -65,16 +65,18 @@ std::string QuoteIdentifier(std::string_view name) {
   return quoted + "\"";
 }
 
-std::string LayoutCheckSql(const std::string& table) {
-  return "SELECT id, prefix, space, key, value, expiration FROM " + QuoteIdentifier(table) +
-         " LIMIT 0; SELECT prefix, key, owner, expiration FROM " +
+std::string LayoutCheckSql(const std::string& table, std::string_view columns,
+                           std::string_view lock_columns) {
+  return "SELECT " + std::string(columns) + " FROM " + QuoteIdentifier(table) +
+         " LIMIT 0; SELECT " + std::string(lock_columns) + " FROM " +
          QuoteIdentifier(table + "_locks") + " LIMIT 0;";
 }
 
-std::string LayoutError(const std::string& table) {
+std::string LayoutError(const std::string& table, std::string_view columns,
+                        std::string_view lock_columns) {
   return "table " + QuoteIdentifier(table) + " (or " + QuoteIdentifier(table + "_locks") +
-         ") exists with another layout than the database driver's (id, prefix, space, key, "
-         "value, expiration / prefix, key, owner, expiration); choose another `table`";
+         ") exists without the columns of the database driver (" + std::string(columns) + " / " +
+         std::string(lock_columns) + "); choose another `table`";
 }
 
 size_t PageSize(size_t count) { return std::clamp<size_t>(count, 1, kMaxPage); }

@@ -2,19 +2,21 @@
 // The `database` driver (SPEC §6): the cache in an SQL table, on SQLite (drivers/sqlite_store.h)
 // or PostgreSQL (drivers/postgres_store.h), chosen by the store's `url`.
 //
-// Layout, the same on both (created if missing; `cache` is the store's `table`):
+// Layout (created if missing; `cache` is the store's `table`):
 //
-//   cache(id, prefix, space, key, value, expiration)   unique (prefix, space, key)
-//   cache_locks(prefix, key, owner, expiration)         unique (prefix, key)
-//
-// (PostgreSQL makes the keys unique through sha256(key), since a B-tree entry cannot hold a
-// long key; SQLite indexes the key itself.)
+//   cache(…, prefix, space, key, value, expiration)   one row per (prefix, space, key)
+//   cache_locks(…, prefix, key, owner, expiration)     one row per (prefix, key)
 //
 // `prefix` is the store's prefix, so several stores (and daemons) can share one table and each
 // FLUSH removes only its own rows; `space` is the Space number (Space::kLock lives in
 // cache_locks instead); key/value/owner are binary (BLOB/BYTEA); expiration is Unix ms, 0 = none.
-// `id` only orders the rows for SCAN: a cursor is the last id returned, which stays valid across
-// restarts and daemons because it lives in the table.
+// What "…" is, and so how SCAN pages, differs by backend:
+//   - SQLite: `id INTEGER PRIMARY KEY` (the rowid), UNIQUE (prefix, space, key); a SCAN cursor
+//     is the last id returned.
+//   - PostgreSQL: `key_hash` = sha256(key), a stored generated column, PRIMARY KEY (prefix,
+//     space, key_hash): a B-tree entry cannot hold a long key, and one index serves lookups,
+//     upserts and SCAN (in hash order; a cursor is the first 8 bytes of a hash).
+// Either way a cursor lives in the table, so it stays valid across restarts and daemons.
 
 #include <uv.h>
 
@@ -71,10 +73,13 @@ std::vector<KeyUpdate> Decide(const std::vector<std::string>& keys,
 // quotes keep it from ever being read as anything else (and keep its case on PostgreSQL).
 std::string QuoteIdentifier(std::string_view name);
 
-// Statements that fail unless `table` and `table`_locks have the columns the driver uses (a
-// table of that name made by something else, e.g. Laravel's cache table), and the message then.
-std::string LayoutCheckSql(const std::string& table);
-std::string LayoutError(const std::string& table);
+// Statements that fail unless `table` and `table`_locks have the columns the driver uses (not
+// so for a table of that name made by something else, e.g. Laravel's cache table): `columns`
+// and `lock_columns` are comma-separated lists. LayoutError is the message then.
+std::string LayoutCheckSql(const std::string& table, std::string_view columns,
+                           std::string_view lock_columns);
+std::string LayoutError(const std::string& table, std::string_view columns,
+                        std::string_view lock_columns);
 
 // Rows one SCAN page may ask for, whatever COUNT the client gave.
 size_t PageSize(size_t count);

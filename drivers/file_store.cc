@@ -11,11 +11,12 @@
 //
 // Crash safety. A write goes to a temp file in the record's own directory, is fsynced, renamed
 // over the record (atomic on POSIX), and the directory is fsynced before the write is
-// acknowledged; new directories are fsynced into their parents when created. A crash therefore
-// leaves the old record or the new one, never a torn one, and an acknowledged write survives.
-// Multi-key updates write every temp file first and rename only when all of them are on disk, so
-// running out of space (ENOSPC) fails the whole update with nothing written. A file that does
-// not decode anyway (someone else's bytes, a disk error) is treated as absent and removed.
+// acknowledged, as is the parent of any directory the write created (each directory once per
+// update). A crash therefore leaves the old record or the new one, never a torn one, and an
+// acknowledged write survives. Multi-key updates write every temp file first and rename only
+// when all of them are on disk, so running out of space (ENOSPC) fails the whole update with
+// nothing written. A file that does not decode anyway (someone else's bytes, a disk error) is
+// treated as absent and removed.
 //
 // Atomicity between threads and daemons. Each key maps to one of 256 lock stripe files in
 // <prefix>/.locks. Update takes the stripes of all its keys exclusively, in ascending order (so
@@ -35,6 +36,12 @@
 // removed by the prune once old. FLUSH removes only the record and temp files of this prefix's
 // tree and their directories, never the lock stripes (another daemon may be holding one) and
 // never a name this driver did not create.
+//
+// Unavailability. Opening creates the tree and writes a probe file, so a path that cannot be
+// created or written fails at start-up with the errno text and the path; any later failure
+// (ENOSPC, EROFS, EIO) fails its call the same way, and BlockingStore then fails every call fast
+// and retries opening — the probe — until the disk is fixed. An implicit store nobody configured
+// is lazy: it touches the disk only once written to.
 
 #include "drivers/file_store.h"
 
@@ -46,9 +53,9 @@
 #include <limits>
 #include <random>
 
+#include "absl/container/flat_hash_map.h"
 #include "drivers/file_entry.h"
 #include "drivers/file_io.h"
-#include "drivers/file_lock.h"
 
 namespace arvel::drivers {
 
@@ -276,7 +283,7 @@ Status FileStore::RemoveIfStale(Space space, int64_t now_ms, const Slot& slot) c
 }
 
 Status FileStore::OpenBackend(size_t worker) {
-  if (lazy_ && !tree_ready_.load()) return Status::Ok();
+  if (lazy_ && !wanted_.load()) return Status::Ok();
   return PrepareTree();
 }
 
@@ -305,27 +312,18 @@ Status FileStore::PrepareTree() {
 
 Status FileStore::ReadBlocking(size_t worker, Space space, const std::vector<std::string>& keys,
                                int64_t now_ms, std::vector<std::optional<Entry>>* entries) {
-  if (!HasTree()) {
-    entries->assign(keys.size(), std::nullopt);
-    return Status::Ok();
-  }
-  std::vector<Slot> slots;
-  std::vector<uint32_t> stripes;
-  for (const std::string& key : keys) {
-    slots.push_back(MakeSlot(space, key));
-    stripes.push_back(slots.back().stripe);
-  }
+  entries->assign(keys.size(), std::nullopt);
+  if (!HasTree()) return Status::Ok();
+  std::vector<size_t> slot_of;
+  std::vector<Slot> slots = DistinctSlots(space, keys, &slot_of);
   StripeLocks locks;
-  Status status = locks.Acquire(lock_dir_, std::move(stripes), StripeLocks::Mode::kShared);
-  for (size_t i = 0; status.ok() && i < slots.size(); ++i) status = Load(space, now_ms, &slots[i]);
+  Status status = LockAndLoad(space, now_ms, StripeLocks::Mode::kShared, slots, &locks);
   locks.Release();
-  if (!status.ok()) return status;
-  entries->clear();
-  for (Slot& slot : slots) {
-    if (slot.stale) status = RemoveIfStale(space, now_ms, slot);
-    if (!status.ok()) return status;
-    entries->push_back(std::move(slot.live));
+  for (size_t i = 0; status.ok() && i < slots.size(); ++i) {
+    if (slots[i].stale) status = RemoveIfStale(space, now_ms, slots[i]);
   }
+  if (!status.ok()) return status;
+  for (size_t i = 0; i < keys.size(); ++i) (*entries)[i] = slots[slot_of[i]].live;
   return Status::Ok();
 }
 
@@ -383,33 +381,47 @@ class FileStore::Transaction {
   std::vector<std::string> dirs_;  // directories whose entries changed, to sync at the end
 };
 
+std::vector<FileStore::Slot> FileStore::DistinctSlots(Space space,
+                                                      const std::vector<std::string>& keys,
+                                                      std::vector<size_t>* slot_of) const {
+  std::vector<Slot> slots;
+  absl::flat_hash_map<std::string_view, size_t> index;
+  slot_of->resize(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto [it, added] = index.try_emplace(keys[i], slots.size());
+    (*slot_of)[i] = it->second;
+    if (added) slots.push_back(MakeSlot(space, keys[i]));
+  }
+  return slots;
+}
+
+Status FileStore::LockAndLoad(Space space, int64_t now_ms, StripeLocks::Mode mode,
+                              std::vector<Slot>& slots, StripeLocks* locks) const {
+  std::vector<uint32_t> stripes;
+  for (const Slot& slot : slots) stripes.push_back(slot.stripe);
+  Status status = locks->Acquire(lock_dir_, std::move(stripes), mode);
+  for (size_t i = 0; status.ok() && i < slots.size(); ++i) status = Load(space, now_ms, &slots[i]);
+  return status;
+}
+
 Status FileStore::UpdateBlocking(size_t worker, Space space, const std::vector<std::string>& keys,
                                  const UpdateFn& fn, int64_t now_ms, std::vector<bool>* changed) {
   if (!tree_ready_.load()) {
+    wanted_ = true;  // from now on, reopening after a failure means preparing the tree
     Status prepared = PrepareTree();
     if (!prepared.ok()) return prepared;
   }
   // One slot per distinct key; a key named twice gets both decisions, in order.
-  std::vector<Slot> slots;
-  std::vector<size_t> slot_of(keys.size());
-  std::vector<uint32_t> stripes;
-  for (size_t i = 0; i < keys.size(); ++i) {
-    auto same =
-        std::find_if(slots.begin(), slots.end(), [&](const Slot& s) { return *s.key == keys[i]; });
-    slot_of[i] = static_cast<size_t>(same - slots.begin());
-    if (same != slots.end()) continue;
-    slots.push_back(MakeSlot(space, keys[i]));
-    stripes.push_back(slots.back().stripe);
-  }
+  std::vector<size_t> slot_of;
+  std::vector<Slot> slots = DistinctSlots(space, keys, &slot_of);
   StripeLocks locks;
-  Status status = locks.Acquire(lock_dir_, std::move(stripes), StripeLocks::Mode::kExclusive);
-  for (size_t s = 0; status.ok() && s < slots.size(); ++s) status = Load(space, now_ms, &slots[s]);
+  Status status = LockAndLoad(space, now_ms, StripeLocks::Mode::kExclusive, slots, &locks);
   if (!status.ok()) return status;
 
   std::vector<KeyUpdate> updates(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
-    updates[i].key = keys[i];
     const Slot& slot = slots[slot_of[i]];
+    updates[i].key = keys[i];
     updates[i].current = slot.live ? &*slot.live : nullptr;
   }
   fn(std::span<KeyUpdate>(updates), now_ms);
@@ -421,8 +433,8 @@ Status FileStore::UpdateBlocking(size_t worker, Space space, const std::vector<s
     if (ApplyDecision(updates[i], slot.final_state, now_ms)) (*changed)[i] = slot.dirty = true;
   }
   Transaction transaction;
-  for (size_t s = 0; status.ok() && s < slots.size(); ++s) {
-    status = transaction.Stage(space, slots[s]);
+  for (size_t i = 0; status.ok() && i < slots.size(); ++i) {
+    status = transaction.Stage(space, slots[i]);
   }
   if (status.ok()) status = transaction.Commit();
   if (!status.ok()) changed->assign(keys.size(), false);

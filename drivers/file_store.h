@@ -22,6 +22,7 @@
 
 #include "drivers/blocking_store.h"
 #include "drivers/file_entry.h"
+#include "drivers/file_lock.h"
 
 namespace arvel::drivers {
 
@@ -88,6 +89,12 @@ class FileStore : public BlockingStore {
   bool HasTree() const;
   std::string SpaceDir(Space space) const;
   Slot MakeSlot(Space space, const std::string& key) const;
+  // One slot per distinct key of `keys`; slot_of[i] is the index of keys[i]'s slot.
+  std::vector<Slot> DistinctSlots(Space space, const std::vector<std::string>& keys,
+                                  std::vector<size_t>* slot_of) const;
+  // Locks the slots' stripes in `mode`, then loads each slot.
+  Status LockAndLoad(Space space, int64_t now_ms, StripeLocks::Mode mode, std::vector<Slot>& slots,
+                     StripeLocks* locks) const;
   // The slot of a file met by a walk (its key unknown until read).
   static Slot SlotOfFile(const std::string& leaf_dir, const std::string& name);
   // Reads the slot's file into slot->live / slot->stale.
@@ -112,6 +119,7 @@ class FileStore : public BlockingStore {
   const std::string lock_dir_;
 
   std::atomic<bool> tree_ready_{false};  // PrepareTree succeeded once
+  std::atomic<bool> wanted_{false};      // a lazy store was written to: open it for real
 
   std::mutex prune_mu_;      // PruneBlocking calls never overlap; this orders their state
   size_t prune_space_ = 0;   // GUARDED_BY(prune_mu_)

@@ -33,8 +33,19 @@
 // WAL is flushed before COMMIT returns), so an acknowledged write survives kill -9 of the daemon
 // and of PostgreSQL.
 //
+// Keys: the primary key is (prefix, space, key_hash) with key_hash = sha256(key), a stored
+// generated column: a B-tree entry holds at most ~2.7 kB and a key may be far longer, and with a
+// single index on the table the planner cannot pick a worse one for a lookup, even before the
+// table has statistics. Lookups also compare the key itself, so a match is exact.
+//
+// SCAN walks the primary key in hash order: a cursor is the first 8 bytes of a hash (big
+// endian), and the next cursor is that of the page's last key plus one. A key present for the
+// whole iteration is returned unless its hash shares its first 64 bits with the hash of the key
+// that ended a page (about n / 2^64 for n keys: never, in practice). RANDOMKEY takes the first
+// live key at or after a random hash, which is uniform.
+//
 // Parameters and results travel in binary format: keys and values are raw bytes (BYTEA), no
-// escaping. SCAN pages by the identity column `id` (see drivers/database_store.h).
+// escaping.
 
 #include "drivers/postgres_store.h"
 
@@ -62,6 +73,24 @@ constexpr unsigned kInt8Array = 1016;
 
 // PostgreSQL truncates identifiers to 63 bytes: "<table>_locks" must still be distinct.
 constexpr size_t kMaxTableName = 63 - 6;
+
+constexpr std::string_view kColumns = "prefix, space, key, key_hash, value, expiration";
+constexpr std::string_view kLockColumns = "prefix, key, key_hash, owner, expiration";
+
+// A SCAN cursor as the 8 big-endian bytes it compares with key_hash by, and back.
+std::string CursorBytes(uint64_t cursor) {
+  std::string bytes(8, '\0');
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(cursor >> (56 - 8 * i));
+  return bytes;
+}
+
+uint64_t CursorOf(std::string_view hash) {
+  uint64_t cursor = 0;
+  for (size_t i = 0; i < 8 && i < hash.size(); ++i) {
+    cursor = (cursor << 8) | static_cast<unsigned char>(hash[i]);
+  }
+  return cursor;
+}
 
 uint64_t Fnv1a(uint64_t hash, std::string_view bytes) {
   for (unsigned char c : bytes) {
@@ -128,9 +157,9 @@ bool Stale(PGconn* conn) {
   return poll(&fd, 1, 0) != 0;
 }
 
-int64_t RandomBetween(int64_t low, int64_t high) {
+uint64_t RandomHashPrefix() {
   thread_local std::mt19937_64 rng(std::random_device{}());
-  return std::uniform_int_distribution<int64_t>(low, high)(rng);
+  return rng();
 }
 
 }  // namespace
@@ -213,11 +242,10 @@ std::array<PostgresStore::Statement, PostgresStore::kSqlCount> PostgresStore::Bu
     const std::string& table) {
   const std::string t = QuoteIdentifier(table);
   const std::string l = QuoteIdentifier(table + "_locks");
-  // sha256(key) = sha256($n) finds the row through the unique index; key = $n makes the match
-  // exact whatever the hash does.
+  // key_hash finds the row through the primary key; key = $n makes the match exact.
   const std::string data_key =
-      " WHERE prefix = $1 AND space = $2 AND sha256(key) = sha256($3) AND key = $3";
-  const std::string lock_key = " WHERE prefix = $1 AND sha256(key) = sha256($2) AND key = $2";
+      " WHERE prefix = $1 AND space = $2 AND key_hash = sha256($3) AND key = $3";
+  const std::string lock_key = " WHERE prefix = $1 AND key_hash = sha256($2) AND key = $2";
   const std::string in_space = " WHERE prefix = $1 AND space = $2";
   auto live = [](int param) {
     return " AND (expiration = 0 OR expiration > $" + std::to_string(param) + ")";
@@ -228,12 +256,12 @@ std::array<PostgresStore::Statement, PostgresStore::kSqlCount> PostgresStore::Bu
   sql[kSelectLock] = {"SELECT owner, expiration FROM " + l + lock_key, {kText, kBytea}};
   sql[kUpsertData] = {"INSERT INTO " + t +
                           " (prefix, space, key, value, expiration) VALUES ($1, $2, $3, $4, $5)"
-                          " ON CONFLICT (prefix, space, sha256(key)) DO UPDATE"
+                          " ON CONFLICT (prefix, space, key_hash) DO UPDATE"
                           " SET value = EXCLUDED.value, expiration = EXCLUDED.expiration",
                       {kText, kInt2, kBytea, kBytea, kInt8}};
   sql[kUpsertLock] = {"INSERT INTO " + l +
                           " (prefix, key, owner, expiration) VALUES ($1, $2, $3, $4)"
-                          " ON CONFLICT (prefix, sha256(key)) DO UPDATE"
+                          " ON CONFLICT (prefix, key_hash) DO UPDATE"
                           " SET owner = EXCLUDED.owner, expiration = EXCLUDED.expiration",
                       {kText, kBytea, kBytea, kInt8}};
   sql[kEraseData] = {"DELETE FROM " + t + data_key + live(4), {kText, kInt2, kBytea, kInt8}};
@@ -242,19 +270,20 @@ std::array<PostgresStore::Statement, PostgresStore::kSqlCount> PostgresStore::Bu
                       {kText, kInt2, kBytea, kInt8, kInt8}};
   sql[kExpireLock] = {"UPDATE " + l + " SET expiration = $4" + lock_key + live(3),
                       {kText, kBytea, kInt8, kInt8}};
-  sql[kScan] = {"SELECT id, key FROM " + t + in_space + live(3) + " AND id > $4 ORDER BY id LIMIT $5",
-                {kText, kInt2, kInt8, kInt8, kInt8}};
+  sql[kScan] = {"SELECT key_hash, key FROM " + t + in_space + live(3) +
+                    " AND key_hash >= $4 ORDER BY key_hash LIMIT $5",
+                {kText, kInt2, kInt8, kBytea, kInt8}};
   sql[kCount] = {"SELECT count(*) FROM " + t + in_space + live(3), {kText, kInt2, kInt8}};
-  sql[kBounds] = {"SELECT min(id), max(id) FROM " + t + in_space, {kText, kInt2}};
-  sql[kRandomFrom] = {"SELECT key FROM " + t + in_space + live(3) +
-                          " AND id >= $4 ORDER BY id LIMIT 1",
-                      {kText, kInt2, kInt8, kInt8}};
+  sql[kRandomFrom] = {
+      "SELECT key FROM " + t + in_space + live(3) + " AND key_hash >= $4 ORDER BY key_hash LIMIT 1",
+      {kText, kInt2, kInt8, kBytea}};
   // The ids arrive sorted, the store's own first (shared: only FLUSH takes it exclusively);
   // WITH ORDINALITY keeps that order while the locks are taken.
-  sql[kLockKeys] = {"SELECT CASE WHEN n = 1 THEN pg_advisory_xact_lock_shared(x)"
-                    " ELSE pg_advisory_xact_lock(x) END"
-                    " FROM unnest($1::int8[]) WITH ORDINALITY AS u(x, n) ORDER BY n",
-                    {kInt8Array}};
+  sql[kLockKeys] = {
+      "SELECT CASE WHEN n = 1 THEN pg_advisory_xact_lock_shared(x)"
+      " ELSE pg_advisory_xact_lock(x) END"
+      " FROM unnest($1::int8[]) WITH ORDINALITY AS u(x, n) ORDER BY n",
+      {kInt8Array}};
   sql[kLockStore] = {"SELECT pg_advisory_xact_lock($1)", {kInt8}};
   sql[kFlushData] = {"DELETE FROM " + t + " WHERE prefix = $1", {kText}};
   sql[kFlushLocks] = {"DELETE FROM " + l + " WHERE prefix = $1", {kText}};
@@ -311,14 +340,20 @@ Status PostgresStore::OpenConnection(PGconn** conn) {
     return Status::Error("postgresql: the store prefix contains a NUL byte");
   }
   // Keywords before "dbname" are defaults that the URL's own parameters override.
-  const char* keywords[] = {"connect_timeout", "keepalives_idle",  "keepalives_interval",
-                            "keepalives_count", "tcp_user_timeout", "application_name",
-                            "dbname",           nullptr};
+  const char* keywords[] = {"connect_timeout",
+                            "keepalives_idle",
+                            "keepalives_interval",
+                            "keepalives_count",
+                            "tcp_user_timeout",
+                            "application_name",
+                            "dbname",
+                            nullptr};
   const char* values[] = {"2", "10", "5", "3", "10000", "arvel-cached", url_.c_str(), nullptr};
   *conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (*conn == nullptr || PQstatus(*conn) != CONNECTION_OK) return PgError(*conn, nullptr);
   // "relation already exists, skipping" and friends would go to stderr otherwise.
-  PQsetNoticeProcessor(*conn, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      *conn, [](void*, const char*) {}, nullptr);
   Status status = CreateSchema(*conn);
   return status.ok() ? Prepare(*conn) : status;
 }
@@ -330,30 +365,30 @@ Status PostgresStore::CreateSchema(PGconn* conn) {
   // workers take turns under an advisory lock.
   const int64_t schema_lock = static_cast<int64_t>(HashParts({"schema", name}) & ~uint64_t{1});
   const std::string locks = QuoteIdentifier(name + "_locks");
-  const std::string tables =
-      "BEGIN; SELECT pg_advisory_xact_lock(" + std::to_string(schema_lock) + ");"
-      "CREATE TABLE IF NOT EXISTS " + t + " ("
-      " id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, prefix text NOT NULL,"
-      " space smallint NOT NULL, key bytea NOT NULL, value bytea NOT NULL,"
-      " expiration bigint NOT NULL DEFAULT 0);"
-      "CREATE TABLE IF NOT EXISTS " + locks + " ("
-      " prefix text NOT NULL, key bytea NOT NULL, owner bytea NOT NULL,"
-      " expiration bigint NOT NULL DEFAULT 0);";
-  // Keys are unique through their SHA-256: a B-tree entry holds at most ~2.7 kB, and a key may
-  // be much longer. Index names stay short, so "<table>_…" fits in 63 bytes.
-  const std::string indexes =
-      "CREATE UNIQUE INDEX IF NOT EXISTS " + QuoteIdentifier(name + "_key") + " ON " + t +
-      " (prefix, space, sha256(key));"
-      "CREATE UNIQUE INDEX IF NOT EXISTS " + QuoteIdentifier(name + "_lk") + " ON " + locks +
-      " (prefix, sha256(key));"
-      "CREATE INDEX IF NOT EXISTS " + QuoteIdentifier(name + "_scan") + " ON " + t +
-      " (prefix, space, id);"
-      "CREATE INDEX IF NOT EXISTS " + QuoteIdentifier(name + "_exp") + " ON " + t +
-      " (prefix, expiration) WHERE expiration > 0;"
-      "COMMIT;";
+  const std::string key_hash = " key_hash bytea GENERATED ALWAYS AS (sha256(key)) STORED,";
+  const std::string tables = "BEGIN; SELECT pg_advisory_xact_lock(" + std::to_string(schema_lock) +
+                             ");"
+                             "CREATE TABLE IF NOT EXISTS " +
+                             t +
+                             " ("
+                             " prefix text NOT NULL, space smallint NOT NULL, key bytea NOT NULL," +
+                             key_hash +
+                             " value bytea NOT NULL, expiration bigint NOT NULL DEFAULT 0,"
+                             " PRIMARY KEY (prefix, space, key_hash));"
+                             "CREATE TABLE IF NOT EXISTS " +
+                             locks +
+                             " ("
+                             " prefix text NOT NULL, key bytea NOT NULL," +
+                             key_hash +
+                             " owner bytea NOT NULL, expiration bigint NOT NULL DEFAULT 0,"
+                             " PRIMARY KEY (prefix, key_hash));";
+  const std::string indexes = "CREATE INDEX IF NOT EXISTS " + QuoteIdentifier(name + "_exp") +
+                              " ON " + t +
+                              " (prefix, expiration) WHERE expiration > 0;"
+                              "COMMIT;";
   Status status = Command(conn, tables, "cannot create table " + t);
-  if (status.ok() && !Command(conn, database::LayoutCheckSql(name)).ok()) {
-    status = Status::Error("postgresql: " + database::LayoutError(name));
+  if (status.ok() && !Command(conn, database::LayoutCheckSql(name, kColumns, kLockColumns)).ok()) {
+    status = Status::Error("postgresql: " + database::LayoutError(name, kColumns, kLockColumns));
   }
   if (status.ok()) status = Command(conn, indexes, "cannot create the indexes of " + t);
   if (!status.ok()) (void)Command(conn, "ROLLBACK");
@@ -385,8 +420,8 @@ Status PostgresStore::Command(PGconn* conn, const std::string& sql, std::string_
 
 Status PostgresStore::Run(PGconn* conn, Sql sql, const Params& params, Rows* rows) {
   const std::string name = "arvel_" + std::to_string(sql);
-  rows->Reset(PQexecPrepared(conn, name.c_str(), params.size(), params.values(),
-                             params.lengths(), params.formats(), /*resultFormat=*/1));
+  rows->Reset(PQexecPrepared(conn, name.c_str(), params.size(), params.values(), params.lengths(),
+                             params.formats(), /*resultFormat=*/1));
   const ExecStatusType status = PQresultStatus(rows->get());
   if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) return Status::Ok();
   return PgError(conn, rows->get());
@@ -433,9 +468,8 @@ Status PostgresStore::ReadRows(PGconn* conn, Space space, const std::vector<std:
   return Status::Ok();
 }
 
-Status PostgresStore::ReadBlocking(size_t worker, Space space,
-                                   const std::vector<std::string>& keys, int64_t now_ms,
-                                   std::vector<std::optional<Entry>>* entries) {
+Status PostgresStore::ReadBlocking(size_t worker, Space space, const std::vector<std::string>& keys,
+                                   int64_t now_ms, std::vector<std::optional<Entry>>* entries) {
   Result<PGconn*> conn = Connect(worker);
   if (!conn.ok()) return conn.status();
   // Several keys share one snapshot, as MGET is atomic in Redis.
@@ -448,8 +482,8 @@ Status PostgresStore::ReadBlocking(size_t worker, Space space,
   return status;
 }
 
-Status PostgresStore::ApplyWrite(PGconn* conn, Space space, const KeyUpdate& update,
-                                 int64_t now_ms, bool* changed) {
+Status PostgresStore::ApplyWrite(PGconn* conn, Space space, const KeyUpdate& update, int64_t now_ms,
+                                 bool* changed) {
   const database::RowWrite write = database::PlanWrite(update, now_ms);
   *changed = false;
   if (write == database::RowWrite::kNone) return Status::Ok();
@@ -516,10 +550,9 @@ Status PostgresStore::ScanBlocking(size_t worker, uint64_t cursor, size_t count,
   return ScanSpaceBlocking(worker, Space::kData, cursor, count, now_ms, page);
 }
 
-Status PostgresStore::ScanSpaceBlocking(size_t worker, Space space, uint64_t cursor,
-                                        size_t count, int64_t now_ms, ScanPage* page) {
+Status PostgresStore::ScanSpaceBlocking(size_t worker, Space space, uint64_t cursor, size_t count,
+                                        int64_t now_ms, ScanPage* page) {
   page->next_cursor = 0;
-  if (cursor > static_cast<uint64_t>(INT64_MAX)) return Status::Ok();  // past every id
   Result<PGconn*> conn = Connect(worker);
   if (!conn.ok()) return conn.status();
   const auto limit = static_cast<int64_t>(database::PageSize(count));
@@ -529,13 +562,13 @@ Status PostgresStore::ScanSpaceBlocking(size_t worker, Space space, uint64_t cur
                           .Text(settings_.prefix)
                           .Int2(static_cast<int16_t>(space))
                           .Int8(now_ms)
-                          .Int8(static_cast<int64_t>(cursor))
+                          .Bytes(CursorBytes(cursor))
                           .Int8(limit),
                       &rows);
   if (!status.ok()) return status;
   for (int i = 0; i < rows.size(); ++i) page->keys.push_back(rows.Bytes(i, 1));
-  // A full page may have more after it; a short one ends the iteration.
-  if (rows.size() == limit) page->next_cursor = static_cast<uint64_t>(rows.Int(limit - 1, 0));
+  // A full page may have more after it; a short one (or the very last hash) ends the iteration.
+  if (rows.size() == limit) page->next_cursor = CursorOf(rows.Bytes(limit - 1, 0)) + 1;
   return Status::Ok();
 }
 
@@ -543,8 +576,7 @@ Status PostgresStore::CountBlocking(size_t worker, int64_t now_ms, int64_t* coun
   Result<PGconn*> conn = Connect(worker);
   if (!conn.ok()) return conn.status();
   Rows rows;
-  Status status =
-      Run(*conn, kCount, Params().Text(settings_.prefix).Int2(0).Int8(now_ms), &rows);
+  Status status = Run(*conn, kCount, Params().Text(settings_.prefix).Int2(0).Int8(now_ms), &rows);
   if (status.ok()) *count = rows.Int(0, 0);
   return status;
 }
@@ -553,16 +585,16 @@ Status PostgresStore::RandomKeyBlocking(size_t worker, int64_t now_ms,
                                         std::optional<std::string>* key) {
   Result<PGconn*> conn = Connect(worker);
   if (!conn.ok()) return conn.status();
-  Rows bounds;
-  Status status = Run(*conn, kBounds, Params().Text(settings_.prefix).Int2(0), &bounds);
-  if (!status.ok() || bounds.IsNull(0, 0)) return status;  // an error, or no rows at all
-  const int64_t low = bounds.Int(0, 0);
-  // The first live key at or after a random id, else the first live key: O(log n), and close
-  // enough to uniform for RANDOMKEY while ids are dense.
-  for (int64_t from : {RandomBetween(low, bounds.Int(0, 1)), low}) {
+  // The first live key at or after a random hash, else the first live key at all.
+  for (uint64_t from : {RandomHashPrefix(), uint64_t{0}}) {
     Rows rows;
-    status = Run(*conn, kRandomFrom,
-                 Params().Text(settings_.prefix).Int2(0).Int8(now_ms).Int8(from), &rows);
+    Status status = Run(*conn, kRandomFrom,
+                        Params()
+                            .Text(settings_.prefix)
+                            .Int2(static_cast<int16_t>(Space::kData))
+                            .Int8(now_ms)
+                            .Bytes(CursorBytes(from)),
+                        &rows);
     if (!status.ok()) return status;
     if (rows.size() > 0) {
       *key = rows.Bytes(0, 0);
@@ -594,9 +626,9 @@ Status PostgresStore::PruneBlocking(size_t worker, int64_t now_ms) {
     int64_t deleted = database::kPruneBatch;
     while (deleted == database::kPruneBatch && SteadyClock::now() < deadline) {
       Rows rows;
-      Status status = Run(*conn, sql,
-                          Params().Text(settings_.prefix).Int8(now_ms).Int8(database::kPruneBatch),
-                          &rows);
+      Status status =
+          Run(*conn, sql, Params().Text(settings_.prefix).Int8(now_ms).Int8(database::kPruneBatch),
+              &rows);
       if (!status.ok()) {
         Abort(worker, *conn);
         return status;

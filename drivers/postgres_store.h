@@ -36,17 +36,30 @@ class PostgresStore : public BlockingStore {
   Status ScanSpaceBlocking(size_t worker, Space space, uint64_t cursor, size_t count,
                            int64_t now_ms, ScanPage* page) override;
   Status CountBlocking(size_t worker, int64_t now_ms, int64_t* count) override;
-  Status RandomKeyBlocking(size_t worker, int64_t now_ms,
-                           std::optional<std::string>* key) override;
+  Status RandomKeyBlocking(size_t worker, int64_t now_ms, std::optional<std::string>* key) override;
   Status FlushBlocking(size_t worker) override;
   Status PruneBlocking(size_t worker, int64_t now_ms) override;
 
  private:
   // Every statement this store runs, prepared once per connection.
   enum Sql : size_t {
-    kSelectData, kSelectLock, kUpsertData, kUpsertLock, kEraseData, kEraseLock,
-    kExpireData, kExpireLock, kScan, kCount, kBounds, kRandomFrom,
-    kLockKeys, kLockStore, kFlushData, kFlushLocks, kPruneData, kPruneLocks,
+    kSelectData,
+    kSelectLock,
+    kUpsertData,
+    kUpsertLock,
+    kEraseData,
+    kEraseLock,
+    kExpireData,
+    kExpireLock,
+    kScan,
+    kCount,
+    kRandomFrom,
+    kLockKeys,
+    kLockStore,
+    kFlushData,
+    kFlushLocks,
+    kPruneData,
+    kPruneLocks,
     kSqlCount
   };
   struct Statement {
@@ -73,8 +86,8 @@ class PostgresStore : public BlockingStore {
   void Abort(size_t worker, PGconn* conn);
   // Takes this store's shared lock, then an exclusive advisory lock per key (sorted).
   Status LockKeys(PGconn* conn, Space space, const std::vector<std::string>& keys);
-  Status ReadRows(PGconn* conn, Space space, const std::vector<std::string>& keys,
-                  int64_t now_ms, std::vector<std::optional<Entry>>* rows);
+  Status ReadRows(PGconn* conn, Space space, const std::vector<std::string>& keys, int64_t now_ms,
+                  std::vector<std::optional<Entry>>* rows);
   Status ApplyWrite(PGconn* conn, Space space, const KeyUpdate& update, int64_t now_ms,
                     bool* changed);
   Status DecideAndWrite(PGconn* conn, Space space, const std::vector<std::string>& keys,

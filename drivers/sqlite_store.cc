@@ -31,8 +31,8 @@
 
 #include "drivers/sqlite_store.h"
 
-#include <sqlite3.h>
 #include <spdlog/spdlog.h>
+#include <sqlite3.h>
 
 #include <chrono>
 #include <filesystem>
@@ -48,19 +48,21 @@ using database::QuoteIdentifier;
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr auto kBusyTimeout = std::chrono::seconds(5);
+constexpr std::string_view kColumns = "id, prefix, space, key, value, expiration";
+constexpr std::string_view kLockColumns = "prefix, key, owner, expiration";
 
 }  // namespace
 
 // The numbered parameters every statement draws from: a statement uses the ones it names.
 struct SqliteStore::Params {
   std::string_view prefix = {};  // ?1
-  int space = 0;            // ?2
+  int space = 0;                 // ?2
   std::string_view key = {};     // ?3
   std::string_view value = {};   // ?4
-  int64_t expiration = 0;   // ?5
-  int64_t now = 0;          // ?6
-  int64_t id = 0;           // ?7
-  int64_t limit = 0;        // ?8
+  int64_t expiration = 0;        // ?5
+  int64_t now = 0;               // ?6
+  int64_t id = 0;                // ?7
+  int64_t limit = 0;             // ?8
 };
 
 struct SqliteStore::Connection {
@@ -109,15 +111,24 @@ class SqliteStore::Statement {
  private:
   int BindOne(int index, const Params& p) {
     switch (index) {
-      case 1: return BindText(index, p.prefix);
-      case 2: return sqlite3_bind_int(stmt_, index, p.space);
-      case 3: return BindBlob(index, p.key);
-      case 4: return BindBlob(index, p.value);
-      case 5: return sqlite3_bind_int64(stmt_, index, p.expiration);
-      case 6: return sqlite3_bind_int64(stmt_, index, p.now);
-      case 7: return sqlite3_bind_int64(stmt_, index, p.id);
-      case 8: return sqlite3_bind_int64(stmt_, index, p.limit);
-      default: return SQLITE_RANGE;
+      case 1:
+        return BindText(index, p.prefix);
+      case 2:
+        return sqlite3_bind_int(stmt_, index, p.space);
+      case 3:
+        return BindBlob(index, p.key);
+      case 4:
+        return BindBlob(index, p.value);
+      case 5:
+        return sqlite3_bind_int64(stmt_, index, p.expiration);
+      case 6:
+        return sqlite3_bind_int64(stmt_, index, p.now);
+      case 7:
+        return sqlite3_bind_int64(stmt_, index, p.id);
+      case 8:
+        return sqlite3_bind_int64(stmt_, index, p.limit);
+      default:
+        return SQLITE_RANGE;
     }
   }
   // Keys and values are always bound as BLOBs: SQLite compares a TEXT and a BLOB as different
@@ -143,7 +154,8 @@ int BusyWait(void* arg, int attempt) {
   const auto now = SteadyClock::now();
   if (attempt == 0) *busy_since = now;
   if (now - *busy_since >= kBusyTimeout) return 0;
-  std::this_thread::sleep_for(std::chrono::microseconds(std::min(50 << std::min(attempt, 7), 5000)));
+  std::this_thread::sleep_for(
+      std::chrono::microseconds(std::min(50 << std::min(attempt, 7), 5000)));
   return 1;
 }
 
@@ -180,14 +192,15 @@ std::array<std::string, SqliteStore::kSqlCount> SqliteStore::BuildSql(const std:
   sql[kEraseLock] = "DELETE FROM " + l + lock_key + live;
   sql[kExpireData] = "UPDATE " + t + " SET expiration = ?5" + data_key + live;
   sql[kExpireLock] = "UPDATE " + l + " SET expiration = ?5" + lock_key + live;
-  sql[kScan] = "SELECT id, key FROM " + t + in_space + " AND id > ?7" + live +
-               " ORDER BY id LIMIT ?8";
+  sql[kScan] =
+      "SELECT id, key FROM " + t + in_space + " AND id > ?7" + live + " ORDER BY id LIMIT ?8";
   sql[kCount] = "SELECT count(*) FROM " + t + in_space + live;
   // Two index probes; min(id), max(id) in one aggregate would walk the whole range.
-  sql[kBounds] = "SELECT (SELECT id FROM " + t + in_space + " ORDER BY id LIMIT 1), (SELECT id FROM " +
-                 t + in_space + " ORDER BY id DESC LIMIT 1)";
-  sql[kRandomFrom] = "SELECT key FROM " + t + in_space + " AND id >= ?7" + live +
-                     " ORDER BY id LIMIT 1";
+  sql[kBounds] = "SELECT (SELECT id FROM " + t + in_space +
+                 " ORDER BY id LIMIT 1), (SELECT id FROM " + t + in_space +
+                 " ORDER BY id DESC LIMIT 1)";
+  sql[kRandomFrom] =
+      "SELECT key FROM " + t + in_space + " AND id >= ?7" + live + " ORDER BY id LIMIT 1";
   sql[kFlushData] = "DELETE FROM " + t + " WHERE prefix = ?1";
   sql[kFlushLocks] = "DELETE FROM " + l + " WHERE prefix = ?1";
   const std::string due = " WHERE prefix = ?1 AND expiration > 0 AND expiration <= ?6";
@@ -277,25 +290,31 @@ Status SqliteStore::CreateSchema(Connection& conn) {
   const std::string t = QuoteIdentifier(name);
   const std::string tables =
       "BEGIN IMMEDIATE;"
-      "CREATE TABLE IF NOT EXISTS " + t + " ("
+      "CREATE TABLE IF NOT EXISTS " +
+      t +
+      " ("
       " id INTEGER PRIMARY KEY, prefix TEXT NOT NULL, space INTEGER NOT NULL,"
       " key BLOB NOT NULL, value BLOB NOT NULL, expiration INTEGER NOT NULL DEFAULT 0,"
       " UNIQUE (prefix, space, key));"
-      "CREATE TABLE IF NOT EXISTS " + QuoteIdentifier(name + "_locks") + " ("
+      "CREATE TABLE IF NOT EXISTS " +
+      QuoteIdentifier(name + "_locks") +
+      " ("
       " prefix TEXT NOT NULL, key BLOB NOT NULL, owner BLOB NOT NULL,"
       " expiration INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (prefix, key));";
-  const std::string indexes =
-      "CREATE INDEX IF NOT EXISTS " + QuoteIdentifier(name + "_scan") + " ON " + t +
-      " (prefix, space);"
-      "CREATE INDEX IF NOT EXISTS " + QuoteIdentifier(name + "_exp") + " ON " + t +
-      " (prefix, expiration) WHERE expiration > 0;"
-      "COMMIT;";
+  const std::string indexes = "CREATE INDEX IF NOT EXISTS " + QuoteIdentifier(name + "_scan") +
+                              " ON " + t +
+                              " (prefix, space);"
+                              "CREATE INDEX IF NOT EXISTS " +
+                              QuoteIdentifier(name + "_exp") + " ON " + t +
+                              " (prefix, expiration) WHERE expiration > 0;"
+                              "COMMIT;";
   Status status;
   if (sqlite3_exec(conn.db, tables.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
     status = Error(conn, "cannot create table " + t);
-  } else if (sqlite3_exec(conn.db, database::LayoutCheckSql(name).c_str(), nullptr, nullptr,
-                          nullptr) != SQLITE_OK) {
-    status = Status::Error("sqlite " + path_ + ": " + database::LayoutError(name));
+  } else if (sqlite3_exec(conn.db, database::LayoutCheckSql(name, kColumns, kLockColumns).c_str(),
+                          nullptr, nullptr, nullptr) != SQLITE_OK) {
+    status = Status::Error("sqlite " + path_ + ": " +
+                           database::LayoutError(name, kColumns, kLockColumns));
   } else if (sqlite3_exec(conn.db, indexes.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
     status = Error(conn, "cannot create the indexes of " + t);
   }
@@ -331,8 +350,9 @@ Status SqliteStore::ReadRows(Connection& conn, Space space, const std::vector<st
   const Sql sql = space == Space::kLock ? kSelectLock : kSelectData;
   for (size_t i = 0; i < keys.size(); ++i) {
     Statement statement(conn, sql);
-    if (statement.Bind({.prefix = settings_.prefix, .space = static_cast<int>(space),
-                        .key = keys[i]}) != SQLITE_OK) {
+    if (statement.Bind(
+            {.prefix = settings_.prefix, .space = static_cast<int>(space), .key = keys[i]}) !=
+        SQLITE_OK) {
       return Error(conn, "");
     }
     const int rc = statement.Step();
@@ -367,9 +387,12 @@ Status SqliteStore::ApplyWrite(Connection& conn, Space space, const KeyUpdate& u
   if (write == database::RowWrite::kEraseLive) sql = lock ? kEraseLock : kEraseData;
   if (write == database::RowWrite::kSetExpiry) sql = lock ? kExpireLock : kExpireData;
   Statement statement(conn, sql);
-  if (statement.Bind({.prefix = settings_.prefix, .space = static_cast<int>(space),
-                      .key = update.key, .value = update.value,
-                      .expiration = update.expire_at_ms, .now = now_ms}) != SQLITE_OK) {
+  if (statement.Bind({.prefix = settings_.prefix,
+                      .space = static_cast<int>(space),
+                      .key = update.key,
+                      .value = update.value,
+                      .expiration = update.expire_at_ms,
+                      .now = now_ms}) != SQLITE_OK) {
     return Error(conn, "");
   }
   int changes = 0;
@@ -378,9 +401,8 @@ Status SqliteStore::ApplyWrite(Connection& conn, Space space, const KeyUpdate& u
   return status;
 }
 
-Status SqliteStore::UpdateBlocking(size_t worker, Space space,
-                                   const std::vector<std::string>& keys, const UpdateFn& fn,
-                                   int64_t now_ms, std::vector<bool>* changed) {
+Status SqliteStore::UpdateBlocking(size_t worker, Space space, const std::vector<std::string>& keys,
+                                   const UpdateFn& fn, int64_t now_ms, std::vector<bool>* changed) {
   Result<Connection*> conn = Connect(worker);
   if (!conn.ok()) return conn.status();
   Connection& c = **conn;
@@ -421,9 +443,11 @@ Status SqliteStore::ScanSpaceBlocking(size_t worker, Space space, uint64_t curso
   if (!conn.ok()) return conn.status();
   const auto limit = static_cast<int64_t>(database::PageSize(count));
   Statement statement(**conn, kScan);
-  if (statement.Bind({.prefix = settings_.prefix, .space = static_cast<int>(space),
-                      .now = now_ms, .id = static_cast<int64_t>(cursor), .limit = limit}) !=
-      SQLITE_OK) {
+  if (statement.Bind({.prefix = settings_.prefix,
+                      .space = static_cast<int>(space),
+                      .now = now_ms,
+                      .id = static_cast<int64_t>(cursor),
+                      .limit = limit}) != SQLITE_OK) {
     return Error(**conn, "");
   }
   int64_t last_id = 0;
@@ -512,8 +536,9 @@ Status SqliteStore::PruneBlocking(size_t worker, int64_t now_ms) {
     while (changes == database::kPruneBatch && SteadyClock::now() < deadline) {
       std::lock_guard lock(write_mu_);
       Statement statement(**conn, sql);
-      if (statement.Bind({.prefix = settings_.prefix, .now = now_ms,
-                          .limit = database::kPruneBatch}) != SQLITE_OK) {
+      if (statement.Bind(
+              {.prefix = settings_.prefix, .now = now_ms, .limit = database::kPruneBatch}) !=
+          SQLITE_OK) {
         return Error(**conn, "");
       }
       Status status = RunWrite(**conn, statement, &changes);

@@ -39,18 +39,33 @@ class SqliteStore : public BlockingStore {
   Status ScanSpaceBlocking(size_t worker, Space space, uint64_t cursor, size_t count,
                            int64_t now_ms, ScanPage* page) override;
   Status CountBlocking(size_t worker, int64_t now_ms, int64_t* count) override;
-  Status RandomKeyBlocking(size_t worker, int64_t now_ms,
-                           std::optional<std::string>* key) override;
+  Status RandomKeyBlocking(size_t worker, int64_t now_ms, std::optional<std::string>* key) override;
   Status FlushBlocking(size_t worker) override;
   Status PruneBlocking(size_t worker, int64_t now_ms) override;
 
  private:
   // Every statement this store runs, prepared once per connection.
   enum Sql : size_t {
-    kBegin, kBeginImmediate, kCommit, kRollback,
-    kSelectData, kSelectLock, kUpsertData, kUpsertLock, kEraseData, kEraseLock,
-    kExpireData, kExpireLock, kScan, kCount, kBounds, kRandomFrom,
-    kFlushData, kFlushLocks, kPruneData, kPruneLocks,
+    kBegin,
+    kBeginImmediate,
+    kCommit,
+    kRollback,
+    kSelectData,
+    kSelectLock,
+    kUpsertData,
+    kUpsertLock,
+    kEraseData,
+    kEraseLock,
+    kExpireData,
+    kExpireLock,
+    kScan,
+    kCount,
+    kBounds,
+    kRandomFrom,
+    kFlushData,
+    kFlushLocks,
+    kPruneData,
+    kPruneLocks,
     kSqlCount
   };
   struct Connection;

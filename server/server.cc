@@ -36,6 +36,8 @@ Server::Server(config::Config config)
   }
   uv_signal_start(&sigterm_, OnSignal, SIGTERM);
   uv_signal_start(&sigint_, OnSignal, SIGINT);
+  uv_timer_init(loop_, &cron_);
+  cron_.data = this;
   uv_async_init(loop_, &shutdown_async_, [](uv_async_t* async) {
     static_cast<Server*>(async->data)->Shutdown();
   });
@@ -47,7 +49,15 @@ Server::Server(config::Config config)
 }
 
 Server::~Server() {
-  // Connections still open (a Run() that never happened) are freed with the loop.
+  if (!stores_closing_) {
+    // Run() never happened or never finished (e.g. the port was in use): close the stores — their
+    // worker threads must stop before the drivers are destroyed — and every handle, then let the
+    // loop run until they are gone.
+    shutting_down_ = true;
+    CloseListener();
+    FinishShutdown();
+    uv_run(loop_, UV_RUN_DEFAULT);
+  }
   for (auto& [id, conn] : clients_) delete conn;
   fill_leases_.reset();  // their timers belong to the loop
   lock_waiters_.reset();
@@ -107,6 +117,7 @@ Status Server::Listen() {
   if (rc != 0) return Status::Error("invalid bind address '" + bind + "': " + uv_strerror(rc));
   uv_tcp_init(loop_, &listener_);
   listener_.data = this;
+  listener_open_ = true;
   rc = uv_tcp_bind(&listener_, reinterpret_cast<sockaddr*>(&addr), 0);
   if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), kBacklog, OnConnection);
   if (rc != 0) return Status::Error("cannot listen on " + where + ": " + uv_strerror(rc));
@@ -126,8 +137,6 @@ Status Server::Listen() {
 }
 
 int Server::Run() {
-  uv_timer_init(loop_, &cron_);
-  cron_.data = this;
   uv_timer_start(&cron_, OnCron, kCronIntervalMs, kCronIntervalMs);
   uv_run(loop_, UV_RUN_DEFAULT);
   spdlog::info("arvel-cached stopped");
@@ -212,13 +221,19 @@ void Server::Shutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
   shutdown_started_ms_ = drivers::NowMs();
-  if (bound_port_ != 0) uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+  CloseListener();
   std::vector<Connection*> open;
   for (auto& [id, conn] : clients_) open.push_back(conn);
   for (Connection* conn : open) {
     if (!conn->parked()) conn->CloseAfterReply();  // parked ones close once their reply is out
   }
   if (clients_.empty()) FinishShutdown();
+}
+
+void Server::CloseListener() {
+  if (!listener_open_) return;
+  listener_open_ = false;
+  uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
 }
 
 void Server::FinishShutdown() {

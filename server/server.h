@@ -93,6 +93,7 @@ class Server {
   void Cron();
   static void OnSignal(uv_signal_t* handle, int signum);
   void FinishShutdown();
+  void CloseListener();
 
   config::Config config_;
   uv_loop_t* loop_;
@@ -103,6 +104,7 @@ class Server {
   int bound_port_ = 0;
   bool shutting_down_ = false;
   bool stores_closing_ = false;
+  bool listener_open_ = false;
   int64_t shutdown_started_ms_ = 0;
   int exit_code_ = 0;
 

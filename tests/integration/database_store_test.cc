@@ -39,8 +39,8 @@ std::string PostgresUrl() {
 
 // Runs SQL with psql (the integration tests do not link libpq); true when it worked.
 bool Psql(const std::string& url, const std::string& sql) {
-  const std::string command = "psql -X -q -v ON_ERROR_STOP=1 '" + url + "' -c '" + sql +
-                              "' >/dev/null 2>&1";
+  const std::string command =
+      "psql -X -q -v ON_ERROR_STOP=1 '" + url + "' -c '" + sql + "' >/dev/null 2>&1";
   return std::system(command.c_str()) == 0;
 }
 
@@ -222,8 +222,10 @@ class DatabaseDaemonTest : public ::testing::TestWithParam<std::string> {
 
   // Both daemons of a test share the database through this configuration.
   DaemonOptions Options() const {
-    return DaemonOptions().Config("default = \"sql\"\n[stores.sql]\ndriver = \"database\"\n"
-                                  "url = \"" + url_ + "\"\ntable = \"" + table_ + "\"\n");
+    return DaemonOptions().Config(
+        "default = \"sql\"\n[stores.sql]\ndriver = \"database\"\n"
+        "url = \"" +
+        url_ + "\"\ntable = \"" + table_ + "\"\n");
   }
 
   inline static int counter_ = 0;
@@ -279,8 +281,8 @@ TEST_P(DatabaseDaemonTest, ConcurrentCountersAcrossDaemonsAreExact) {
     return IntegerOf(client, {"INCREMENT", "hits"}) > 0 ? 0 : 1;
   });
   Client client = b->Connect();
-  EXPECT_EQ(Show(client.Command({"GET", "hits"})), "\"" + std::to_string(2 * kClients * kEach) +
-                                                       "\"");
+  EXPECT_EQ(Show(client.Command({"GET", "hits"})),
+            "\"" + std::to_string(2 * kClients * kEach) + "\"");
   // ADD: exactly one of all the callers stores the key.
   const long long added = RunConcurrently({a.get(), b.get()}, kClients, 10, [](Client& c) {
     return IntegerOf(c, {"ADD", "once", "v", "60"});
@@ -301,24 +303,26 @@ TEST_P(DatabaseDaemonTest, ThrottleAttemptsAcrossDaemonsAllowExactlyMax) {
 }
 
 TEST_P(DatabaseDaemonTest, FlushOnOneStoreLeavesAnotherPrefixAlone) {
-  const std::string config = "default = \"mine\"\n"
-                             "[stores.mine]\ndriver = \"database\"\nurl = \"" + url_ +
-                             "\"\ntable = \"" + table_ + "\"\nprefix = \"mine\"\n"
-                             "[stores.theirs]\ndriver = \"database\"\nurl = \"" + url_ +
-                             "\"\ntable = \"" + table_ + "\"\nprefix = \"theirs\"\n";
+  const std::string config =
+      "default = \"mine\"\n"
+      "[stores.mine]\ndriver = \"database\"\nurl = \"" +
+      url_ + "\"\ntable = \"" + table_ +
+      "\"\nprefix = \"mine\"\n"
+      "[stores.theirs]\ndriver = \"database\"\nurl = \"" +
+      url_ + "\"\ntable = \"" + table_ + "\"\nprefix = \"theirs\"\n";
   auto daemon = Daemon::Start(DaemonOptions().Config(config));
   Client client = daemon->Connect();
   RunScript(client, {
-      {{"SET", "k", "mine"}, "+OK"},
-      {{"STORE", "theirs"}, "+OK"},
-      {{"SET", "k", "theirs"}, "+OK"},
-      {{"STORE", "mine"}, "+OK"},
-      {{"FLUSHDB"}, "+OK"},
-      {{"GET", "k"}, "(nil)"},
-      {{"STORE", "theirs"}, "+OK"},
-      {{"GET", "k"}, "\"theirs\""},
-      {{"KEYS", "*"}, "[\"k\"]"},
-  });
+                        {{"SET", "k", "mine"}, "+OK"},
+                        {{"STORE", "theirs"}, "+OK"},
+                        {{"SET", "k", "theirs"}, "+OK"},
+                        {{"STORE", "mine"}, "+OK"},
+                        {{"FLUSHDB"}, "+OK"},
+                        {{"GET", "k"}, "(nil)"},
+                        {{"STORE", "theirs"}, "+OK"},
+                        {{"GET", "k"}, "\"theirs\""},
+                        {{"KEYS", "*"}, "[\"k\"]"},
+                    });
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, DatabaseDaemonTest, ::testing::Values("sqlite", "postgres"),
@@ -337,14 +341,15 @@ TEST(DatabaseDaemon, PostgresDownAtStartupIsReportedAndOtherStoresServe) {
   EXPECT_THAT(daemon->Stderr(), HasSubstr("Connection refused"));
   EXPECT_THAT(daemon->Stderr(), ::testing::Not(HasSubstr("secret")));
   Client client = daemon->Connect();
-  RunScript(client, {
-      {{"SET", "k", "v"}, "+OK"},  // the default (array) store is unaffected
-      {{"STORE", "pg"}, "+OK"},
-      {{"GET", "k"}, "-ERR store 'pg' unavailable: postgresql: connection to server at*"},
-      {{"PUT", "k", "v"}, "-ERR store 'pg' unavailable: *"},
-      {{"STORE", "array"}, "+OK"},
-      {{"GET", "k"}, "\"v\""},
-  });
+  RunScript(client,
+            {
+                {{"SET", "k", "v"}, "+OK"},  // the default (array) store is unaffected
+                {{"STORE", "pg"}, "+OK"},
+                {{"GET", "k"}, "-ERR store 'pg' unavailable: postgresql: connection to server at*"},
+                {{"PUT", "k", "v"}, "-ERR store 'pg' unavailable: *"},
+                {{"STORE", "array"}, "+OK"},
+                {{"GET", "k"}, "\"v\""},
+            });
 }
 
 TEST(DatabaseDaemon, UnusableSqlitePathIsReportedAndOtherStoresServe) {
@@ -356,11 +361,11 @@ TEST(DatabaseDaemon, UnusableSqlitePathIsReportedAndOtherStoresServe) {
   EXPECT_TRUE(daemon->WaitForStderr("store 'sql' unavailable", milliseconds(5000)));
   Client client = daemon->Connect();
   RunScript(client, {
-      {{"STORE", "sql"}, "+OK"},
-      {{"GET", "k"}, "-ERR store 'sql' unavailable: sqlite *"},
-      {{"STORE", "array"}, "+OK"},
-      {{"SET", "k", "v"}, "+OK"},
-  });
+                        {{"STORE", "sql"}, "+OK"},
+                        {{"GET", "k"}, "-ERR store 'sql' unavailable: sqlite *"},
+                        {{"STORE", "array"}, "+OK"},
+                        {{"SET", "k", "v"}, "+OK"},
+                    });
 }
 
 class PostgresOutageTest : public ::testing::Test {
@@ -394,8 +399,11 @@ TEST_F(PostgresOutageTest, StoreFailsFastWhileDownAndRecovers) {
   RunScript(client, {{{"STORE", "pg"}, "+OK"}, {{"PUT", "k", "v"}, "+OK"}});
 
   relay_->Stop();  // the database goes away under the daemon
-  std::string reply = WaitForReply([&] { return client.Command({"GET", "k"}); },
-                                   "-ERR store 'pg' unavailable: postgresql: *", milliseconds(8000));
+  std::string reply = WaitForReply(
+      [&] {
+        return client.Command({"GET", "k"});
+      },
+      "-ERR store 'pg' unavailable: postgresql: *", milliseconds(8000));
   EXPECT_THAT(reply, StartsWith("-ERR store 'pg' unavailable: postgresql: ")) << reply;
   const auto start = Clock::now();
   EXPECT_THAT(Show(client.Command({"GET", "k"})), StartsWith("-ERR store 'pg' unavailable"));
@@ -404,8 +412,11 @@ TEST_F(PostgresOutageTest, StoreFailsFastWhileDownAndRecovers) {
   EXPECT_EQ(Show(other.Command({"SET", "a", "1"})), "+OK");  // the array store still serves
 
   ASSERT_TRUE(relay_->Start());
-  EXPECT_EQ(WaitForReply([&] { return client.Command({"GET", "k"}); }, "\"v\"",
-                         milliseconds(15000)),
+  EXPECT_EQ(WaitForReply(
+                [&] {
+                  return client.Command({"GET", "k"});
+                },
+                "\"v\"", milliseconds(15000)),
             "\"v\"");
   EXPECT_THAT(daemon->Stderr(), HasSubstr("store 'pg' is available again"));
 }
@@ -420,8 +431,11 @@ TEST_F(PostgresOutageTest, StoreDownAtStartupComesUpWhenTheDatabaseDoes) {
   RunScript(client, {{{"STORE", "pg"}, "+OK"},
                      {{"PUT", "k", "v"}, "-ERR store 'pg' unavailable: postgresql: *"}});
   ASSERT_TRUE(relay_->Start());
-  EXPECT_EQ(WaitForReply([&] { return client.Command({"PUT", "k", "v"}); }, "+OK",
-                         milliseconds(15000)),
+  EXPECT_EQ(WaitForReply(
+                [&] {
+                  return client.Command({"PUT", "k", "v"});
+                },
+                "+OK", milliseconds(15000)),
             "+OK");
   EXPECT_EQ(Show(client.Command({"GET", "k"})), "\"v\"");
 }

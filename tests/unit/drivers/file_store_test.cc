@@ -735,6 +735,23 @@ TEST(FileStoreTest, PathThatCannotBeCreatedMakesTheStoreUnavailable) {
   EXPECT_EQ(h.Put("k", "v").message(), h.open_status().message());
 }
 
+TEST(FileStoreTest, ALazyStoreOnABadPathFailsAtItsFirstWriteAndStaysDown) {
+  Harness h("/dev/null/cache", "test", "file", 1, /*lazy=*/true);
+  ASSERT_TRUE(h.open_status().ok());  // nothing asked of it yet
+  EXPECT_EQ(h.Get("k"), std::nullopt);
+  Status put = h.Put("k", "v");
+  EXPECT_EQ(put.message(),
+            "ERR store 'file' unavailable: cannot create directory '/dev/null/cache': Not a "
+            "directory");
+  // Its retries really try the path now, instead of reporting it available again.
+  const auto deadline = std::chrono::steady_clock::now() + milliseconds(1500);
+  h.RunUntil([&] {
+    h.store().Tick(NowMs());
+    return std::chrono::steady_clock::now() > deadline;
+  });
+  EXPECT_FALSE(h.store().Health().ok());
+}
+
 // A small tmpfs, when this process may mount one (root in a container with CAP_SYS_ADMIN).
 class SmallTmpfs {
  public:

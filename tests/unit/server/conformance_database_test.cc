@@ -26,7 +26,8 @@ std::string PgExec(const std::string& sql) {
   PGconn* conn = PQconnectdb(PostgresUrl().c_str());
   std::string error;
   if (PQstatus(conn) == CONNECTION_OK) {
-    PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        conn, [](void*, const char*) {}, nullptr);
     PGresult* result = PQexec(conn, sql.c_str());
     if (PQresultStatus(result) != PGRES_COMMAND_OK && PQresultStatus(result) != PGRES_TUPLES_OK) {
       error = PQerrorMessage(conn);
@@ -61,8 +62,8 @@ class PostgresTables : public ::testing::Environment {
   std::vector<std::string> tables_;
 };
 
-PostgresTables* const postgres_tables = static_cast<PostgresTables*>(
-    ::testing::AddGlobalTestEnvironment(new PostgresTables));
+PostgresTables* const postgres_tables =
+    static_cast<PostgresTables*>(::testing::AddGlobalTestEnvironment(new PostgresTables));
 
 std::string PostgresSkipReason() {
   static const std::string reason = [] {

@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# PUT/GET throughput of arvel-cached's `database` stores (SQLite file, PostgreSQL) under
+# redis-benchmark, next to what the database itself does for the same statements without the
+# daemon: the sqlite3 shell running the same autocommit upserts/selects on one connection, and
+# pgbench running the same prepared statements (and the store's whole PUT transaction) with as
+# many connections as the store has workers.
+#
+#   bench/database.sh [--binary PATH] [--requests N] [--clients N] [--postgres URL] [--quick]
+#
+# PostgreSQL rows need --postgres or $ARVEL_TEST_POSTGRES_URL (scripts/start-postgres.sh prints
+# one) and are skipped otherwise. Everything runs on loopback; the SQLite files live in a
+# temporary directory, the PostgreSQL tables are named arvel_bench_* and dropped at the end.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+binary="$root/build/arvel-cached"
+requests=20000
+clients=50
+keyspace=100000
+seconds=10
+pg_url="${ARVEL_TEST_POSTGRES_URL:-}"
+workers=4  # the database store's worker threads (drivers/database_store.h)
+
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --binary) binary="$2"; shift ;;
+    --requests|-n) requests="$2"; shift ;;
+    --clients|-c) clients="$2"; shift ;;
+    --postgres) pg_url="$2"; shift ;;
+    --quick) requests=2000; seconds=2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
+done
+
+for tool in redis-benchmark redis-cli sqlite3; do
+  command -v "$tool" >/dev/null || { echo "$tool not found" >&2; exit 1; }
+done
+[[ -x "$binary" ]] || { echo "arvel-cached binary not found: $binary" >&2; exit 1; }
+binary="$(readlink -f "$binary")"
+if [[ -n "$pg_url" ]] && ! command -v pgbench >/dev/null; then
+  echo "pgbench not found (apt-get install postgresql-contrib): skipping PostgreSQL" >&2
+  pg_url=""
+fi
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/arvel-bench-db-XXXXXX")"
+table="arvel_bench_$$"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [[ -n "$pg_url" ]]; then
+    psql -X -q "$pg_url" -c "DROP TABLE IF EXISTS ${table}, ${table}_locks, ${table}_raw" \
+      >/dev/null 2>&1 || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+wait_for_ping() {
+  for _ in $(seq 1 100); do
+    [[ "$(redis-cli -h 127.0.0.1 -p "$1" PING 2>/dev/null)" == "PONG" ]] && return 0
+    sleep 0.1
+  done
+  echo "server on port $1 did not answer PING" >&2
+  return 1
+}
+
+# start_arvel STORE -> sets $port; the daemon serves cache.toml's stores with STORE as default.
+start_arvel() {
+  local log="$work/arvel-$1.log"
+  ( cd "$work" && exec env CACHE_PORT=1 "$binary" --config "$work/cache.toml" --store "$1" \
+      --port 0 2>"$log" ) &
+  pids+=($!)
+  port=""
+  for _ in $(seq 1 100); do
+    port="$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\) .*/\1/p' "$log" | head -n1)"
+    [[ -n "$port" ]] && break
+    sleep 0.1
+  done
+  [[ -n "$port" ]] || { cat "$log" >&2; exit 1; }
+  wait_for_ping "$port"
+}
+
+# redis_bench PORT ARGS... -> req/s
+redis_bench() {
+  local port="$1"
+  shift
+  redis-benchmark -h 127.0.0.1 -p "$port" -q --csv -n "$requests" -c "$clients" \
+    -r "$keyspace" "$@" 2>/dev/null | awk -F'","' 'NR > 1 && NF > 1 { print $2; exit }'
+}
+
+# sqlite_raw STATEMENT -> statements/s, each statement its own (autocommit) transaction, in
+# WAL mode with synchronous=NORMAL like the store. KEY in STATEMENT becomes a random key.
+sqlite_raw() {
+  local db="$work/raw.sqlite" script="$work/raw.sql" n=$((requests * 2))
+  awk -v n="$n" -v stmt="$1" -v keys="$keyspace" 'BEGIN {
+    srand(1)
+    for (i = 0; i < n; i++) { s = stmt; gsub(/KEY/, "key:" int(rand() * keys), s); print s }
+  }' >"$script"
+  local start end
+  start=$(date +%s.%N)
+  sqlite3 -cmd "PRAGMA journal_mode=WAL" -cmd "PRAGMA synchronous=NORMAL" "$db" <"$script" \
+    >/dev/null
+  end=$(date +%s.%N)
+  awk -v n="$n" -v s="$start" -v e="$end" 'BEGIN { printf "%.0f", n / (e - s) }'
+}
+
+# pg_raw SCRIPT_TEXT -> transactions/s with $workers connections for $seconds.
+pg_raw() {
+  printf '%s\n' "$1" >"$work/pgbench.sql"
+  pgbench -n -M prepared -c "$workers" -j 2 -T "$seconds" -f "$work/pgbench.sql" "$pg_url" \
+    2>/dev/null | awk '/^tps = / { printf "%.0f", $3; exit }'
+}
+
+cat >"$work/cache.toml" <<EOF
+[stores.sqlite]
+driver = "database"
+url = "sqlite://$work/cache.sqlite"
+table = "$table"
+EOF
+if [[ -n "$pg_url" ]]; then
+  cat >>"$work/cache.toml" <<EOF
+[stores.postgres]
+driver = "database"
+url = "$pg_url"
+table = "$table"
+EOF
+fi
+
+rows=()
+row() { rows+=("$(printf '%-14s %12s %12s   %s' "$1" "$2" "$3" "$4")"); }
+
+# --- SQLite
+start_arvel sqlite
+put=$(redis_bench "$port" PUT key:__rand_int__ value)
+get=$(redis_bench "$port" GET key:__rand_int__)
+sqlite3 "$work/raw.sqlite" "CREATE TABLE t (id INTEGER PRIMARY KEY, prefix TEXT, space INTEGER,
+  key BLOB, value BLOB, expiration INTEGER, UNIQUE (prefix, space, key))"
+raw_put=$(sqlite_raw "INSERT INTO t (prefix, space, key, value, expiration) VALUES ('p', 0,
+  CAST('KEY' AS BLOB), CAST('value' AS BLOB), 0) ON CONFLICT (prefix, space, key) DO UPDATE
+  SET value = excluded.value, expiration = excluded.expiration;")
+raw_get=$(sqlite_raw "SELECT value, expiration FROM t WHERE prefix = 'p' AND space = 0 AND
+  key = CAST('KEY' AS BLOB);")
+row "sqlite PUT" "$put" "$raw_put" "sqlite3 shell, 1 connection, autocommit upsert"
+row "sqlite GET" "$get" "$raw_get" "sqlite3 shell, 1 connection, select"
+
+# --- PostgreSQL
+if [[ -n "$pg_url" ]]; then
+  start_arvel postgres
+  put=$(redis_bench "$port" PUT key:__rand_int__ value)
+  get=$(redis_bench "$port" GET key:__rand_int__)
+  psql -X -q "$pg_url" -c "CREATE TABLE ${table}_raw (LIKE ${table} INCLUDING ALL)" >/dev/null
+  psql -X -q "$pg_url" -c "INSERT INTO ${table}_raw (prefix, space, key, value, expiration)
+    SELECT prefix, space, key, value, expiration FROM ${table}" >/dev/null
+  key="\\set k random(0, $((keyspace - 1)))"
+  keyexpr="convert_to('key:' || :k, 'UTF8')"
+  upsert="INSERT INTO ${table}_raw (prefix, space, key, value, expiration)
+    VALUES ('arvel_cache', 0, $keyexpr, 'value', 0) ON CONFLICT (prefix, space, key_hash)
+    DO UPDATE SET value = EXCLUDED.value, expiration = EXCLUDED.expiration;"
+  select="SELECT value, expiration FROM ${table}_raw WHERE prefix = 'arvel_cache' AND space = 0
+    AND key_hash = sha256($keyexpr) AND key = $keyexpr;"
+  raw_put=$(pg_raw "$key
+$upsert")
+  raw_get=$(pg_raw "$key
+$select")
+  raw_txn=$(pg_raw "$key
+BEGIN ISOLATION LEVEL READ COMMITTED;
+SELECT pg_advisory_xact_lock_shared(2), pg_advisory_xact_lock(2 * :k + 1);
+$select
+$upsert
+COMMIT;")
+  row "postgres PUT" "$put" "$raw_put" "pgbench, $workers connections, upsert alone"
+  row "postgres PUT" "" "$raw_txn" "pgbench, $workers connections, the store's PUT transaction"
+  row "postgres GET" "$get" "$raw_get" "pgbench, $workers connections, select"
+fi
+
+echo "arvel-cached: $binary"
+echo "redis-benchmark -c $clients -n $requests -r $keyspace; pgbench -T $seconds"
+echo
+printf '%-14s %12s %12s   %s\n' "workload" "arvel req/s" "raw ops/s" "raw figure"
+printf '%-14s %12s %12s   %s\n' "--------" "-----------" "---------" "----------"
+printf '%s\n' "${rows[@]}"
