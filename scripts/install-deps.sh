@@ -6,7 +6,7 @@ packages=(
   libuv1-dev libhiredis-dev libspdlog-dev libtoml11-dev libcli11-dev nlohmann-json3-dev
   libsqlite3-dev libpq-dev libssl-dev libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  redis-server redis-tools python3-redis
+  redis-server redis-tools python3-redis postgresql
 )
 missing=()
 for p in "${packages[@]}"; do

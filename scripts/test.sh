@@ -4,11 +4,22 @@
 #   2. the same tests under AddressSanitizer + UndefinedBehaviorSanitizer,
 #   3. each libFuzzer target for a short run (clang),
 #   4. a quick side-by-side benchmark smoke run against redis-server.
+# It starts PostgreSQL on 127.0.0.1 (scripts/start-postgres.sh, as root) for the database driver's
+# tests, unless ARVEL_TEST_POSTGRES_URL already names one.
 # Set ARVEL_TEST_QUICK=1 to skip steps 2-4.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 jobs=$(nproc)
+# The database driver's PostgreSQL tests need a real server; without one they are skipped.
+if [ -z "${ARVEL_TEST_POSTGRES_URL:-}" ] && [ "$(id -u)" = 0 ]; then
+  if ! ARVEL_TEST_POSTGRES_URL=$(scripts/start-postgres.sh); then
+    # In CI a missing server is a failure; on a laptop the PostgreSQL tests just skip.
+    [ "${CI:-}" = true ] && { echo "PostgreSQL could not be started" >&2; exit 1; }
+    ARVEL_TEST_POSTGRES_URL=
+  fi
+  export ARVEL_TEST_POSTGRES_URL
+fi
 
 echo "== build and test (release)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
