@@ -32,6 +32,7 @@ class ArrayStore : public Store {
 
   // Entries handed to `done` stay valid until the store is next modified (any call but Read of
   // keys without expiry, Count and used_memory may modify it).
+  bool completes_inline() const override { return true; }
   void Read(Space space, std::span<const std::string_view> keys, ReadFn done) override;
   // Completes with errors::kOom, having written nothing, if the writes cannot fit in max_memory
   // even after evicting every unpinned kData/kTagged key.

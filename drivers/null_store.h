@@ -17,6 +17,7 @@ class NullStore : public Store {
   explicit NullStore(std::string name) : Store(std::move(name), "null") {}
 
   // Every entry is nullptr; counts misses (kData and kTagged).
+  bool completes_inline() const override { return true; }
   void Read(Space space, std::span<const std::string_view> keys, ReadFn done) override;
   // Runs `fn` with every key absent, keeps nothing, completes OK. A kPut counts as a write.
   void Update(Space space, std::span<const std::string_view> keys, UpdateFn fn,

@@ -115,6 +115,9 @@ class Store {
   virtual void Close(DoneFn done) { done(Status::Ok()); }
   // OK, or why the store is unavailable right now.
   virtual Status Health() const { return Status::Ok(); }
+  // True when every call completes before it returns (array, null): then a sequence of calls
+  // made without returning to the loop is isolated from every other client.
+  virtual bool completes_inline() const { return false; }
 
   // Looks up `keys` in `space`. Counts hits and misses.
   virtual void Read(Space space, std::span<const std::string_view> keys, ReadFn done) = 0;

@@ -17,6 +17,7 @@ class UnavailableStore : public Store {
         error_(Status::Error(errors::StoreUnavailable(this->name(), reason))) {}
 
   Status Health() const override { return error_; }
+  bool completes_inline() const override { return true; }
   void Read(Space, std::span<const std::string_view>, ReadFn done) override {
     Fail();
     done(error_, {});

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "common/errors.h"
 #include "drivers/store.h"
@@ -99,7 +100,7 @@ void Connection::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
 
 void Connection::ProcessInput() {
   in_process_ = true;
-  while (!suspended_ && !closing()) {
+  while (!suspended_ && !gate_waiting_ && !closing()) {
     std::string_view pending(in_.data() + in_pos_, in_len_ - in_pos_);
     if (pending.empty()) break;
     protocol::ParseStatus status = parser_.Parse(pending);
@@ -107,6 +108,12 @@ void Connection::ProcessInput() {
     if (status == protocol::ParseStatus::kError) {
       ProtocolError(parser_.error());
       break;
+    }
+    if (server_.gated(state_.store, state_.id)) {
+      // Another client's EXEC is running on our store: leave the request in the buffer (it is
+      // parsed again when the gate opens) and wait.
+      gate_waiting_ = server_.EnterGate(state_.store, state_.id) == false;
+      if (gate_waiting_) break;
     }
     in_pos_ += parser_.consumed();
     const auto& args = parser_.args();
@@ -193,7 +200,15 @@ void Connection::RunTransaction() {
   exec_queue_ = std::move(state_.queue);
   state_.queue.clear();
   exec_next_ = 0;
+  if (!state_.store->completes_inline() && server_.EnterGate(state_.store, state_.id)) {
+    gate_held_ = state_.store;
+  }
   ContinueTransaction();
+}
+
+void Connection::GateOpened() {
+  gate_waiting_ = false;
+  if (!closing() && !suspended_ && !in_process_) ProcessInput();
 }
 
 void Connection::ContinueTransaction() {
@@ -211,6 +226,10 @@ void Connection::ContinueTransaction() {
   exec_next_ = -1;
   exec_queue_.clear();
   running_ = was_running;
+  if (gate_held_ != nullptr) {
+    const drivers::Store* store = std::exchange(gate_held_, nullptr);
+    server_.LeaveGate(store, state_.id);
+  }
 }
 
 void Connection::CompactInput() {
@@ -273,7 +292,7 @@ void Connection::OnWritten(uv_write_t* req, int status) {
 
 void Connection::UpdateReading() {
   if (closing_) return;
-  bool want = !(suspended_ && input_buffer_size() > kMaxIdleInput);
+  bool want = !((suspended_ || gate_waiting_) && input_buffer_size() > kMaxIdleInput);
   if (want && !reading_) {
     uv_read_start(stream(), OnAlloc, OnRead);
   } else if (!want && reading_) {
@@ -302,6 +321,7 @@ void Connection::Close() {
     cancel();
   }
   server_.watches().UnwatchAll(state_.id);
+  if (gate_held_ != nullptr) server_.LeaveGate(std::exchange(gate_held_, nullptr), state_.id);
   server_.RemoveClient(this);
   server_.RetireStore(std::move(state_.fake));
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), OnClosed);

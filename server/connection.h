@@ -18,6 +18,10 @@
 #include "protocol/resp_writer.h"
 #include "server/client_state.h"
 
+namespace arvel::drivers {
+class Store;
+}
+
 namespace arvel::server {
 
 class Server;
@@ -54,8 +58,11 @@ class Connection {
   void Resume(uint64_t ticket);
   bool parked() const { return suspended_; }
 
-  // EXEC support: runs the queued commands one after another, each possibly suspending.
+  // EXEC support: runs the queued commands one after another, each possibly suspending. On a
+  // store that completes later, holds the store's gate meanwhile (Server::EnterGate).
   void RunTransaction();
+  // The gate this connection waited for is open: go on with its input.
+  void GateOpened();
 
   bool in_transaction() const { return exec_next_ >= 0; }
 
@@ -99,6 +106,8 @@ class Connection {
   bool in_process_ = false;  // inside ProcessInput (resumes must not recurse into it)
   bool running_ = false;     // inside a handler (a completion that arrives now is synchronous)
   bool suspended_ = false;
+  bool gate_waiting_ = false;                    // waits for another client's EXEC to end
+  const drivers::Store* gate_held_ = nullptr;    // the store whose gate our EXEC holds
   uint64_t ticket_ = 0;
   // EXEC in progress: index of the next queued command to run, -1 when none.
   int64_t exec_next_ = -1;

@@ -168,6 +168,24 @@ void Server::Accept() {
   }
 }
 
+bool Server::EnterGate(const drivers::Store* store, uint64_t client) {
+  auto [it, fresh] = gates_.try_emplace(store);
+  if (fresh) it->second.owner = client;
+  if (it->second.owner == client) return true;
+  it->second.waiters.push_back(client);
+  return false;
+}
+
+void Server::LeaveGate(const drivers::Store* store, uint64_t client) {
+  auto it = gates_.find(store);
+  if (it == gates_.end() || it->second.owner != client) return;
+  std::vector<uint64_t> waiters = std::move(it->second.waiters);
+  gates_.erase(it);
+  for (uint64_t id : waiters) {
+    if (Connection* conn = FindClient(id)) conn->GateOpened();
+  }
+}
+
 Connection* Server::FindClient(uint64_t id) const {
   auto it = clients_.find(id);
   return it == clients_.end() ? nullptr : it->second;

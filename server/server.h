@@ -72,6 +72,17 @@ class Server {
   void RemoveClient(Connection* conn);
   size_t blocked_clients() const;
 
+  // EXEC isolation on stores that complete later (file, database): while one client runs its
+  // transaction on `store`, other clients of that store wait before their next command.
+  // EnterGate returns false (and queues `client` to be resumed) when another client holds it.
+  bool EnterGate(const drivers::Store* store, uint64_t client);
+  void LeaveGate(const drivers::Store* store, uint64_t client);
+  bool gated(const drivers::Store* store, uint64_t client) const {
+    if (gates_.empty()) return false;
+    auto it = gates_.find(store);
+    return it != gates_.end() && it->second.owner != client;
+  }
+
   WatchRegistry& watches() { return watches_; }
   // Called with the id of every client that goes away (lease hand-over, lock waiters).
   void AddCloseListener(std::function<void(uint64_t client_id)> listener) {
@@ -114,6 +125,11 @@ class Server {
   absl::flat_hash_map<uint64_t, Connection*> clients_;
   uint64_t next_client_id_ = 1;
   WatchRegistry watches_;
+  struct Gate {
+    uint64_t owner = 0;
+    std::vector<uint64_t> waiters;  // in arrival order
+  };
+  absl::flat_hash_map<const drivers::Store*, Gate> gates_;
   std::vector<std::function<void(uint64_t)>> close_listeners_;
   std::unique_ptr<LockWaiters> lock_waiters_;
   std::unique_ptr<FillLeases> fill_leases_;

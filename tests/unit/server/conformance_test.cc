@@ -414,6 +414,26 @@ TEST_P(StoreConformanceTest, BinaryKeysAndValues) {
 
 // ---- transactions -----------------------------------------------------------------------------
 
+// EXEC is isolated on every driver: another client's writes never land between the commands of
+// a transaction, even on a store that completes later (file, database).
+TEST_P(StoreConformanceTest, ExecIsIsolatedFromOtherClients) {
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    Client other = Connect();
+    for (int i = 0; i < 2000 && !stop; ++i) other.Command({"SET", "k", "other"});
+  });
+  for (int round = 0; round < 15; ++round) {
+    ASSERT_EQ(Run({"MULTI"}), "+OK");
+    for (const char* v : {"1", "2", "3"}) {
+      ASSERT_EQ(Run({"SET", "k", v}), "+QUEUED");
+      ASSERT_EQ(Run({"GET", "k"}), "+QUEUED");
+    }
+    ASSERT_EQ(Run({"EXEC"}), "[+OK, $1, +OK, $2, +OK, $3]") << "round " << round;
+  }
+  stop = true;
+  writer.join();
+}
+
 TEST_P(StoreConformanceTest, MultiExecAndWatch) {
   EXPECT_EQ(Run({"MULTI"}), "+OK");
   EXPECT_EQ(Run({"SET", "a", "1"}), "+QUEUED");
