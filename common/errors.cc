@@ -45,9 +45,7 @@ std::string UnsupportedOption(std::string_view option) {
   return "ERR Unsupported option " + Clip(option);
 }
 
-std::string NoSuchStore(std::string_view name) {
-  return "ERR no such store '" + Clip(name) + "'";
-}
+std::string NoSuchStore(std::string_view name) { return "ERR no such store '" + Clip(name) + "'"; }
 
 std::string AssertionFailed(std::string_view detail) {
   return "ERR assertion failed: " + std::string(detail);

@@ -28,7 +28,8 @@ inline constexpr std::string_view kDiscardWithoutMulti = "ERR DISCARD without MU
 inline constexpr std::string_view kWatchInMulti = "ERR WATCH inside MULTI is not allowed";
 inline constexpr std::string_view kExecAbort =
     "EXECABORT Transaction discarded because of previous errors.";
-inline constexpr std::string_view kStringTooLong = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+inline constexpr std::string_view kStringTooLong =
+    "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 inline constexpr std::string_view kOffsetOutOfRange = "ERR offset is out of range";
 inline constexpr std::string_view kOom = "OOM command not allowed when used memory > 'maxmemory'.";
 inline constexpr std::string_view kBadClientName =
@@ -44,10 +45,12 @@ inline constexpr std::string_view kNegativeBurst = "ERR max_burst must be a non-
 inline constexpr std::string_view kBadCount = "ERR count must be a positive integer";
 inline constexpr std::string_view kBadPeriod = "ERR period must be a positive integer";
 inline constexpr std::string_view kNegativeQuantity = "ERR quantity must be a non-negative integer";
-inline constexpr std::string_view kRateOutOfRange = "ERR rate limit out of range: count / period or max_burst is too large";
+inline constexpr std::string_view kRateOutOfRange =
+    "ERR rate limit out of range: count / period or max_burst is too large";
 inline constexpr std::string_view kEmptyTagList = "ERR the tag list is empty";
 inline constexpr std::string_view kEmptyTag = "ERR empty tag in the tag list";
-inline constexpr std::string_view kNoTagGeneration = "ERR cannot generate a tag generation: no entropy";
+inline constexpr std::string_view kNoTagGeneration =
+    "ERR cannot generate a tag generation: no entropy";
 inline constexpr std::string_view kNoProto = "NOPROTO unsupported protocol version";
 // String, key and cache commands (Redis 7 texts).
 inline constexpr std::string_view kDecrOverflow = "ERR decrement would overflow";

@@ -18,8 +18,7 @@ std::vector<std::string> CopyKeys(std::span<const std::string_view> keys) {
 }
 }  // namespace
 
-BlockingStore::BlockingStore(std::string name, std::string driver, uv_loop_t* loop,
-                             size_t threads)
+BlockingStore::BlockingStore(std::string name, std::string driver, uv_loop_t* loop, size_t threads)
     : Store(std::move(name), std::move(driver)),
       pool_(loop, threads, this->name()),
       threads_(threads) {}
@@ -30,9 +29,7 @@ Status BlockingStore::Unavailable(const std::string& reason) const {
   return Status::Error(errors::StoreUnavailable(name(), reason));
 }
 
-Status BlockingStore::Health() const {
-  return down_ ? Unavailable(down_reason_) : Status::Ok();
-}
+Status BlockingStore::Health() const { return down_ ? Unavailable(down_reason_) : Status::Ok(); }
 
 void BlockingStore::MarkDown(const Status& status) {
   stats_.errors++;

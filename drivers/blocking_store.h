@@ -35,8 +35,7 @@ class BlockingStore : public Store {
   void Close(DoneFn done) final;
   Status Health() const final;
   void Read(Space space, std::span<const std::string_view> keys, ReadFn done) final;
-  void Update(Space space, std::span<const std::string_view> keys, UpdateFn fn,
-              DoneFn done) final;
+  void Update(Space space, std::span<const std::string_view> keys, UpdateFn fn, DoneFn done) final;
   void Scan(uint64_t cursor, size_t count, ScanFn done) final;
   // kData, and any space CanScanSpace accepts, through the worker; else Store's default.
   void ScanSpace(Space space, uint64_t cursor, size_t count, ScanFn done) override;
@@ -56,8 +55,7 @@ class BlockingStore : public Store {
   // Atomically: read `keys`, call fn(updates, now_ms), apply the decisions. Sets changed[i] for
   // each key whose stored state changed.
   virtual Status UpdateBlocking(size_t worker, Space space, const std::vector<std::string>& keys,
-                                const UpdateFn& fn, int64_t now_ms,
-                                std::vector<bool>* changed) = 0;
+                                const UpdateFn& fn, int64_t now_ms, std::vector<bool>* changed) = 0;
   virtual Status ScanBlocking(size_t worker, uint64_t cursor, size_t count, int64_t now_ms,
                               ScanPage* page) = 0;
   // Scan of the other spaces (the TagReclaimer walks kTagged and kTagVersion), for drivers that
@@ -77,7 +75,8 @@ class BlockingStore : public Store {
 
  private:
   // Runs `work` on a worker unless the store is down (then `failed` at once with the error).
-  void Dispatch(std::function<Status(size_t worker)> work, std::function<void(const Status&)> after);
+  void Dispatch(std::function<Status(size_t worker)> work,
+                std::function<void(const Status&)> after);
   Status Unavailable(const std::string& reason) const;
   void MarkDown(const Status& status);
   void Reopen();

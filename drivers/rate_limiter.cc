@@ -39,7 +39,6 @@ constexpr int64_t kNsPerSecond = 1'000'000'000;
 // fits in int64 nanoseconds (until the year 2200).
 constexpr int64_t kMaxSpanNs = 2'000'000'000'000'000'000;
 
-
 // The integer a record holds; `fallback` when there is none or it is not one.
 int64_t IntegerIn(const Entry* record, int64_t fallback) {
   if (record == nullptr) return fallback;
@@ -117,7 +116,8 @@ Result<Gcra> Gcra::Make(int64_t max_burst, int64_t count, int64_t period_s, int6
   if (quantity < 0) return Invalid(errors::kNegativeQuantity);
   Gcra gcra;
   int64_t period_ns = 0;
-  if (__builtin_mul_overflow(period_s, kNsPerSecond, &period_ns)) return Invalid(errors::kRateOutOfRange);
+  if (__builtin_mul_overflow(period_s, kNsPerSecond, &period_ns))
+    return Invalid(errors::kRateOutOfRange);
   gcra.emission_ns_ = period_ns / count;
   if (gcra.emission_ns_ == 0 || __builtin_add_overflow(max_burst, 1, &gcra.limit_) ||
       __builtin_mul_overflow(gcra.emission_ns_, gcra.limit_, &gcra.tolerance_ns_) ||

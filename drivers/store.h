@@ -33,12 +33,12 @@ namespace arvel::drivers {
 // Key namespaces. Plain commands (GET, PUT, SET, KEYS, SCAN, DBSIZE…) see only kData; the other
 // spaces hold the cache model's own records and never collide with user keys.
 enum class Space : uint8_t {
-  kData = 0,     // user keys
-  kTagged,       // items stored under a tag set (key is derived from tag versions + user key)
-  kTagVersion,   // one record per tag: its current generation
-  kLock,         // atomic locks: value = owner token
-  kThrottle,     // rate limiter counters
-  kLease,        // REMEMBER fill leases (shared drivers only)
+  kData = 0,    // user keys
+  kTagged,      // items stored under a tag set (key is derived from tag versions + user key)
+  kTagVersion,  // one record per tag: its current generation
+  kLock,        // atomic locks: value = owner token
+  kThrottle,    // rate limiter counters
+  kLease,       // REMEMBER fill leases (shared drivers only)
 };
 inline constexpr int kSpaceCount = 6;
 
@@ -101,7 +101,8 @@ using KeyFn = std::function<void(const Status&, std::optional<std::string> key)>
 
 class Store {
  public:
-  Store(std::string name, std::string driver) : name_(std::move(name)), driver_(std::move(driver)) {}
+  Store(std::string name, std::string driver)
+      : name_(std::move(name)), driver_(std::move(driver)) {}
   virtual ~Store() = default;
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;

@@ -23,9 +23,9 @@ std::unique_ptr<Store> MakeStore(const config::StoreConfig& config, uv_loop_t* l
     options.lazy = config.implicit;  // like the database driver: configured stores open eagerly
     return std::make_unique<FileStore>(config.name, loop, std::move(options));
   }
-  return std::make_unique<UnavailableStore>(config.name, config.driver,
-                                            "the '" + config.driver +
-                                                "' driver is not available in this build");
+  return std::make_unique<UnavailableStore>(
+      config.name, config.driver,
+      "the '" + config.driver + "' driver is not available in this build");
 }
 
 }  // namespace arvel::drivers

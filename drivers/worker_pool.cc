@@ -38,7 +38,8 @@ void WorkerPool::SubmitToEach(Work work, After after) {
   {
     std::lock_guard lock(mu_);
     for (size_t i = 0; i < threads_.size(); ++i) {
-      targeted_[i].push_back({work, [remaining, shared_after] {
+      targeted_[i].push_back({work,
+                              [remaining, shared_after] {
                                 if (--*remaining == 0 && *shared_after) (*shared_after)();
                               },
                               static_cast<int>(i)});

@@ -55,12 +55,12 @@ class WorkerPool {
   std::vector<std::thread> threads_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Item> queue_;                       // GUARDED_BY(mu_)
-  std::deque<After> completions_;                // GUARDED_BY(mu_)
-  std::vector<std::deque<Item>> targeted_;       // GUARDED_BY(mu_): per-worker items
-  bool stopping_ = false;                        // GUARDED_BY(mu_)
-  size_t pending_ = 0;                           // loop thread only
-  std::function<void()> stopped_;                // loop thread only
+  std::deque<Item> queue_;                  // GUARDED_BY(mu_)
+  std::deque<After> completions_;           // GUARDED_BY(mu_)
+  std::vector<std::deque<Item>> targeted_;  // GUARDED_BY(mu_): per-worker items
+  bool stopping_ = false;                   // GUARDED_BY(mu_)
+  size_t pending_ = 0;                      // loop thread only
+  std::function<void()> stopped_;           // loop thread only
 };
 
 }  // namespace arvel::drivers

@@ -87,8 +87,7 @@ class PendingReply {
 
 class CommandContext {
  public:
-  CommandContext(Connection& conn, const CommandSpec& spec,
-                 std::span<const std::string_view> args);
+  CommandContext(Connection& conn, const CommandSpec& spec, std::span<const std::string_view> args);
 
   const CommandSpec& spec() const { return spec_; }
   // args()[0] is the command name as the client sent it.

@@ -12,11 +12,11 @@ constexpr size_t kMaxNameLength = 64;
 
 CommandTable BuildDefault() {
   CommandTable table;
-  for (auto* family : {RegisterConnectionCommands, RegisterServerCommands, RegisterStringCommands,
-                       RegisterKeyCommands, RegisterCacheCommands, RegisterStoreCommands,
-                       RegisterTransactionCommands, RegisterIntrospectionCommands,
-                       RegisterLockCommands, RegisterRememberCommands, RegisterTagCommands,
-                       RegisterThrottleCommands}) {
+  for (auto* family :
+       {RegisterConnectionCommands, RegisterServerCommands, RegisterStringCommands,
+        RegisterKeyCommands, RegisterCacheCommands, RegisterStoreCommands,
+        RegisterTransactionCommands, RegisterIntrospectionCommands, RegisterLockCommands,
+        RegisterRememberCommands, RegisterTagCommands, RegisterThrottleCommands}) {
     family(table);
   }
   return table;

@@ -87,7 +87,8 @@ void Connection::OnAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
 void Connection::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
   auto* self = static_cast<Connection*>(stream->data);
   if (nread < 0) {
-    if (nread != UV_EOF) spdlog::debug("client {} read error: {}", self->state_.id, uv_strerror(nread));
+    if (nread != UV_EOF)
+      spdlog::debug("client {} read error: {}", self->state_.id, uv_strerror(nread));
     self->Close();
     return;
   }

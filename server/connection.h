@@ -92,9 +92,9 @@ class Connection {
   ClientState state_;
   protocol::RequestParser parser_;
 
-  std::string in_;     // raw storage; bytes [in_pos_, in_len_) are unprocessed input
-  size_t in_len_ = 0;  // bytes of in_ holding data
-  size_t in_pos_ = 0;  // first unconsumed byte of in_
+  std::string in_;       // raw storage; bytes [in_pos_, in_len_) are unprocessed input
+  size_t in_len_ = 0;    // bytes of in_ holding data
+  size_t in_pos_ = 0;    // first unconsumed byte of in_
   std::string out_;      // replies not yet handed to the socket
   std::string writing_;  // bytes of the write in flight
   size_t writing_bytes_ = 0;
@@ -106,8 +106,8 @@ class Connection {
   bool in_process_ = false;  // inside ProcessInput (resumes must not recurse into it)
   bool running_ = false;     // inside a handler (a completion that arrives now is synchronous)
   bool suspended_ = false;
-  bool gate_waiting_ = false;                    // waits for another client's EXEC to end
-  const drivers::Store* gate_held_ = nullptr;    // the store whose gate our EXEC holds
+  bool gate_waiting_ = false;                  // waits for another client's EXEC to end
+  const drivers::Store* gate_held_ = nullptr;  // the store whose gate our EXEC holds
   uint64_t ticket_ = 0;
   // EXEC in progress: index of the next queued command to run, -1 when none.
   int64_t exec_next_ = -1;

@@ -94,7 +94,8 @@ void FillLeases::Advance(const StoreKey& key) {
   const Waiter& head = fill.waiters.front();
   std::optional<std::string> token = drivers::NewLockToken();
   if (!token) {
-    OnLeaseDecided(key, fill.generation, head.id, "", Status::Error(std::string(errors::kNoLeaseToken)), false);
+    OnLeaseDecided(key, fill.generation, head.id, "",
+                   Status::Error(std::string(errors::kNoLeaseToken)), false);
     return;
   }
   fill.busy = true;

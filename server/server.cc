@@ -22,9 +22,7 @@ bool IsLoopback(const std::string& bind) {
 }  // namespace
 
 Server::Server(config::Config config)
-    : config_(std::move(config)),
-      loop_(new uv_loop_t),
-      watches_([this](uint64_t id) {
+    : config_(std::move(config)), loop_(new uv_loop_t), watches_([this](uint64_t id) {
         if (Connection* conn = FindClient(id)) conn->state().watch_dirty = true;
       }) {
   uv_loop_init(loop_);
@@ -38,9 +36,8 @@ Server::Server(config::Config config)
   uv_signal_start(&sigint_, OnSignal, SIGINT);
   uv_timer_init(loop_, &cron_);
   cron_.data = this;
-  uv_async_init(loop_, &shutdown_async_, [](uv_async_t* async) {
-    static_cast<Server*>(async->data)->Shutdown();
-  });
+  uv_async_init(loop_, &shutdown_async_,
+                [](uv_async_t* async) { static_cast<Server*>(async->data)->Shutdown(); });
   shutdown_async_.data = this;
   stats_.start_ms = drivers::NowMs();
   OpenStores();
@@ -110,9 +107,10 @@ void Server::RetireStore(std::unique_ptr<drivers::Store> store) {
 Status Server::Listen() {
   const std::string& bind = config_.server.bind;
   sockaddr_storage addr{};
-  int rc = bind.find(':') != std::string::npos
-               ? uv_ip6_addr(bind.c_str(), config_.server.port, reinterpret_cast<sockaddr_in6*>(&addr))
-               : uv_ip4_addr(bind.c_str(), config_.server.port, reinterpret_cast<sockaddr_in*>(&addr));
+  int rc =
+      bind.find(':') != std::string::npos
+          ? uv_ip6_addr(bind.c_str(), config_.server.port, reinterpret_cast<sockaddr_in6*>(&addr))
+          : uv_ip4_addr(bind.c_str(), config_.server.port, reinterpret_cast<sockaddr_in*>(&addr));
   std::string where = bind + ":" + std::to_string(config_.server.port);
   if (rc != 0) return Status::Error("invalid bind address '" + bind + "': " + uv_strerror(rc));
   uv_tcp_init(loop_, &listener_);
@@ -127,9 +125,10 @@ Status Server::Listen() {
   uv_tcp_getsockname(&listener_, reinterpret_cast<sockaddr*>(&bound), &len);
   bound_port_ = ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   if (!IsLoopback(bind) && config_.server.password.empty()) {
-    spdlog::warn("listening on non-loopback address {} without a password: anyone who can reach "
-                 "it can read and write the cache; set [server] password or CACHE_PASSWORD",
-                 bind);
+    spdlog::warn(
+        "listening on non-loopback address {} without a password: anyone who can reach "
+        "it can read and write the cache; set [server] password or CACHE_PASSWORD",
+        bind);
   }
   spdlog::info("arvel-cached {} listening on {}:{} (default store '{}')", ARVEL_VERSION, bind,
                bound_port_, config_.default_store);

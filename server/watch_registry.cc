@@ -34,8 +34,8 @@ void WatchRegistry::ForgetStore(const drivers::Store* store) {
   }
 }
 
-void WatchRegistry::OnKeyWritten(drivers::Store& store, drivers::Space space,
-                                 std::string_view key, bool all) {
+void WatchRegistry::OnKeyWritten(drivers::Store& store, drivers::Space space, std::string_view key,
+                                 bool all) {
   if (all) {
     MarkStore(&store);
   } else if (space == drivers::Space::kData && !watchers_.empty()) {

@@ -26,8 +26,7 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 
 class ArgumentParser {
  public:
-  ArgumentParser(std::span<const std::string_view> args, size_t first)
-      : args_(args), pos_(first) {}
+  ArgumentParser(std::span<const std::string_view> args, size_t first) : args_(args), pos_(first) {}
 
   bool HasNext() const { return pos_ < args_.size(); }
   size_t position() const { return pos_; }

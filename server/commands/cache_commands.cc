@@ -18,10 +18,10 @@
 #include "drivers/store.h"
 #include "server/client_state.h"
 #include "server/command_table.h"
-#include "server/fill_leases.h"
 #include "server/commands/arguments.h"
 #include "server/commands/store_ops.h"
 #include "server/commands/value_logic.h"
+#include "server/fill_leases.h"
 #include "server/server.h"
 
 namespace arvel::server {

@@ -159,8 +159,8 @@ void RegisterConnectionCommands(CommandTable& table) {
   table.Register({"hello", -1, kNoAuth | kNoMulti | kFast, 0, 0, 0, Hello, "connection",
                   "Handshakes with the server.",
                   "[protover [AUTH username password] [SETNAME clientname]]"});
-  table.Register({"reset", 1, kNoMulti | kFast, 0, 0, 0, Reset, "connection",
-                  "Resets the connection.", ""});
+  table.Register(
+      {"reset", 1, kNoMulti | kFast, 0, 0, 0, Reset, "connection", "Resets the connection.", ""});
   table.Register({"client", -2, 0, 0, 0, 0, ClientCommand, "connection",
                   "A container for client connection commands.", "subcommand [argument ...]"});
 }

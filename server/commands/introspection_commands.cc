@@ -147,8 +147,8 @@ void GetKeys(CommandContext& ctx) {
     return ctx.reply().Error(errors::kGetKeysArity);
   }
   if (spec->first_key <= 0) return ctx.reply().Error(errors::kGetKeysNoKeys);
-  int64_t last = spec->last_key >= 0 ? spec->last_key
-                                     : static_cast<int64_t>(command.size()) + spec->last_key;
+  int64_t last =
+      spec->last_key >= 0 ? spec->last_key : static_cast<int64_t>(command.size()) + spec->last_key;
   last = std::min<int64_t>(last, static_cast<int64_t>(command.size()) - 1);
   int64_t step = std::max(spec->key_step, 1);
   std::vector<std::string_view> keys;

@@ -39,8 +39,8 @@ void Info(CommandContext& ctx) {
     return ReplyInfo(ctx.reply(), ComposeInfo(*server, *sections, -1, blocked));
   }
   // The Keyspace line needs the store's live key count, which a shared backend answers later.
-  ctx.store().Count([server, sections, blocked, pending = ctx.Suspend()](
-                        const Status& status, int64_t count) mutable {
+  ctx.store().Count([server, sections, blocked, pending = ctx.Suspend()](const Status& status,
+                                                                         int64_t count) mutable {
     pending.Finish([&](protocol::ReplyWriter& w) {
       ReplyInfo(w, ComposeInfo(*server, *sections, status.ok() ? count : -1, blocked));
     });
@@ -139,8 +139,11 @@ void ConfigHelp(CommandContext& ctx) {
 
 void Config(CommandContext& ctx) {
   static constexpr std::pair<std::string_view, Handler> kSubcommands[] = {
-      {"get", ConfigGet},         {"set", ConfigSet},         {"resetstat", ConfigResetStat},
-      {"rewrite", ConfigRewrite}, {"help", ConfigHelp}};
+      {"get", ConfigGet},
+      {"set", ConfigSet},
+      {"resetstat", ConfigResetStat},
+      {"rewrite", ConfigRewrite},
+      {"help", ConfigHelp}};
   for (const auto& [name, handler] : kSubcommands) {
     if (EqualsIgnoreCase(ctx.arg(1), name)) return handler(ctx);
   }
@@ -172,8 +175,8 @@ void Shutdown(CommandContext& ctx) {
     }
     seen.insert(std::move(option));
   }
-  bool conflicting = (seen.count("SAVE") && seen.count("NOSAVE")) ||
-                     (seen.count("ABORT") && seen.size() > 1);
+  bool conflicting =
+      (seen.count("SAVE") && seen.count("NOSAVE")) || (seen.count("ABORT") && seen.size() > 1);
   if (conflicting) return ctx.reply().Error(errors::kSyntax);
   // A shutdown never waits for a save here, so there is never one in progress to abort.
   if (seen.count("ABORT")) return ctx.reply().Error(errors::kNoShutdownInProgress);
@@ -191,8 +194,8 @@ void RegisterServerCommands(CommandTable& table) {
                   "Reads the effective configuration (CONFIG GET), resets statistics.",
                   "GET parameter [parameter ...] | SET parameter value [parameter value ...] | "
                   "RESETSTAT | REWRITE | HELP"});
-  table.Register({"time", 1, kReadOnly | kFast, 0, 0, 0, Time, "server",
-                  "Returns the server time.", ""});
+  table.Register(
+      {"time", 1, kReadOnly | kFast, 0, 0, 0, Time, "server", "Returns the server time.", ""});
   table.Register({"shutdown", -1, kAdmin, 0, 0, 0, Shutdown, "server",
                   "Finishes replies in flight, closes the stores and stops the server.",
                   "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]"});

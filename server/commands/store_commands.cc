@@ -97,8 +97,8 @@ void Fake(CommandContext& ctx) {
   }
   if (ctx.argc() == 2) {
     if (client.fake) {
-      DropFake(ctx, client.store_before_fake ? client.store_before_fake
-                                             : ctx.server().default_store());
+      DropFake(ctx,
+               client.store_before_fake ? client.store_before_fake : ctx.server().default_store());
     }
     return ctx.reply().Ok();
   }

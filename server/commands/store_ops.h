@@ -68,8 +68,8 @@ using ReadReplyFn =
 using DecideFn = std::function<ReplyValue(std::span<drivers::KeyUpdate> keys, int64_t now_ms)>;
 
 // Reads `keys` from the connection's current store, then `reply(writer, entries)`.
-void ReadAndReply(CommandContext& ctx, drivers::Space space,
-                  std::span<const std::string_view> keys, ReadReplyFn reply);
+void ReadAndReply(CommandContext& ctx, drivers::Space space, std::span<const std::string_view> keys,
+                  ReadReplyFn reply);
 void ReadAndReply(CommandContext& ctx, drivers::Space space, std::string_view key,
                   ReadReplyFn reply);
 

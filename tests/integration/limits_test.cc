@@ -198,7 +198,8 @@ TEST(Limits, ReadingClientIsNotDroppedBelowTheOutputLimit) {
     for (int i = 0; i < 3; ++i) c.Append({"GET", "big"});
     for (int i = 0; i < 3; ++i) {
       Reply reply = c.GetReply();
-      ASSERT_EQ(reply.str.size(), value.size()) << "round " << round << ": " << Show(reply).substr(0, 80);
+      ASSERT_EQ(reply.str.size(), value.size())
+          << "round " << round << ": " << Show(reply).substr(0, 80);
     }
   }
 }

@@ -1,8 +1,7 @@
 #include "tests/unit/server/server_fixture.h"
 
-#include <gtest/gtest.h>
-
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -91,27 +90,54 @@ class SocketReader {
     char type = line.empty() ? '?' : line[0];
     std::string rest = line.substr(1);
     switch (type) {
-      case '+': r.type = REDIS_REPLY_STATUS; r.str = rest; break;
-      case '-': r.type = REDIS_REPLY_ERROR; r.str = rest; break;
-      case ':': r.type = REDIS_REPLY_INTEGER; r.integer = std::stoll(rest); break;
-      case '#': r.type = REDIS_REPLY_INTEGER; r.integer = rest == "t"; break;
-      case '_': r.type = REDIS_REPLY_NIL; break;
-      case ',': r.type = REDIS_REPLY_STRING; r.str = rest; break;
-      case '$': case '=': {
+      case '+':
+        r.type = REDIS_REPLY_STATUS;
+        r.str = rest;
+        break;
+      case '-':
+        r.type = REDIS_REPLY_ERROR;
+        r.str = rest;
+        break;
+      case ':':
+        r.type = REDIS_REPLY_INTEGER;
+        r.integer = std::stoll(rest);
+        break;
+      case '#':
+        r.type = REDIS_REPLY_INTEGER;
+        r.integer = rest == "t";
+        break;
+      case '_':
+        r.type = REDIS_REPLY_NIL;
+        break;
+      case ',':
+        r.type = REDIS_REPLY_STRING;
+        r.str = rest;
+        break;
+      case '$':
+      case '=': {
         long long n = std::stoll(rest);
-        if (n < 0) { r.type = REDIS_REPLY_NIL; break; }
+        if (n < 0) {
+          r.type = REDIS_REPLY_NIL;
+          break;
+        }
         r.type = REDIS_REPLY_STRING;
         r.str = Bytes(static_cast<size_t>(n) + 2).substr(0, static_cast<size_t>(n));
         break;
       }
-      case '*': case '~': case '%': {
+      case '*':
+      case '~':
+      case '%': {
         long long n = std::stoll(rest) * (type == '%' ? 2 : 1);
-        if (n < 0) { r.type = REDIS_REPLY_NIL; break; }
+        if (n < 0) {
+          r.type = REDIS_REPLY_NIL;
+          break;
+        }
         r.type = REDIS_REPLY_ARRAY;
         for (long long i = 0; i < n; ++i) r.elements.push_back(Read());
         break;
       }
-      default: throw std::runtime_error("unexpected reply line: " + line);
+      default:
+        throw std::runtime_error("unexpected reply line: " + line);
     }
     return r;
   }

@@ -21,8 +21,8 @@ namespace arvel::testing {
 
 // A reply copied out of hiredis, so tests compare plain values.
 struct Reply {
-  int type = 0;          // REDIS_REPLY_* (STATUS, ERROR, INTEGER, NIL, STRING, ARRAY)
-  std::string str;       // STATUS, ERROR, STRING
+  int type = 0;     // REDIS_REPLY_* (STATUS, ERROR, INTEGER, NIL, STRING, ARRAY)
+  std::string str;  // STATUS, ERROR, STRING
   long long integer = 0;
   std::vector<Reply> elements;
 
