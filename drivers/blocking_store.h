@@ -43,6 +43,7 @@ class BlockingStore : public Store {
   void RandomKey(KeyFn done) final;
   void Flush(DoneFn done) final;
   void Tick(int64_t now_ms) final;
+  void WhenIdle(std::function<void()> fn) final { pool_.WhenIdle(std::move(fn)); }
 
  protected:
   // All of these run on worker `worker` (0..threads-1); each worker may keep its own connection.

@@ -119,6 +119,8 @@ class Store {
   // True when every call completes before it returns (array, null): then a sequence of calls
   // made without returning to the loop is isolated from every other client.
   virtual bool completes_inline() const { return false; }
+  // Runs `fn` on the loop thread once no call made so far is still in flight (at once if none).
+  virtual void WhenIdle(std::function<void()> fn) { fn(); }
 
   // Looks up `keys` in `space`. Counts hits and misses.
   virtual void Read(Space space, std::span<const std::string_view> keys, ReadFn done) = 0;

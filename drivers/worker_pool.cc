@@ -82,6 +82,11 @@ void WorkerPool::DrainCompletions() {
     --pending_;
     if (after) after();
   }
+  if (pending_ == 0 && !idle_waiters_.empty()) {
+    auto waiters = std::move(idle_waiters_);
+    idle_waiters_.clear();
+    for (auto& fn : waiters) fn();
+  }
   if (stopped_ && pending_ == 0) {
     auto done = std::move(stopped_);
     stopped_ = nullptr;
@@ -95,6 +100,11 @@ void WorkerPool::DrainCompletions() {
     uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
     done();
   }
+}
+
+void WorkerPool::WhenIdle(std::function<void()> fn) {
+  if (pending_ == 0) return fn();
+  idle_waiters_.push_back(std::move(fn));
 }
 
 void WorkerPool::Stop(std::function<void()> done) {

@@ -36,6 +36,8 @@ class WorkerPool {
   void SubmitToEach(Work work, After after);
   // Items queued or running.
   size_t pending() const { return pending_; }
+  // Runs `fn` on the loop thread once nothing is queued or running (at once if that is now).
+  void WhenIdle(std::function<void()> fn);
   // Lets queued work finish, joins the threads, then runs `done` on the loop thread.
   void Stop(std::function<void()> done);
 
@@ -55,12 +57,13 @@ class WorkerPool {
   std::vector<std::thread> threads_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Item> queue_;                  // GUARDED_BY(mu_)
-  std::deque<After> completions_;           // GUARDED_BY(mu_)
-  std::vector<std::deque<Item>> targeted_;  // GUARDED_BY(mu_): per-worker items
-  bool stopping_ = false;                   // GUARDED_BY(mu_)
-  size_t pending_ = 0;                      // loop thread only
-  std::function<void()> stopped_;           // loop thread only
+  std::deque<Item> queue_;                           // GUARDED_BY(mu_)
+  std::deque<After> completions_;                    // GUARDED_BY(mu_)
+  std::vector<std::deque<Item>> targeted_;           // GUARDED_BY(mu_): per-worker items
+  bool stopping_ = false;                            // GUARDED_BY(mu_)
+  size_t pending_ = 0;                               // loop thread only
+  std::function<void()> stopped_;                    // loop thread only
+  std::vector<std::function<void()>> idle_waiters_;  // loop thread only
 };
 
 }  // namespace arvel::drivers

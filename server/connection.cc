@@ -201,8 +201,16 @@ void Connection::RunTransaction() {
   exec_queue_ = std::move(state_.queue);
   state_.queue.clear();
   exec_next_ = 0;
-  if (!state_.store->completes_inline() && server_.EnterGate(state_.store, state_.id)) {
-    gate_held_ = state_.store;
+  drivers::Store* store = state_.store;
+  if (!store->completes_inline() && server_.EnterGate(store, state_.id)) {
+    gate_held_ = store;
+    // Commands other clients started before the gate closed may still be running: begin once the
+    // store is idle.
+    uint64_t ticket = Suspend();
+    store->WhenIdle([server = &server_, id = state_.id, ticket] {
+      if (Connection* conn = server->FindClient(id)) conn->Resume(ticket);
+    });
+    if (suspended_) return;  // Resume() runs the transaction
   }
   ContinueTransaction();
 }
