@@ -22,6 +22,7 @@ long long SubField(const std::string& line, const std::string& name) {
   return std::atoll(line.c_str() + at + name.size() + 1);
 }
 
+#if !defined(__SANITIZE_ADDRESS__)
 // Resident set size of `pid` in bytes (0 if unknown).
 long long ResidentBytes(pid_t pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
@@ -31,6 +32,7 @@ long long ResidentBytes(pid_t pid) {
   }
   return 0;
 }
+#endif
 
 // Polls `condition` every 50 ms until it holds or `timeout` passes.
 template <typename Condition>
