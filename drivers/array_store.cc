@@ -319,24 +319,14 @@ void ArrayStore::MaybeShrink(Space space) {
 }
 
 void ArrayStore::Scan(uint64_t cursor, size_t count, ScanFn done) {
-  std::vector<std::string> keys;
-  const size_t wanted = std::max<size_t>(count, 1);
-  // Like Redis, bound the buckets visited so a sparse table cannot make one call walk it all.
-  size_t visits = wanted > SIZE_MAX / 10 ? SIZE_MAX : wanted * 10;
-  LazyClock now(clock_);
-  auto collect = [&](const Node* node) {
-    if (IsLive(node, now)) keys.emplace_back(node->key());
-  };
-  do {
-    cursor = table(Space::kData).Scan(cursor, collect);
-  } while (cursor != 0 && keys.size() < wanted && --visits > 0);
-  done(Status::Ok(), cursor, std::move(keys));
+  ScanSpace(Space::kData, cursor, count, std::move(done));
 }
 
 void ArrayStore::ScanSpace(Space space, uint64_t cursor, size_t count, ScanFn done) {
   std::vector<std::string> keys;
   const size_t wanted = std::max<size_t>(count, 1);
-  size_t visits = wanted > SIZE_MAX / 10 ? SIZE_MAX : wanted * 10;  // as Scan bounds its walk
+  // Like Redis, bound the buckets visited so a sparse table cannot make one call walk it all.
+  size_t visits = wanted > SIZE_MAX / 10 ? SIZE_MAX : wanted * 10;
   LazyClock now(clock_);
   auto collect = [&](const Node* node) {
     if (IsLive(node, now)) keys.emplace_back(node->key());

@@ -128,16 +128,11 @@ void BlockingStore::Update(Space space, std::span<const std::string_view> keys, 
 }
 
 void BlockingStore::Scan(uint64_t cursor, size_t count, ScanFn done) {
-  auto page = std::make_shared<ScanPage>();
-  Dispatch([this, cursor, count, page](
-               size_t worker) { return ScanBlocking(worker, cursor, count, NowMs(), page.get()); },
-           [page, done = std::move(done)](const Status& status) {
-             done(status, status.ok() ? page->next_cursor : 0, std::move(page->keys));
-           });
+  ScanSpace(Space::kData, cursor, count, std::move(done));
 }
 
 void BlockingStore::ScanSpace(Space space, uint64_t cursor, size_t count, ScanFn done) {
-  if (space == Space::kData || !CanScanSpace(space)) {
+  if (space != Space::kData && !CanScanSpace(space)) {
     return Store::ScanSpace(space, cursor, count, std::move(done));
   }
   auto page = std::make_shared<ScanPage>();

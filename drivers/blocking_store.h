@@ -57,16 +57,12 @@ class BlockingStore : public Store {
   // each key whose stored state changed.
   virtual Status UpdateBlocking(size_t worker, Space space, const std::vector<std::string>& keys,
                                 const UpdateFn& fn, int64_t now_ms, std::vector<bool>* changed) = 0;
-  virtual Status ScanBlocking(size_t worker, uint64_t cursor, size_t count, int64_t now_ms,
-                              ScanPage* page) = 0;
-  // Scan of the other spaces (the TagReclaimer walks kTagged and kTagVersion), for drivers that
-  // keep them: CanScanSpace(space) says ScanSpaceBlocking serves `space` (never asked for kData,
-  // which goes to ScanBlocking). Must not change after construction.
-  virtual bool CanScanSpace(Space space) const { return false; }
+  // One page of `space`. Always asked for kData; for the other spaces (the TagReclaimer walks
+  // kTagged and kTagVersion) only when CanScanSpace(space), which must not change after
+  // construction.
   virtual Status ScanSpaceBlocking(size_t worker, Space space, uint64_t cursor, size_t count,
-                                   int64_t now_ms, ScanPage* page) {
-    return Status::Error("ScanSpaceBlocking is not implemented");
-  }
+                                   int64_t now_ms, ScanPage* page) = 0;
+  virtual bool CanScanSpace(Space space) const { return false; }
   virtual Status CountBlocking(size_t worker, int64_t now_ms, int64_t* count) = 0;
   virtual Status RandomKeyBlocking(size_t worker, int64_t now_ms,
                                    std::optional<std::string>* key) = 0;

@@ -471,11 +471,6 @@ Status FileStore::ScanRecords(Space space, uint64_t cursor, size_t count, size_t
   return status.ok() ? read_status : status;
 }
 
-Status FileStore::ScanBlocking(size_t worker, uint64_t cursor, size_t count, int64_t now_ms,
-                               ScanPage* page) {
-  return ScanSpaceBlocking(worker, Space::kData, cursor, count, now_ms, page);
-}
-
 Status FileStore::ScanSpaceBlocking(size_t worker, Space space, uint64_t cursor, size_t count,
                                     int64_t now_ms, ScanPage* page) {
   const size_t files = std::clamp<size_t>(count, 1, kMaxScanCount);

@@ -64,8 +64,6 @@ class FileStore : public BlockingStore {
   Status UpdateBlocking(size_t worker, Space space, const std::vector<std::string>& keys,
                         const UpdateFn& fn, int64_t now_ms, std::vector<bool>* changed) override;
   // The cursor is the first 64 bits of the hash of the next file to visit.
-  Status ScanBlocking(size_t worker, uint64_t cursor, size_t count, int64_t now_ms,
-                      ScanPage* page) override;
   bool CanScanSpace(Space space) const override { return true; }
   Status ScanSpaceBlocking(size_t worker, Space space, uint64_t cursor, size_t count,
                            int64_t now_ms, ScanPage* page) override;

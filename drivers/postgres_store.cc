@@ -545,11 +545,6 @@ Status PostgresStore::UpdateBlocking(size_t worker, Space space,
   return status;
 }
 
-Status PostgresStore::ScanBlocking(size_t worker, uint64_t cursor, size_t count, int64_t now_ms,
-                                   ScanPage* page) {
-  return ScanSpaceBlocking(worker, Space::kData, cursor, count, now_ms, page);
-}
-
 Status PostgresStore::ScanSpaceBlocking(size_t worker, Space space, uint64_t cursor, size_t count,
                                         int64_t now_ms, ScanPage* page) {
   page->next_cursor = 0;

@@ -428,11 +428,6 @@ Status SqliteStore::UpdateBlocking(size_t worker, Space space, const std::vector
   return status;
 }
 
-Status SqliteStore::ScanBlocking(size_t worker, uint64_t cursor, size_t count, int64_t now_ms,
-                                 ScanPage* page) {
-  return ScanSpaceBlocking(worker, Space::kData, cursor, count, now_ms, page);
-}
-
 Status SqliteStore::ScanSpaceBlocking(size_t worker, Space space, uint64_t cursor, size_t count,
                                       int64_t now_ms, ScanPage* page) {
   page->next_cursor = 0;

@@ -33,8 +33,6 @@ class SqliteStore : public BlockingStore {
                       int64_t now_ms, std::vector<std::optional<Entry>>* entries) override;
   Status UpdateBlocking(size_t worker, Space space, const std::vector<std::string>& keys,
                         const UpdateFn& fn, int64_t now_ms, std::vector<bool>* changed) override;
-  Status ScanBlocking(size_t worker, uint64_t cursor, size_t count, int64_t now_ms,
-                      ScanPage* page) override;
   bool CanScanSpace(Space space) const override { return space != Space::kLock; }
   Status ScanSpaceBlocking(size_t worker, Space space, uint64_t cursor, size_t count,
                            int64_t now_ms, ScanPage* page) override;

@@ -69,7 +69,8 @@ class SlowStore : public drivers::BlockingStore {
     }
     return Status::Ok();
   }
-  Status ScanBlocking(size_t, uint64_t, size_t, int64_t, drivers::ScanPage* page) override {
+  Status ScanSpaceBlocking(size_t, drivers::Space, uint64_t, size_t, int64_t,
+                           drivers::ScanPage* page) override {
     std::this_thread::sleep_for(kDelay);
     std::lock_guard lock(mu_);
     page->next_cursor = 0;
