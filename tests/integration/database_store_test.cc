@@ -302,6 +302,19 @@ TEST_P(DatabaseDaemonTest, ThrottleAttemptsAcrossDaemonsAllowExactlyMax) {
   EXPECT_EQ(Show(client.Command({"THROTTLE", "REMAINING", "login", std::to_string(kMax)})), ":0");
 }
 
+TEST_P(DatabaseDaemonTest, TagFlushOnOneDaemonIsSeenByTheOther) {
+  auto a = Daemon::Start(Options());
+  auto b = Daemon::Start(Options());
+  Client ca = a->Connect();
+  Client cb = b->Connect();
+  ASSERT_EQ(Show(ca.Command({"TAGS", "people,authors", "PUT", "john", "v", "600"})), "+OK");
+  ASSERT_EQ(Show(ca.Command({"TAGS", "people", "PUT", "jane", "w", "600"})), "+OK");
+  EXPECT_EQ(Show(cb.Command({"TAGS", "authors,people", "GET", "john"})), "\"v\"");
+  EXPECT_EQ(Show(cb.Command({"TAGS", "authors", "FLUSH"})), "+OK");
+  EXPECT_EQ(Show(ca.Command({"TAGS", "people,authors", "GET", "john"})), "(nil)");
+  EXPECT_EQ(Show(ca.Command({"TAGS", "people", "GET", "jane"})), "\"w\"");
+}
+
 TEST_P(DatabaseDaemonTest, FlushOnOneStoreLeavesAnotherPrefixAlone) {
   const std::string config =
       "default = \"mine\"\n"
