@@ -33,6 +33,7 @@
 #include "server/command_table.h"
 #include "server/commands/arguments.h"
 #include "server/commands/store_ops.h"
+#include "server/commands/subcommands.h"
 #include "server/commands/value_logic.h"
 #include "server/connection.h"
 #include "server/lock_waiters.h"
@@ -199,13 +200,8 @@ void Help(CommandContext& ctx, ArgumentParser&) {
   for (std::string_view line : kLines) ctx.reply().Simple(line);
 }
 
-struct Subcommand {
-  std::string_view name;
-  size_t min_argc;  // "LOCK" and the subcommand included
-  size_t max_argc;
-  void (*run)(CommandContext&, ArgumentParser&);
-};
-constexpr Subcommand kSubcommands[] = {
+using LockSubcommand = Subcommand<void (*)(CommandContext&, ArgumentParser&)>;
+constexpr LockSubcommand kSubcommands[] = {
     {"acquire", 4, 6, AcquireNow},
     {"block", 5, 7, Block},
     {"release", 4, 4, Release},
@@ -216,16 +212,10 @@ constexpr Subcommand kSubcommands[] = {
 };
 
 void Lock(CommandContext& ctx) {
-  const std::string_view sub = ctx.arg(1);
-  for (const Subcommand& candidate : kSubcommands) {
-    if (!EqualsIgnoreCase(sub, candidate.name)) continue;
-    if (ctx.argc() < candidate.min_argc || ctx.argc() > candidate.max_argc) {
-      return ctx.reply().Error(errors::WrongArity("lock|" + std::string(candidate.name)));
-    }
-    ArgumentParser args(ctx.args(), 2);
-    return candidate.run(ctx, args);
-  }
-  ctx.reply().Error(errors::UnknownSubcommand(sub, "lock"));
+  const LockSubcommand* sub = FindSubcommand(ctx, kSubcommands, ctx.arg(1), "lock");
+  if (sub == nullptr) return;
+  ArgumentParser args(ctx.args(), 2);
+  sub->run(ctx, args);
 }
 
 }  // namespace

@@ -37,6 +37,7 @@
 #include "server/command_table.h"
 #include "server/commands/arguments.h"
 #include "server/commands/store_ops.h"
+#include "server/commands/subcommands.h"
 #include "server/commands/value_logic.h"
 #include "server/server.h"
 
@@ -252,14 +253,9 @@ void Help(CommandContext& ctx) {
   for (std::string_view line : kLines) ctx.reply().Simple(line);
 }
 
-struct Subcommand {
-  std::string_view name;
-  size_t min_argc;  // "TAGS", the tag list and the subcommand included
-  size_t max_argc;
-  void (*run)(CommandContext&, const TagSet&);
-};
-constexpr size_t kAny = std::numeric_limits<size_t>::max();
-constexpr Subcommand kSubcommands[] = {
+// Arities count "TAGS", the tag list and the subcommand.
+using TagSubcommand = Subcommand<void (*)(CommandContext&, const TagSet&)>;
+constexpr TagSubcommand kSubcommands[] = {
     {"put", 5, 6, Put},
     {"forever", 5, 5, Forever},
     {"get", 4, 5, Get},
@@ -269,7 +265,7 @@ constexpr Subcommand kSubcommands[] = {
     {"increment", 4, 5, Increment},
     {"decrement", 4, 5, Decrement},
     {"pull", 4, 5, Pull},
-    {"many", 4, kAny, Many},
+    {"many", 4, kAnyArgc, Many},
     {"flush", 3, 3, Flush},
 };
 
@@ -278,17 +274,11 @@ void Tags(CommandContext& ctx) {
     if (EqualsIgnoreCase(ctx.arg(1), "help")) return Help(ctx);
     return ctx.reply().Error(errors::WrongArity(ctx.spec().name));
   }
-  const std::string_view sub = ctx.arg(2);
-  for (const Subcommand& candidate : kSubcommands) {
-    if (!EqualsIgnoreCase(sub, candidate.name)) continue;
-    if (ctx.argc() < candidate.min_argc || ctx.argc() > candidate.max_argc) {
-      return ctx.reply().Error(errors::WrongArity("tags|" + std::string(candidate.name)));
-    }
-    Result<TagSet> tags = TagSet::Parse(ctx.arg(1));
-    if (!tags.ok()) return ctx.reply().Error(tags.status().message());
-    return candidate.run(ctx, *tags);
-  }
-  ctx.reply().Error(errors::UnknownSubcommand(sub, "tags"));
+  const TagSubcommand* sub = FindSubcommand(ctx, kSubcommands, ctx.arg(2), "tags");
+  if (sub == nullptr) return;
+  Result<TagSet> tags = TagSet::Parse(ctx.arg(1));
+  if (!tags.ok()) return ctx.reply().Error(tags.status().message());
+  sub->run(ctx, *tags);
 }
 
 }  // namespace

@@ -28,6 +28,7 @@
 #include "server/command_table.h"
 #include "server/commands/arguments.h"
 #include "server/commands/store_ops.h"
+#include "server/commands/subcommands.h"
 
 namespace arvel::server {
 
@@ -168,29 +169,18 @@ void Help(CommandContext& ctx, ArgumentParser&) {
   for (std::string_view line : kLines) ctx.reply().Simple(line);
 }
 
-struct Subcommand {
-  std::string_view name;
-  size_t min_argc;  // "THROTTLE" and the subcommand included
-  size_t max_argc;
-  void (*run)(CommandContext&, ArgumentParser&);
-};
-constexpr Subcommand kSubcommands[] = {
+using ThrottleSubcommand = Subcommand<void (*)(CommandContext&, ArgumentParser&)>;
+constexpr ThrottleSubcommand kSubcommands[] = {
     {"attempt", 5, 5, Attempt},     {"hit", 4, 5, Hit},         {"attempts", 3, 3, Attempts},
     {"remaining", 4, 4, Remaining}, {"toomany", 4, 4, TooMany}, {"availablein", 3, 3, AvailableIn},
     {"clear", 3, 3, Clear},         {"help", 2, 2, Help},
 };
 
 void Throttle(CommandContext& ctx) {
-  const std::string_view sub = ctx.arg(1);
-  for (const Subcommand& candidate : kSubcommands) {
-    if (!EqualsIgnoreCase(sub, candidate.name)) continue;
-    if (ctx.argc() < candidate.min_argc || ctx.argc() > candidate.max_argc) {
-      return ctx.reply().Error(errors::WrongArity("throttle|" + std::string(candidate.name)));
-    }
-    ArgumentParser args(ctx.args(), 2);
-    return candidate.run(ctx, args);
-  }
-  ctx.reply().Error(errors::UnknownSubcommand(sub, "throttle"));
+  const ThrottleSubcommand* sub = FindSubcommand(ctx, kSubcommands, ctx.arg(1), "throttle");
+  if (sub == nullptr) return;
+  ArgumentParser args(ctx.args(), 2);
+  sub->run(ctx, args);
 }
 
 // CL.THROTTLE key max_burst count period [quantity]
