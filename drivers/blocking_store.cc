@@ -21,7 +21,10 @@ std::vector<std::string> CopyKeys(std::span<const std::string_view> keys) {
 BlockingStore::BlockingStore(std::string name, std::string driver, uv_loop_t* loop, size_t threads)
     : Store(std::move(name), std::move(driver)),
       pool_(loop, threads, this->name()),
-      threads_(threads) {}
+      threads_(threads) {
+  // Files and databases are the backends several daemons share; none tells us of their writes.
+  capabilities_.shared = true;
+}
 
 BlockingStore::~BlockingStore() = default;
 

@@ -72,10 +72,8 @@ std::optional<std::string> NewLockToken() {
 }
 
 void GiveBackLock(Store& store, std::string_view name, std::string token) {
-  DecideOne<bool>(
-      store, Space::kLock, name,
-      [token = std::move(token)](KeyUpdate& lock, int64_t) { return TryReleaseLock(lock, token); },
-      [](const Status&, bool) {});
+  store.Execute(op::ReleaseIf{Space::kLock, std::string(name), std::move(token)},
+                [](const Status&, OpResult) {});
 }
 
 }  // namespace arvel::drivers

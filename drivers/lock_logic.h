@@ -3,9 +3,10 @@
 //
 // A lock is one record in Space::kLock: value = the owner's token, expiry = the lock's TTL
 // (0 = held until released). A fill lease is one record in Space::kLease: value = the holder's
-// token, expiry = the lease. The decisions below run inside Store::Update, so mutual exclusion is
-// exactly the store's atomicity: acquiring is a put-if-absent in one Update, on every driver, and
-// across daemons on a shared driver. Expired records reach an UpdateFn as absent, so an expired
+// token, expiry = the lease. The decisions below are how the generic executor runs the lock and
+// lease operations (operation.h) inside Store::Update, so mutual exclusion is exactly the
+// store's atomicity: acquiring is a put-if-absent in one Update on every local driver; a remote
+// driver runs the same operations as one script. Expired records reach an UpdateFn as absent, so an expired
 // lock is free without anyone having to remove it.
 //
 // The decisions touch only their arguments: they are safe on a driver's worker thread.
@@ -56,22 +57,6 @@ bool DropLease(KeyUpdate& lease, std::string_view token);
 // 128 random bits from OpenSSL's CSPRNG as 32 lower-case hex digits; nullopt if the generator
 // fails (it has no entropy), which callers report rather than fall back to a guessable token.
 std::optional<std::string> NewLockToken();
-
-// Runs `decide(update, now_ms)` atomically on one key of `store` and hands what it returned to
-// `done` on the loop thread, with the store's status (a failed Update leaves T default).
-template <typename T>
-void DecideOne(Store& store, Space space, std::string_view key,
-               std::function<T(KeyUpdate&, int64_t)> decide,
-               std::function<void(const Status&, T)> done) {
-  // The decision may run on a worker thread: its result travels back through `result`.
-  auto result = std::make_shared<T>();
-  store.Update(
-      space, std::span<const std::string_view>(&key, 1),
-      [result, decide = std::move(decide)](std::span<KeyUpdate> keys, int64_t now_ms) {
-        *result = decide(keys[0], now_ms);
-      },
-      [result, done = std::move(done)](const Status& status) { done(status, std::move(*result)); });
-}
 
 // Releases `token`'s lock `name` on `store`, ignoring the outcome: gives back a lock that was
 // taken for a client that went away before it could be told (nobody else could release it).

@@ -14,7 +14,9 @@ namespace arvel::drivers {
 
 class NullStore : public Store {
  public:
-  explicit NullStore(std::string name) : Store(std::move(name), "null") {}
+  explicit NullStore(std::string name) : Store(std::move(name), "null") {
+    capabilities_.keeps_nothing = true;
+  }
 
   // Every entry is nullptr; counts misses (kData and kTagged).
   bool completes_inline() const override { return true; }

@@ -13,7 +13,7 @@
 #include <string_view>
 
 #include "common/status.h"
-#include "drivers/store.h"
+#include "drivers/store_types.h"
 
 namespace arvel::drivers {
 

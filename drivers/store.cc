@@ -2,7 +2,13 @@
 
 #include <chrono>
 
+#include "drivers/local_executor.h"
+
 namespace arvel::drivers {
+
+void Store::Execute(Operation operation, OpDone done) {
+  ExecuteLocally(*this, std::move(operation), std::move(done));
+}
 
 int64_t NowMs() {
   using std::chrono::duration_cast;

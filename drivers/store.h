@@ -1,11 +1,12 @@
 #pragma once
 // The Store interface: what every backing store (array, file, database, redis, null) provides.
 //
-// The whole cache model — Redis string commands, the Arvel facade, tags, locks, throttling — is
-// built in the server on a handful of primitives: Read, Update (an atomic read-modify-write of a
-// set of keys), Scan, Count, RandomKey and Flush. A driver that makes those atomic gets every
-// command atomic; a driver shared between daemons makes Update atomic across them (file locks,
-// SQL transactions, Redis WATCH/MULTI or scripts).
+// Reads are Read / ReadValues. Every write the cache model makes — Redis string commands, the
+// Arvel facade, tags, locks, throttling, leases — is an Operation (operation.h): a value with
+// its arguments and a typed result, handed to Execute. A driver with local atomicity runs every
+// operation through the generic executor (local_executor.h) on top of its Update, an atomic
+// read-modify-write of a set of keys; a remote engine (redis) maps each operation to one native
+// command or script. Scan, Count, RandomKey and Flush complete the interface.
 //
 // Threading and completion: every method is called on the loop thread, and every completion
 // callback runs on the loop thread. A synchronous driver (array, null) may run the completion
@@ -13,6 +14,9 @@
 // valid only for the duration of the call: an asynchronous driver copies what it keeps.
 // An UpdateFn may run on a worker thread while the driver holds its locks: it must touch only
 // its own captures and the KeyUpdates it is given, and it runs at most once.
+//
+// Order: calls of one connection on one store take effect in the order they were made (the
+// server relies on it to keep a client's pipelined commands in order).
 //
 // Unavailability: a store that cannot reach its backend completes every call with an error
 // Status carrying errors::StoreUnavailable(name, reason), fast, without running the UpdateFn.
@@ -27,60 +31,28 @@
 #include <vector>
 
 #include "common/status.h"
+#include "drivers/operation.h"
+#include "drivers/store_types.h"
 
 namespace arvel::drivers {
 
-// Key namespaces. Plain commands (GET, PUT, SET, KEYS, SCAN, DBSIZE…) see only kData; the other
-// spaces hold the cache model's own records and never collide with user keys.
-enum class Space : uint8_t {
-  kData = 0,    // user keys
-  kTagged,      // items stored under a tag set (key is derived from tag versions + user key)
-  kTagVersion,  // one record per tag: its current generation
-  kLock,        // atomic locks: value = owner token
-  kThrottle,    // rate limiter counters
-  kLease,       // REMEMBER fill leases (shared drivers only)
-};
-inline constexpr int kSpaceCount = 6;
-
-struct Entry {
-  std::string value;
-  int64_t expire_at_ms = 0;  // absolute Unix time in milliseconds; 0 = never expires
+// What the server may rely on, instead of asking which driver a store is.
+struct StoreCapabilities {
+  // Other daemons may change the store's keys (file, database, redis): waits on a key (LOCK
+  // BLOCK, REMEMBER) must also learn of changes made elsewhere — through the driver's change
+  // notifications when it has them (`notifies_remote_changes`), else by re-checking.
+  bool shared = false;
+  // The driver tells the observer about keys changed through other daemons, promptly.
+  bool notifies_remote_changes = false;
+  // The store keeps nothing (null): locks and leases are granted without a record.
+  bool keeps_nothing = false;
+  // The TTL in seconds a facade write without ttl (PUT, ADD, PUTMANY) gets; 0 = none. Arvel's
+  // Redis store applies its `ttl` setting so.
+  int64_t default_put_ttl_s = 0;
 };
 
-// One key inside an Update: what the store holds now, and what the update function decides.
-struct KeyUpdate {
-  enum class Action : uint8_t { kKeep, kPut, kErase, kExpire };
-
-  std::string_view key;
-  const Entry* current = nullptr;  // nullptr: absent or already expired
-  Action action = Action::kKeep;
-  std::string value;         // with kPut
-  int64_t expire_at_ms = 0;  // with kPut and kExpire (0 = never)
-
-  void Put(std::string v, int64_t expire_at) {
-    action = Action::kPut;
-    value = std::move(v);
-    expire_at_ms = expire_at;
-  }
-  void Erase() { action = Action::kErase; }
-  // Changes only the expiry of the existing entry (no copy of its value). Requires current.
-  void Expire(int64_t expire_at) {
-    action = Action::kExpire;
-    expire_at_ms = expire_at;
-  }
-};
-
-// Counters for INFO. Drivers update them; the server reads them.
-struct StoreStats {
-  uint64_t hits = 0;
-  uint64_t misses = 0;
-  uint64_t evictions = 0;
-  uint64_t expired = 0;
-  uint64_t errors = 0;
-  uint64_t writes = 0;
-};
-
-// Told about every key a write changed through this daemon (for WATCH and REMEMBER waiters).
+// Told about every key a write changed (for WATCH, REMEMBER and LOCK waiters): through this
+// daemon always; through other daemons when the driver learns of it (notifies_remote_changes).
 class KeyObserver {
  public:
   virtual ~KeyObserver() = default;
@@ -122,9 +94,23 @@ class Store {
   // Runs `fn` on the loop thread once no call made so far is still in flight (at once if none).
   virtual void WhenIdle(std::function<void()> fn) { fn(); }
 
-  // Looks up `keys` in `space`. Counts hits and misses.
-  virtual void Read(Space space, std::span<const std::string_view> keys, ReadFn done) = 0;
+  const StoreCapabilities& capabilities() const { return capabilities_; }
 
+  // Looks up `keys` in `space`: entries with their values and expiries. Counts hits and misses.
+  virtual void Read(Space space, std::span<const std::string_view> keys, ReadFn done) = 0;
+  // Like Read, for commands that reply with values only (GET, MGET, EXISTS…): the entries'
+  // expire_at_ms may be 0 whatever the keys' expiry, so a remote driver can answer with one
+  // plain command. The default reads through Read.
+  virtual void ReadValues(Space space, std::span<const std::string_view> keys, ReadFn done) {
+    Read(space, keys, std::move(done));
+  }
+
+  // Executes one operation (operation.h) atomically; `done` gets its result or error. The
+  // default runs it through the generic executor on this store's Update.
+  virtual void Execute(Operation operation, OpDone done);
+
+  // The primitive of drivers with local atomicity (what the generic executor builds on); the
+  // server never calls it directly. A remote driver that overrides Execute fails it.
   // Atomically: reads `keys` in `space`, lets `fn` decide per key, applies the decisions.
   // No other Read/Update of these keys (by any client of any daemon sharing the backend) sees a
   // state between the read and the write. `done` runs after the writes are durable, or with the
@@ -174,6 +160,7 @@ class Store {
   }
 
   StoreStats stats_;
+  StoreCapabilities capabilities_;
 
  private:
   std::string name_;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <span>
 #include <string>
 #include <string_view>
@@ -24,25 +25,18 @@ constexpr int64_t kErrorBackoffMs = 10'000;
 // A record of a batch, with owned copies of the (tag, generation) pairs it names.
 struct BatchRecord {
   std::string key;
+  std::string header;                                       // RecordHeader, empty if none
   std::vector<std::pair<std::string, std::string>> stamps;  // empty: not an item record
 };
 
-// A record to erase, and the pair that makes it stale (empty: not an item record).
+// A record to erase, and the header it must still start with (empty: not an item record).
 struct StaleRecord {
   std::string key;
-  std::string tag;
-  std::string generation;
+  std::string header;
 };
 
 std::vector<std::string_view> Views(std::span<const std::string> strings) {
   return {strings.begin(), strings.end()};
-}
-
-std::vector<std::string_view> KeysOf(std::span<const StaleRecord> records) {
-  std::vector<std::string_view> keys;
-  keys.reserve(records.size());
-  for (const StaleRecord& record : records) keys.push_back(record.key);
-  return keys;
 }
 
 // The records a Read found, stamps copied out (the entries die with the completion).
@@ -51,9 +45,10 @@ std::vector<BatchRecord> CollectRecords(std::span<const std::string> keys,
   std::vector<BatchRecord> records;
   for (size_t i = 0; i < keys.size(); ++i) {
     if (entries[i] == nullptr) continue;  // gone or expired meanwhile
-    BatchRecord record{keys[i], {}};
+    BatchRecord record{keys[i], {}, {}};
     if (std::optional<std::vector<Stamp>> stamps = ParseStamps(entries[i]->value)) {
       for (const Stamp& stamp : *stamps) record.stamps.emplace_back(stamp.tag, stamp.generation);
+      record.header = std::string(RecordHeader(entries[i]->value).value_or(""));
     }
     records.push_back(std::move(record));
   }
@@ -78,11 +73,11 @@ std::vector<StaleRecord> FindStale(std::span<const BatchRecord> records,
                                    std::span<const Entry* const> versions) {
   std::vector<StaleRecord> stale;
   for (const BatchRecord& record : records) {
-    if (record.stamps.empty()) stale.push_back({record.key, {}, {}});
+    if (record.stamps.empty()) stale.push_back({record.key, {}});
     for (const auto& [tag, generation] : record.stamps) {
       const size_t at = std::lower_bound(tags.begin(), tags.end(), tag) - tags.begin();
       if (versions[at] != nullptr && versions[at]->value == generation) continue;
-      stale.push_back({record.key, tag, generation});
+      stale.push_back({record.key, record.header});
       break;
     }
   }
@@ -134,28 +129,21 @@ void BackOff(TagReclaimer::State& state, const Status& status, int64_t now_ms) {
                state.store->name(), status.message(), kErrorBackoffMs / 1000);
 }
 
-// Erases the stale records that still name their stale pair (re-checked atomically).
+// Erases the stale records, each only if it still starts with the header it was judged by
+// (re-checked atomically by the Delete's prefix): a record's header names its generations, so a
+// record that still has it is still stale. One Delete per header: the records of one flushed
+// scope share theirs.
 void EraseStale(const StatePtr& state, std::vector<StaleRecord> records) {
-  auto stale = std::make_shared<const std::vector<StaleRecord>>(std::move(records));
-  auto erased = std::make_shared<uint64_t>(0);
-  const std::vector<std::string_view> keys = KeysOf(*stale);
-  state->store->Update(
-      Space::kTagged, keys,
-      [stale, erased](std::span<KeyUpdate> updates, int64_t) {
-        for (size_t i = 0; i < updates.size(); ++i) {
-          const StaleRecord& record = (*stale)[i];
-          if (updates[i].current == nullptr ||
-              !RecordNames(updates[i].current->value, {record.tag, record.generation})) {
-            continue;
-          }
-          updates[i].Erase();
-          ++*erased;
-        }
-      },
-      [state, erased](const Status& status) {
-        if (status.ok()) state->stats.reclaimed += *erased;
-        EndBatch(*state);
-      });
+  std::map<std::string, std::vector<std::string>> by_header;
+  for (StaleRecord& record : records) by_header[record.header].push_back(std::move(record.key));
+  auto pending = std::make_shared<size_t>(by_header.size());
+  for (auto& [header, keys] : by_header) {
+    state->store->Execute(op::Delete{Space::kTagged, std::move(keys), header},
+                          [state, pending](const Status& status, OpResult result) {
+                            if (status.ok()) state->stats.reclaimed += result.integer;
+                            if (--*pending == 0) EndBatch(*state);
+                          });
+  }
 }
 
 // Reads the current generations of the tags the records name, then erases the stale records.

@@ -195,6 +195,12 @@ std::optional<std::string_view> TagScope::Decode(std::string_view record) const 
   return record.substr(header_.size());
 }
 
+std::optional<std::string_view> RecordHeader(std::string_view record) {
+  std::string_view value;
+  if (!ParseStamps(record) || !SplitHeader(record, value)) return std::nullopt;
+  return record.substr(0, record.size() - value.size());
+}
+
 std::optional<std::vector<Stamp>> ParseStamps(std::string_view record) {
   std::string_view value;
   std::optional<std::string_view> list = SplitHeader(record, value);
@@ -209,41 +215,6 @@ std::optional<std::vector<Stamp>> ParseStamps(std::string_view record) {
     start = comma + 1;
   }
   return stamps;
-}
-
-bool RecordNames(std::string_view record, const Stamp& stamp) {
-  std::optional<std::vector<Stamp>> stamps = ParseStamps(record);
-  if (!stamps) return stamp.tag.empty();
-  return std::any_of(stamps->begin(), stamps->end(), [&](const Stamp& named) {
-    return named.tag == stamp.tag && named.generation == stamp.generation;
-  });
-}
-
-ItemView::ItemView(const KeyUpdate& record, const TagScope& scope) {
-  update_.key = record.key;
-  if (record.current == nullptr) return;
-  std::optional<std::string_view> value = scope.Decode(record.current->value);
-  if (!value) return;
-  entry_.value = std::string(*value);
-  entry_.expire_at_ms = record.current->expire_at_ms;
-  update_.current = &entry_;
-}
-
-void ItemView::WriteBack(KeyUpdate& record, const TagScope& scope) {
-  switch (update_.action) {
-    case KeyUpdate::Action::kKeep:
-      break;
-    case KeyUpdate::Action::kPut:
-      record.Put(scope.Encode(update_.value), update_.expire_at_ms);
-      break;
-    case KeyUpdate::Action::kErase:
-      if (record.current != nullptr) record.Erase();
-      break;
-    case KeyUpdate::Action::kExpire:
-      // Only a decoded (present) item can have its expiry changed.
-      if (update_.current != nullptr) record.Expire(update_.expire_at_ms);
-      break;
-  }
 }
 
 void ReadScope(Store& store, const TagSet& tags, ScopeFn done) {
@@ -261,30 +232,18 @@ void ReadScope(Store& store, const TagSet& tags, ScopeFn done) {
 void EnsureScope(Store& store, const TagSet& tags, ScopeFn done) {
   Result<std::vector<std::string>> fresh = NewGenerations(tags.size());
   if (!fresh.ok()) return done(fresh.status(), std::nullopt);
-  // The decision may run on a worker thread: the generations travel back through `result`.
-  auto result = std::make_shared<std::vector<std::string>>();
-  const std::vector<std::string_view> keys = tags.keys();
-  store.Update(
-      Space::kTagVersion, keys,
-      [result, fresh = std::move(*fresh)](std::span<KeyUpdate> versions, int64_t) {
-        *result = EnsureGenerations(versions, fresh);
-      },
-      [result, tags, done = std::move(done)](const Status& status) {
-        if (!status.ok()) return done(status, std::nullopt);
-        done(status, TagScope(tags, *result));
-      });
+  store.Execute(op::EnsureGenerations{tags.tags(), std::move(*fresh)},
+                [tags, done = std::move(done)](const Status& status, OpResult result) {
+                  if (!status.ok()) return done(status, std::nullopt);
+                  done(status, TagScope(tags, result.values));
+                });
 }
 
 void FlushTags(Store& store, const TagSet& tags, DoneFn done) {
   Result<std::vector<std::string>> fresh = NewGenerations(tags.size());
   if (!fresh.ok()) return done(fresh.status());
-  const std::vector<std::string_view> keys = tags.keys();
-  store.Update(
-      Space::kTagVersion, keys,
-      [fresh = std::move(*fresh)](std::span<KeyUpdate> versions, int64_t) {
-        ReplaceGenerations(versions, fresh);
-      },
-      std::move(done));
+  store.Execute(op::ReplaceGenerations{tags.tags(), std::move(*fresh)},
+                [done = std::move(done)](const Status& status, OpResult) { done(status); });
 }
 
 }  // namespace arvel::drivers

@@ -72,6 +72,8 @@ class TagScope {
   TagScope(const TagSet& tags, std::span<const std::string> generations);
 
   std::string ItemKey(std::string_view key) const;
+  // What the value of every record of this scope starts with (the operations' `prefix`).
+  const std::string& value_prefix() const { return header_; }
   std::string Encode(std::string_view value) const;
   // The user's value in `record` when it was written under this scope; nullopt otherwise (a
   // record of another scope whose key collided, which SHA-256 makes theoretical).
@@ -87,38 +89,11 @@ struct Stamp {
   std::string_view tag;
   std::string_view generation;
 };
+// The "<length>:<tag=generation,…>" header `record` starts with (its scope's value_prefix);
+// nullopt when it is not an item record.
+std::optional<std::string_view> RecordHeader(std::string_view record);
 // The pairs `record` was written under; nullopt when it is not an item record.
 std::optional<std::vector<Stamp>> ParseStamps(std::string_view record);
-// Whether `record` is an item record that names `stamp`, or, for an empty stamp, one that is
-// not a well-formed item record (the reclaimer's re-check before it erases).
-bool RecordNames(std::string_view record, const Stamp& stamp);
-
-// The user's view of an item record: `update()` reads as the plain key the facade's decisions
-// expect (value decoded; absent when the record is absent or of another scope), and
-// WriteBack turns what they decided into a decision on the record.
-class ItemView {
- public:
-  ItemView(const KeyUpdate& record, const TagScope& scope);
-  ItemView(const ItemView&) = delete;
-  ItemView& operator=(const ItemView&) = delete;
-
-  KeyUpdate& update() { return update_; }
-  void WriteBack(KeyUpdate& record, const TagScope& scope);
-
- private:
-  Entry entry_;  // the decoded value, when there is one
-  KeyUpdate update_;
-};
-
-// Runs `decide(KeyUpdate& item)` on the user's view of `record` and applies its decision to the
-// record. Returns what `decide` returns.
-template <typename Decide>
-auto DecideItem(KeyUpdate& record, const TagScope& scope, Decide&& decide) {
-  ItemView view(record, scope);
-  auto result = decide(view.update());
-  view.WriteBack(record, scope);
-  return result;
-}
 
 // ---- Store-level steps (loop thread; `done` runs on the loop thread)
 

@@ -10,7 +10,9 @@
 // waiter gets nil and the lease — as when the holder disconnects (close listener) or its lease
 // timer fires. A FORGET of the still-absent key writes nothing, so FORGET reports itself
 // (Forgotten) and the same re-read follows. When the lease is held elsewhere (another daemon on
-// a shared driver), the waiters poll: re-read the key and retry the lease every kRemotePollMs.
+// a shared driver), the waiters re-read the key and retry the lease when the store notifies a
+// change made by another daemon, and after RecheckMs at the latest (a short poll on a store
+// that does not notify, a slow safety re-check on one that does).
 //
 // Every path changes the registry first and finishes replies last: finishing resumes a client,
 // which may run further commands at once and re-enter the registry. Store callbacks capture the
@@ -29,8 +31,12 @@
 namespace arvel::server {
 
 namespace {
-// How often waiters look again while the lease is held by another daemon.
-constexpr int64_t kRemotePollMs = 50;
+// How long waiters wait before they look again while the lease is held elsewhere (another
+// daemon, or a record that has not quite expired).
+int64_t RecheckMs(const drivers::Store& store) {
+  const int64_t remote = RemoteRecheckMs(store);
+  return remote < 0 ? kPollRecheckMs : remote;
+}
 }  // namespace
 
 struct FillLeases::Waiter {
@@ -99,15 +105,11 @@ void FillLeases::Advance(const StoreKey& key) {
     return;
   }
   fill.busy = true;
-  drivers::DecideOne<bool>(
-      *key.store, drivers::Space::kLease, key.key,
-      [previous = fill.record, token = *token, ttl = head.lease_ms](drivers::KeyUpdate& update,
-                                                                    int64_t now_ms) {
-        return drivers::TryTakeLease(update, previous, token, ttl, now_ms);
-      },
-      [this, key, generation = fill.generation, id = head.id, token = *token](const Status& status,
-                                                                              bool taken) {
-        OnLeaseDecided(key, generation, id, token, status, taken);
+  key.store->Execute(
+      drivers::op::TakeLease{key.key, fill.record, *token, head.lease_ms},
+      [this, key, generation = fill.generation, id = head.id, token = *token](
+          const Status& status, drivers::OpResult result) {
+        OnLeaseDecided(key, generation, id, token, status, result.applied);
       });
 }
 
@@ -126,7 +128,7 @@ void FillLeases::OnLeaseDecided(const StoreKey& key, uint64_t generation, uint64
   if (!head_waits || (status.ok() && fill->waiters.front().may_wait)) {
     // Held elsewhere (another daemon, or a record that has not quite expired): poll.
     if (fill->waiters.empty()) return Retire(key);
-    fill->check_timer.Start(kRemotePollMs, [this, key, generation] { Recheck(key, generation); });
+    fill->check_timer.Start(RecheckMs(*key.store), [this, key, generation] { Recheck(key, generation); });
     return;
   }
   // The head does not wait (MULTI), or the store failed for it: it is answered now.
@@ -136,7 +138,7 @@ void FillLeases::OnLeaseDecided(const StoreKey& key, uint64_t generation, uint64
   if (fill->waiters.empty()) {
     Retire(key);
   } else {
-    fill->check_timer.Start(status.ok() ? kRemotePollMs : 0,
+    fill->check_timer.Start(status.ok() ? RecheckMs(*key.store) : 0,
                             [this, key, generation] { Recheck(key, generation); });
   }
   head.reply.Finish([&](protocol::ReplyWriter& writer) {
@@ -182,7 +184,7 @@ void FillLeases::OnChecked(const StoreKey& key, uint64_t generation, const Statu
   if (fill == nullptr) return;
   if (!status.ok()) {
     // Try again later; a local holder's lease timer still runs meanwhile.
-    fill->check_timer.Start(kRemotePollMs, [this, key, generation] { Recheck(key, generation); });
+    fill->check_timer.Start(RecheckMs(*key.store), [this, key, generation] { Recheck(key, generation); });
     return;
   }
   // Copied at once: a resumed waiter may write the key, and `entry` points into the store.
@@ -260,10 +262,8 @@ void FillLeases::Retire(const StoreKey& key) {
 
 void FillLeases::DropRecord(const StoreKey& key, const std::string& token) {
   if (!StoreReachable(server_, key.store)) return;
-  drivers::DecideOne<bool>(
-      *key.store, drivers::Space::kLease, key.key,
-      [token](drivers::KeyUpdate& update, int64_t) { return drivers::DropLease(update, token); },
-      [](const Status&, bool) {});
+  key.store->Execute(drivers::op::ReleaseIf{drivers::Space::kLease, key.key, token},
+                     [](const Status&, drivers::OpResult) {});
 }
 
 void FillLeases::Forgotten(drivers::Store& store, std::string_view key, uint64_t client_id) {

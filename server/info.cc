@@ -405,7 +405,8 @@ uint64_t EffectiveMaxMemory(const Server& server) {
   uint64_t total = 0;
   for (const auto& store : server.stores()) {
     // An in-process store without a limit can take all the memory there is.
-    if (store->driver() == "array" && store->max_memory() == 0) return 0;
+    const drivers::StoreCapabilities& can = store->capabilities();
+    if (!can.shared && !can.keeps_nothing && store->max_memory() == 0) return 0;
     total += store->max_memory();
   }
   return total;

@@ -23,8 +23,6 @@
 namespace arvel::server {
 
 namespace {
-// How often waiters on a shared driver look again for a release by another daemon.
-constexpr int64_t kSharedPollMs = 50;
 // A wake-up due now that found the lock still held retries this much later, not in a busy loop.
 constexpr int64_t kMinRetryMs = 1;
 }  // namespace
@@ -41,8 +39,10 @@ bool StoreReachable(const Server& server, const drivers::Store* store) {
   return false;
 }
 
-bool IsSharedDriver(const drivers::Store& store) {
-  return store.driver() != "array" && store.driver() != "null";
+int64_t RemoteRecheckMs(const drivers::Store& store) {
+  const drivers::StoreCapabilities& can = store.capabilities();
+  if (!can.shared) return -1;
+  return can.notifies_remote_changes ? kNotifiedRecheckMs : kPollRecheckMs;
 }
 
 struct LoopTimer::Handle {
@@ -135,14 +135,11 @@ void LockWaiters::Kick(const StoreKey& lock) {
   queue.dirty = false;
   queue.wake.Stop();
   // Copies: a synchronous store runs OnAttempt (which may erase the queue) before returning.
-  drivers::DecideOne<drivers::LockAttempt>(
-      *lock.store, drivers::Space::kLock, lock.key,
-      [token = head.token, ttl = head.ttl_ms](drivers::KeyUpdate& update, int64_t now_ms) {
-        return drivers::TryAcquireLock(update, token, ttl, now_ms);
-      },
+  lock.store->Execute(
+      drivers::op::Acquire{drivers::Space::kLock, lock.key, head.token, head.ttl_ms},
       [this, lock, id = head.id, token = head.token](const Status& status,
-                                                     drivers::LockAttempt attempt) {
-        OnAttempt(lock, id, token, status, attempt);
+                                                     drivers::OpResult result) {
+        OnAttempt(lock, id, token, status, {result.applied, result.expire_at_ms});
       });
 }
 
@@ -189,8 +186,8 @@ void LockWaiters::ArmWake(const StoreKey& lock, Queue& queue, int64_t holder_exp
     // the failed attempt then re-arms the timer a moment later.
     delay = std::max(holder_expire_at_ms - drivers::NowMs(), kMinRetryMs);
   }
-  if (IsSharedDriver(*lock.store)) {
-    delay = delay < 0 ? kSharedPollMs : std::min(delay, kSharedPollMs);
+  if (const int64_t recheck = RemoteRecheckMs(*lock.store); recheck >= 0) {
+    delay = delay < 0 ? recheck : std::min(delay, recheck);
   }
   if (delay >= 0) queue.wake.Start(delay, [this, lock] { Kick(lock); });
 }

@@ -62,8 +62,12 @@ using StoreKeyMap = absl::flat_hash_map<StoreKey, V, StoreKeyHash, StoreKeyEq>;
 // Whether `store` may still be used: a configured store, or some connected client's FAKE store
 // (dropped by FAKE OFF while a timer may still name it).
 bool StoreReachable(const Server& server, const drivers::Store* store);
-// Drivers whose backend other daemons share: their writes are not notified to this daemon.
-bool IsSharedDriver(const drivers::Store& store);
+// How long a waiter on `store` may go without looking again for a change made by another daemon:
+// -1 when no other daemon shares the store; a slow safety re-check when the store notifies such
+// changes (a notification can be lost); a short poll when it does not.
+inline constexpr int64_t kPollRecheckMs = 50;
+inline constexpr int64_t kNotifiedRecheckMs = 1000;
+int64_t RemoteRecheckMs(const drivers::Store& store);
 
 // A one-shot libuv timer owned by value. Start replaces whatever was pending; destroying the
 // timer cancels it (its callback never runs) and frees the handle once libuv lets go of it.

@@ -12,17 +12,15 @@
 #include <string>
 #include <string_view>
 
+#include "common/numbers.h"
+
 namespace arvel::server {
 
 class CommandContext;
 
-// Redis's string2ll: an optional '-', digits, no spaces, no leading '+', no leading zeros
-// except "0", fits in int64.
-std::optional<int64_t> ParseInt64(std::string_view s);
-// Redis's string2ld for INCRBYFLOAT: a finite or infinite long double, no spaces.
-std::optional<long double> ParseLongDouble(std::string_view s);
-// Case-insensitive ASCII comparison.
-bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+using arvel::EqualsIgnoreCase;
+using arvel::ParseInt64;
+using arvel::ParseLongDouble;
 
 class ArgumentParser {
  public:

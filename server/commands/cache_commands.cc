@@ -3,8 +3,8 @@
 // share their keys.
 //
 // TTLs are integer seconds. As Laravel's Repository does, ttl <= 0 forgets the key in PUT and
-// PUTMANY and makes ADD store nothing (:0); a missing ttl means no expiry, except on the redis
-// driver, which applies its store's `ttl` setting.
+// PUTMANY and makes ADD store nothing (:0); a missing ttl means no expiry, except on a store
+// with a default TTL (the redis driver applies its store's `ttl` setting).
 
 #include <cstdint>
 #include <optional>
@@ -29,21 +29,14 @@ namespace arvel::server {
 namespace {
 
 using drivers::Entry;
-using drivers::KeyUpdate;
 using drivers::Space;
 
 // PUT and FOREVER: stores the value with `expiry`, or forgets the key when there is none.
 void StoreValue(CommandContext& ctx, std::optional<ExpiryChange> expiry) {
-  UpdateAndReply(
-      ctx, Space::kData, ctx.arg(1),
-      [value = std::string(ctx.arg(2)), expiry](std::span<KeyUpdate> keys, int64_t now_ms) mutable {
-        if (expiry) {
-          keys[0].Put(std::move(value), expiry->Resolve(nullptr, now_ms));
-        } else {
-          EraseExisting(keys);
-        }
-        return ReplyValue::Ok();
-      });
+  std::string key(ctx.arg(1));
+  if (!expiry) return ExecuteAndReply(ctx, drivers::op::Delete{Space::kData, {key}}, ReplyOk);
+  ExecuteAndReply(ctx, drivers::op::Set{Space::kData, key, std::string(ctx.arg(2)), *expiry},
+                  ReplyOk);
 }
 
 void Put(CommandContext& ctx) {
@@ -64,9 +57,8 @@ void Forget(CommandContext& ctx) {
   // A REMEMBER lease holder that gives up hands the lease on, even when there is nothing to erase
   // (no write happens then, so no write notification would tell the waiters).
   ctx.server().fill_leases().Forgotten(ctx.store(), ctx.arg(1), ctx.client().id);
-  UpdateAndReply(ctx, Space::kData, ctx.arg(1), [](std::span<KeyUpdate> keys, int64_t) {
-    return ReplyValue::Integer(EraseExisting(keys));
-  });
+  ExecuteAndReply(ctx, drivers::op::Delete{Space::kData, {std::string(ctx.arg(1))}},
+                  ReplyInteger);
 }
 
 void Flush(CommandContext& ctx) { FlushAndReply(ctx); }
@@ -75,13 +67,9 @@ void Add(CommandContext& ctx) {
   std::optional<ExpiryChange> expiry;
   if (!ArityAtMost(ctx, 4) || !ParseWriteExpiry(ctx, 3, expiry)) return;
   if (!expiry) return ctx.reply().Integer(0);  // Laravel's add() refuses a ttl <= 0
-  UpdateAndReply(ctx, Space::kData, ctx.arg(1),
-                 [value = std::string(ctx.arg(2)), expiry = *expiry](std::span<KeyUpdate> keys,
-                                                                     int64_t now_ms) mutable {
-                   if (keys[0].current) return ReplyValue::Integer(0);
-                   keys[0].Put(std::move(value), expiry.Resolve(nullptr, now_ms));
-                   return ReplyValue::Integer(1);
-                 });
+  drivers::op::Set set{Space::kData, std::string(ctx.arg(1)), std::string(ctx.arg(2)), *expiry};
+  set.condition = drivers::op::Condition::kIfAbsent;
+  ExecuteAndReply(ctx, std::move(set), ReplyApplied);
 }
 
 // INCREMENT / DECREMENT key [by]: by defaults to 1.
@@ -96,10 +84,12 @@ void Decrement(CommandContext& ctx) { AddToCounter(ctx, true); }
 
 void Pull(CommandContext& ctx) {
   if (!ArityAtMost(ctx, 3)) return;
-  UpdateAndReply(ctx, Space::kData, ctx.arg(1),
-                 [fallback = OptionalArg(ctx, 2)](std::span<KeyUpdate> keys, int64_t) {
-                   return TakeValue(keys[0], fallback);
-                 });
+  ExecuteAndReply(ctx, drivers::op::Take{Space::kData, std::string(ctx.arg(1))},
+                  [fallback = OptionalArg(ctx, 2)](protocol::ReplyWriter& writer,
+                                                   const drivers::OpResult& result) {
+                    if (!result.value && fallback) return writer.Bulk(*fallback);
+                    ReplyValueOrNull(writer, result);
+                  });
 }
 
 void Many(CommandContext& ctx) { ReplyWithValues(ctx, ctx.args().subspan(1)); }
@@ -109,16 +99,12 @@ void PutMany(CommandContext& ctx) {
   std::optional<ExpiryChange> expiry;
   if (!ParseWriteExpiry(ctx, 1, expiry)) return;
   KeyValues pairs = CollectPairs(ctx.args(), 2);
-  UpdateAndReply(ctx, Space::kData, pairs.keys,
-                 [values = std::move(pairs.values), expiry](std::span<KeyUpdate> keys,
-                                                            int64_t now_ms) mutable {
-                   if (expiry) {
-                     PutAll(keys, values, *expiry, now_ms);
-                   } else {
-                     EraseExisting(keys);
-                   }
-                   return ReplyValue::Ok();
-                 });
+  if (!expiry) {
+    return ExecuteAndReply(ctx, drivers::op::Delete{Space::kData, std::move(pairs.keys)}, ReplyOk);
+  }
+  ExecuteAndReply(
+      ctx, drivers::op::SetMany{Space::kData, std::move(pairs.keys), std::move(pairs.values), *expiry},
+      ReplyOk);
 }
 
 }  // namespace

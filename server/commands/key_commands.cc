@@ -44,9 +44,8 @@ constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
 
 // DEL and UNLINK (the store reclaims memory itself, so both delete at once).
 void Del(CommandContext& ctx) {
-  UpdateAndReply(
-      ctx, Space::kData, UniqueKeys(ctx.args().subspan(1)),
-      [](std::span<KeyUpdate> keys, int64_t) { return ReplyValue::Integer(EraseExisting(keys)); });
+  ExecuteAndReply(ctx, drivers::op::Delete{Space::kData, UniqueKeys(ctx.args().subspan(1))},
+                  ReplyInteger);
 }
 
 // EXISTS and TOUCH: how many of the keys exist, a key named twice counting twice.
@@ -67,26 +66,9 @@ void Type(CommandContext& ctx) {
 
 // ---- EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT, PERSIST
 
-// The NX XX GT LT conditions of the EXPIRE family.
-struct ExpireCondition {
-  bool nx = false;
-  bool xx = false;
-  bool gt = false;
-  bool lt = false;
-
-  // Whether a key expiring at `current` (0 = never) may get the expiry `when`. As in Redis, no
-  // expiry counts as an infinite one: GT never passes it and LT always does.
-  bool Allows(int64_t current, int64_t when) const {
-    if (nx && current != 0) return false;
-    if (xx && current == 0) return false;
-    if (gt && (current == 0 || when <= current)) return false;
-    if (lt && current != 0 && when >= current) return false;
-    return true;
-  }
-};
-
 // Parses the options after the time. Returns the error text, empty when they are fine.
-std::string ParseExpireCondition(std::span<const std::string_view> options, ExpireCondition& out) {
+std::string ParseExpireCondition(std::span<const std::string_view> options,
+                                 drivers::op::Expire& out) {
   for (std::string_view option : options) {
     if (EqualsIgnoreCase(option, "NX")) {
       out.nx = true;
@@ -124,27 +106,18 @@ Result<int64_t> ParseExpireTime(std::string_view text, ExpiryUnit unit, bool rel
 }
 
 void ExpireKey(CommandContext& ctx, ExpiryUnit unit, bool relative) {
-  ExpireCondition condition;
-  std::string error = ParseExpireCondition(ctx.args().subspan(3), condition);
+  drivers::op::Expire expire;
+  std::string error = ParseExpireCondition(ctx.args().subspan(3), expire);
   if (!error.empty()) return ctx.reply().Error(error);
   Result<int64_t> when = ParseExpireTime(ctx.arg(2), unit, relative, ctx.spec().name);
   if (!when.ok()) return ctx.reply().Error(when.status().message());
-  UpdateAndReply(ctx, Space::kData, ctx.arg(1),
-                 [condition, when = *when, relative](std::span<KeyUpdate> keys, int64_t now_ms) {
-                   KeyUpdate& key = keys[0];
-                   if (!key.current) return ReplyValue::Integer(0);
-                   int64_t at = relative ? SaturatingAdd(now_ms, when) : when;
-                   if (!condition.Allows(key.current->expire_at_ms, at)) {
-                     return ReplyValue::Integer(0);
-                   }
-                   // A time already past deletes the key, as Redis does.
-                   if (at <= now_ms) {
-                     key.Erase();
-                   } else {
-                     key.Expire(at);
-                   }
-                   return ReplyValue::Integer(1);
-                 });
+  expire.key = std::string(ctx.arg(1));
+  // A time already past deletes the key, as Redis does.
+  expire.expiry = relative ? ExpiryChange::In(*when) : ExpiryChange::At(*when);
+  ExecuteAndReply(ctx, std::move(expire),
+                  [](protocol::ReplyWriter& writer, const drivers::OpResult& result) {
+                    writer.Integer(result.applied ? 1 : 0);
+                  });
 }
 
 void Expire(CommandContext& ctx) { ExpireKey(ctx, ExpiryUnit::kSeconds, true); }
@@ -153,12 +126,11 @@ void ExpireAt(CommandContext& ctx) { ExpireKey(ctx, ExpiryUnit::kSeconds, false)
 void PExpireAt(CommandContext& ctx) { ExpireKey(ctx, ExpiryUnit::kMilliseconds, false); }
 
 void Persist(CommandContext& ctx) {
-  UpdateAndReply(ctx, Space::kData, ctx.arg(1), [](std::span<KeyUpdate> keys, int64_t) {
-    KeyUpdate& key = keys[0];
-    if (ExpiryOf(key.current) == 0) return ReplyValue::Integer(0);
-    key.Expire(0);
-    return ReplyValue::Integer(1);
-  });
+  drivers::op::Expire expire;
+  expire.key = std::string(ctx.arg(1));
+  expire.expiry = ExpiryChange::Never();
+  expire.xx = true;  // only a key with an expiry changes
+  ExecuteAndReply(ctx, std::move(expire), ReplyApplied);
 }
 
 // ---- TTL, PTTL, EXPIRETIME, PEXPIRETIME
@@ -186,7 +158,7 @@ int64_t ReportExpiry(const Entry* entry, ExpiryReport report, int64_t now_ms) {
 }
 
 void ReplyExpiry(CommandContext& ctx, ExpiryReport report) {
-  ReadAndReply(ctx, Space::kData, ctx.arg(1),
+  ReadEntriesAndReply(ctx, Space::kData, ctx.arg(1),
                [report](protocol::ReplyWriter& writer, std::span<const Entry* const> entries) {
                  writer.Integer(ReportExpiry(entries[0], report, drivers::NowMs()));
                });

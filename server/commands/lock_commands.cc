@@ -43,14 +43,13 @@ namespace arvel::server {
 
 namespace {
 
-using drivers::KeyUpdate;
 using drivers::Space;
 
 // Redis's texts for a bad blocking timeout; ours for the rest (candidates for common/errors.h).
 // Seconds whose milliseconds still fit in int64.
 constexpr int64_t kMaxSeconds = std::numeric_limits<int64_t>::max() / 1000;
 
-bool IsNullStore(const drivers::Store& store) { return store.driver() == "null"; }
+bool IsNullStore(const drivers::Store& store) { return store.capabilities().keeps_nothing; }
 
 void WarnNullLocksOnce(const drivers::Store& store) {
   static std::atomic<bool> warned{false};
@@ -93,18 +92,15 @@ std::optional<std::string> ParseOwner(ArgumentParser& args) {
 // meanwhile is given back: nobody else knows its token.
 void TryOnce(CommandContext& ctx, std::string_view name, std::string token, int64_t ttl_ms) {
   drivers::Store* store = &ctx.store();
-  drivers::DecideOne<drivers::LockAttempt>(
-      *store, Space::kLock, name,
-      [token, ttl_ms](KeyUpdate& lock, int64_t now_ms) {
-        return drivers::TryAcquireLock(lock, token, ttl_ms, now_ms);
-      },
+  store->Execute(
+      drivers::op::Acquire{Space::kLock, std::string(name), token, ttl_ms},
       [pending = ctx.Suspend(), store, name = std::string(name), token](
-          const Status& status, drivers::LockAttempt attempt) mutable {
-        if (attempt.acquired && !pending.alive()) {
+          const Status& status, drivers::OpResult attempt) mutable {
+        if (attempt.applied && !pending.alive()) {
           return drivers::GiveBackLock(*store, name, std::move(token));
         }
         FinishWith(pending, status, [&](protocol::ReplyWriter& writer) {
-          if (attempt.acquired) {
+          if (attempt.applied) {
             writer.Bulk(token);
           } else {
             writer.Null();
@@ -142,10 +138,8 @@ void Release(CommandContext& ctx, ArgumentParser& args) {
   const std::string_view token = args.Next();
   if (!args.Finish(ctx)) return;
   if (IsNullStore(ctx.store())) return ctx.reply().Integer(1);
-  UpdateAndReply(ctx, Space::kLock, name,
-                 [token = std::string(token)](std::span<KeyUpdate> keys, int64_t) {
-                   return ReplyValue::Integer(drivers::TryReleaseLock(keys[0], token));
-                 });
+  ExecuteAndReply(ctx, drivers::op::ReleaseIf{Space::kLock, std::string(name), std::string(token)},
+                  ReplyApplied);
 }
 
 void Extend(CommandContext& ctx, ArgumentParser& args) {
@@ -154,20 +148,16 @@ void Extend(CommandContext& ctx, ArgumentParser& args) {
   const int64_t ttl_ms = ParseTtl(args);
   if (!args.Finish(ctx)) return;
   if (IsNullStore(ctx.store())) return ctx.reply().Integer(1);
-  UpdateAndReply(
-      ctx, Space::kLock, name,
-      [token = std::string(token), ttl_ms](std::span<KeyUpdate> keys, int64_t now_ms) {
-        return ReplyValue::Integer(drivers::TryExtendLock(keys[0], token, ttl_ms, now_ms));
-      });
+  ExecuteAndReply(
+      ctx, drivers::op::ExtendIf{Space::kLock, std::string(name), std::string(token), ttl_ms},
+      ReplyApplied);
 }
 
 void ForceRelease(CommandContext& ctx, ArgumentParser& args) {
   const std::string_view name = args.Next();
   if (!args.Finish(ctx)) return;
   if (IsNullStore(ctx.store())) return ctx.reply().Integer(1);
-  UpdateAndReply(ctx, Space::kLock, name, [](std::span<KeyUpdate> keys, int64_t) {
-    return ReplyValue::Integer(drivers::ForceReleaseLock(keys[0]));
-  });
+  ExecuteAndReply(ctx, drivers::op::Delete{Space::kLock, {std::string(name)}}, ReplyInteger);
 }
 
 void Owner(CommandContext& ctx, ArgumentParser& args) {

@@ -49,7 +49,7 @@ void Remember(CommandContext& ctx) {
   const int64_t lease_ms = ParseLease(ctx, args);
   if (!args.Finish(ctx)) return;
   drivers::Store& store = ctx.store();
-  if (store.driver() == "null") {
+  if (store.capabilities().keeps_nothing) {
     return ReadAndReply(ctx, drivers::Space::kData, ctx.arg(1),
                         [](protocol::ReplyWriter& writer, std::span<const drivers::Entry* const>) {
                           writer.Null();

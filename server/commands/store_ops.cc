@@ -4,83 +4,77 @@
 
 namespace arvel::server {
 
-void ReplyValue::Write(protocol::ReplyWriter& writer) const {
-  switch (kind) {
-    case Kind::kOk:
-      writer.Ok();
-      break;
-    case Kind::kNull:
-      writer.Null();
-      break;
-    case Kind::kInteger:
-      writer.Integer(integer);
-      break;
-    case Kind::kBulk:
-      writer.Bulk(text);
-      break;
-    case Kind::kError:
-      writer.Error(text);
-      break;
-    case Kind::kSimple:
-      writer.Simple(text);
-      break;
-    case Kind::kIntegerArray:
-      writer.ArrayHeader(integers.size());
-      for (int64_t v : integers) writer.Integer(v);
-      break;
+namespace {
+void ReadWith(CommandContext& ctx, drivers::Space space, std::span<const std::string_view> keys,
+              bool expiries, ReadReplyFn reply) {
+  auto done = [pending = ctx.Suspend(), reply = std::move(reply)](
+                  const Status& status, std::span<const drivers::Entry* const> entries) mutable {
+    pending.Finish([&](protocol::ReplyWriter& writer) {
+      if (!status.ok()) {
+        writer.Error(status.message());
+      } else {
+        reply(writer, entries);
+      }
+    });
+  };
+  if (expiries) {
+    ctx.store().Read(space, keys, std::move(done));
+  } else {
+    ctx.store().ReadValues(space, keys, std::move(done));
   }
 }
+}  // namespace
 
 void ReadAndReply(CommandContext& ctx, drivers::Space space, std::span<const std::string_view> keys,
                   ReadReplyFn reply) {
-  ctx.store().Read(
-      space, keys,
-      [pending = ctx.Suspend(), reply = std::move(reply)](
-          const Status& status, std::span<const drivers::Entry* const> entries) mutable {
-        pending.Finish([&](protocol::ReplyWriter& writer) {
-          if (!status.ok()) {
-            writer.Error(status.message());
-          } else {
-            reply(writer, entries);
-          }
-        });
-      });
+  ReadWith(ctx, space, keys, false, std::move(reply));
 }
 
 void ReadAndReply(CommandContext& ctx, drivers::Space space, std::string_view key,
                   ReadReplyFn reply) {
-  ReadAndReply(ctx, space, std::span<const std::string_view>(&key, 1), std::move(reply));
+  ReadWith(ctx, space, std::span<const std::string_view>(&key, 1), false, std::move(reply));
 }
 
-void UpdateThenFinish(drivers::Store& store, drivers::Space space,
-                      std::span<const std::string_view> keys, DecideFn decide,
-                      PendingReply pending) {
-  // The decision runs where the driver runs it; its reply travels back through `result`.
-  auto result = std::make_shared<ReplyValue>();
-  store.Update(
-      space, keys,
-      [result, decide = std::move(decide)](std::span<drivers::KeyUpdate> updates, int64_t now) {
-        *result = decide(updates, now);
-      },
-      [result, pending = std::move(pending)](const Status& status) mutable {
-        pending.Finish([&](protocol::ReplyWriter& writer) {
-          if (!status.ok()) {
-            writer.Error(status.message());
-          } else {
-            result->Write(writer);
-          }
-        });
-      });
+void ReadEntriesAndReply(CommandContext& ctx, drivers::Space space, std::string_view key,
+                         ReadReplyFn reply) {
+  ReadWith(ctx, space, std::span<const std::string_view>(&key, 1), true, std::move(reply));
 }
 
-void UpdateAndReply(CommandContext& ctx, drivers::Space space,
-                    std::span<const std::string_view> keys, DecideFn decide) {
-  UpdateThenFinish(ctx.store(), space, keys, std::move(decide), ctx.Suspend());
+void ExecuteThenFinish(drivers::Store& store, drivers::Operation operation, ResultReplyFn reply,
+                       PendingReply pending) {
+  store.Execute(std::move(operation),
+                [reply = std::move(reply), pending = std::move(pending)](
+                    const Status& status, drivers::OpResult result) mutable {
+                  pending.Finish([&](protocol::ReplyWriter& writer) {
+                    if (!status.ok()) {
+                      writer.Error(status.message());
+                    } else {
+                      reply(writer, result);
+                    }
+                  });
+                });
 }
 
-void UpdateAndReply(CommandContext& ctx, drivers::Space space, std::string_view key,
-                    DecideFn decide) {
-  UpdateAndReply(ctx, space, std::span<const std::string_view>(&key, 1), std::move(decide));
+void ExecuteAndReply(CommandContext& ctx, drivers::Operation operation, ResultReplyFn reply) {
+  ExecuteThenFinish(ctx.store(), std::move(operation), std::move(reply), ctx.Suspend());
+}
+
+void ReplyOk(protocol::ReplyWriter& writer, const drivers::OpResult&) { writer.Ok(); }
+
+void ReplyInteger(protocol::ReplyWriter& writer, const drivers::OpResult& result) {
+  writer.Integer(result.integer);
+}
+
+void ReplyApplied(protocol::ReplyWriter& writer, const drivers::OpResult& result) {
+  writer.Integer(result.applied ? 1 : 0);
+}
+
+void ReplyValueOrNull(protocol::ReplyWriter& writer, const drivers::OpResult& result) {
+  if (result.value) {
+    writer.Bulk(*result.value);
+  } else {
+    writer.Null();
+  }
 }
 
 std::optional<int64_t> ExpireAt(int64_t now_ms, int64_t amount, bool seconds) {

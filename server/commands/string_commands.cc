@@ -24,7 +24,6 @@ namespace arvel::server {
 namespace {
 
 using drivers::Entry;
-using drivers::KeyUpdate;
 using drivers::Space;
 
 // ---- SET and GETEX options
@@ -89,23 +88,26 @@ Result<ExpiryChange> ParseOptionExpiry(const StringOptions& options, std::string
   return ParsePositiveExpiry(options.expiry_text, unit, absolute, command);
 }
 
-// SET's decision, also behind SETEX, PSETEX and GETSET.
-struct SetDecision {
-  std::string value;
-  ExpiryChange expiry;
-  bool nx = false;
-  bool xx = false;
-  bool get = false;
+// SET's operation, also behind SETEX, PSETEX and GETSET.
+// The key is args[1], the value args[value_at].
+drivers::op::Set SetOf(CommandContext& ctx, size_t value_at, ExpiryChange expiry) {
+  drivers::op::Set set;
+  set.key = std::string(ctx.arg(1));
+  set.value = std::string(ctx.arg(value_at));
+  set.expiry = expiry;
+  return set;
+}
 
-  ReplyValue operator()(std::span<KeyUpdate> keys, int64_t now_ms) {
-    KeyUpdate& key = keys[0];
-    ReplyValue reply = ReplyValue::Ok();
-    if (get) reply = key.current ? ReplyValue::Bulk(key.current->value) : ReplyValue::Null();
-    if ((nx && key.current) || (xx && !key.current)) return get ? reply : ReplyValue::Null();
-    PutOrErase(key, std::move(value), expiry.Resolve(key.current, now_ms), now_ms);
-    return reply;
-  }
-};
+// SET's reply: the old value with GET, else +OK when written and nil when the condition failed.
+void ReplySet(CommandContext& ctx, drivers::op::Set set) {
+  const bool get = set.return_old;
+  ExecuteAndReply(ctx, std::move(set),
+                  [get](protocol::ReplyWriter& writer, const drivers::OpResult& result) {
+                    if (get) return ReplyValueOrNull(writer, result);
+                    if (result.applied) return writer.Ok();
+                    writer.Null();
+                  });
+}
 
 // ---- Handlers
 
@@ -127,45 +129,43 @@ void Set(CommandContext& ctx) {
   if (!ParseStringOptions(ctx.args(), 3, /*for_set=*/true, options)) {
     return ctx.reply().Error(errors::kSyntax);
   }
-  SetDecision decision{std::string(ctx.arg(2)), ExpiryChange::Never(), options.nx, options.xx,
-                       options.get};
-  if (options.keep_ttl) decision.expiry = ExpiryChange::Keep();
+  drivers::op::Set set = SetOf(ctx, 2, ExpiryChange::Never());
+  if (options.nx) set.condition = drivers::op::Condition::kIfAbsent;
+  if (options.xx) set.condition = drivers::op::Condition::kIfPresent;
+  set.return_old = options.get;
+  if (options.keep_ttl) set.expiry = ExpiryChange::Keep();
   if (options.expiry) {
     Result<ExpiryChange> expiry = ParseOptionExpiry(options, ctx.spec().name);
     if (!expiry.ok()) return ctx.reply().Error(expiry.status().message());
-    decision.expiry = *expiry;
+    set.expiry = *expiry;
   }
-  UpdateAndReply(ctx, Space::kData, ctx.arg(1), std::move(decision));
+  ReplySet(ctx, std::move(set));
 }
 
 void SetNx(CommandContext& ctx) {
-  UpdateAndReply(ctx, Space::kData, ctx.arg(1),
-                 [value = std::string(ctx.arg(2))](std::span<KeyUpdate> keys, int64_t) mutable {
-                   if (keys[0].current) return ReplyValue::Integer(0);
-                   keys[0].Put(std::move(value), 0);
-                   return ReplyValue::Integer(1);
-                 });
+  drivers::op::Set set = SetOf(ctx, 2, ExpiryChange::Never());
+  set.condition = drivers::op::Condition::kIfAbsent;
+  ExecuteAndReply(ctx, std::move(set), ReplyApplied);
 }
 
 // SETEX key seconds value / PSETEX key milliseconds value.
 void SetWithExpiry(CommandContext& ctx, ExpiryUnit unit) {
   Result<ExpiryChange> expiry = ParsePositiveExpiry(ctx.arg(2), unit, false, ctx.spec().name);
   if (!expiry.ok()) return ctx.reply().Error(expiry.status().message());
-  UpdateAndReply(ctx, Space::kData, ctx.arg(1), SetDecision{std::string(ctx.arg(3)), *expiry});
+  ReplySet(ctx, SetOf(ctx, 3, *expiry));
 }
 void SetEx(CommandContext& ctx) { SetWithExpiry(ctx, ExpiryUnit::kSeconds); }
 void PSetEx(CommandContext& ctx) { SetWithExpiry(ctx, ExpiryUnit::kMilliseconds); }
 
 void GetSet(CommandContext& ctx) {
-  SetDecision decision{std::string(ctx.arg(2)), ExpiryChange::Never()};
-  decision.get = true;
-  UpdateAndReply(ctx, Space::kData, ctx.arg(1), std::move(decision));
+  drivers::op::Set set = SetOf(ctx, 2, ExpiryChange::Never());
+  set.return_old = true;
+  ReplySet(ctx, std::move(set));
 }
 
 void GetDel(CommandContext& ctx) {
-  UpdateAndReply(ctx, Space::kData, ctx.arg(1), [](std::span<KeyUpdate> keys, int64_t) {
-    return TakeValue(keys[0], std::nullopt);
-  });
+  ExecuteAndReply(ctx, drivers::op::Take{Space::kData, std::string(ctx.arg(1))},
+                  ReplyValueOrNull);
 }
 
 // GETEX with an invalid expiry: Redis looks the key up before it checks the expiry, so a
@@ -191,14 +191,11 @@ void GetEx(CommandContext& ctx) {
   Result<ExpiryChange> change = ExpiryChange::Never();  // PERSIST
   if (options.expiry) change = ParseOptionExpiry(options, ctx.spec().name);
   if (!change.ok()) return ReplyErrorUnlessMissing(ctx, change.status().message());
-  UpdateAndReply(ctx, Space::kData, ctx.arg(1),
-                 [change = *change](std::span<KeyUpdate> keys, int64_t now_ms) {
-                   KeyUpdate& key = keys[0];
-                   if (!key.current) return ReplyValue::Null();
-                   ReplyValue value = ReplyValue::Bulk(key.current->value);
-                   ExpireOrErase(key, change.Resolve(key.current, now_ms), now_ms);
-                   return value;
-                 });
+  drivers::op::Expire expire;
+  expire.key = std::string(ctx.arg(1));
+  expire.expiry = *change;
+  expire.return_value = true;
+  ExecuteAndReply(ctx, std::move(expire), ReplyValueOrNull);
 }
 
 void MGet(CommandContext& ctx) { ReplyWithValues(ctx, ctx.args().subspan(1)); }
@@ -206,26 +203,20 @@ void MGet(CommandContext& ctx) { ReplyWithValues(ctx, ctx.args().subspan(1)); }
 void MSet(CommandContext& ctx) {
   if (ctx.argc() % 2 == 0) return ctx.reply().Error(errors::WrongArity(ctx.spec().name));
   KeyValues pairs = CollectPairs(ctx.args(), 1);
-  UpdateAndReply(
-      ctx, Space::kData, pairs.keys,
-      [values = std::move(pairs.values)](std::span<KeyUpdate> keys, int64_t now_ms) mutable {
-        PutAll(keys, values, ExpiryChange::Never(), now_ms);
-        return ReplyValue::Ok();
-      });
+  ExecuteAndReply(ctx,
+                  drivers::op::SetMany{Space::kData, std::move(pairs.keys),
+                                       std::move(pairs.values), ExpiryChange::Never()},
+                  ReplyOk);
 }
 
 void MSetNx(CommandContext& ctx) {
   if (ctx.argc() % 2 == 0) return ctx.reply().Error(errors::WrongArity(ctx.spec().name));
   KeyValues pairs = CollectPairs(ctx.args(), 1);
-  UpdateAndReply(
-      ctx, Space::kData, pairs.keys,
-      [values = std::move(pairs.values)](std::span<KeyUpdate> keys, int64_t now_ms) mutable {
-        for (const KeyUpdate& key : keys) {
-          if (key.current) return ReplyValue::Integer(0);
-        }
-        PutAll(keys, values, ExpiryChange::Never(), now_ms);
-        return ReplyValue::Integer(1);
-      });
+  ExecuteAndReply(ctx,
+                  drivers::op::SetMany{Space::kData, std::move(pairs.keys),
+                                       std::move(pairs.values), ExpiryChange::Never(),
+                                       /*if_none_exist=*/true},
+                  ReplyApplied);
 }
 
 void Incr(CommandContext& ctx) { IncrementAndReply(ctx, ctx.arg(1), 1); }
@@ -246,10 +237,8 @@ void DecrBy(CommandContext& ctx) {
 void IncrByFloat(CommandContext& ctx) {
   std::optional<long double> delta = ParseLongDouble(ctx.arg(2));
   if (!delta) return ctx.reply().Error(errors::kNotFloat);
-  UpdateAndReply(ctx, Space::kData, ctx.arg(1),
-                 [delta = *delta](std::span<KeyUpdate> keys, int64_t) {
-                   return IncrementFloat(keys[0], delta);
-                 });
+  ExecuteAndReply(ctx, drivers::op::IncrementFloat{std::string(ctx.arg(1)), *delta},
+                  ReplyValueOrNull);
 }
 
 // True when a string of `size` + `more` bytes would pass proto_max_bulk_len (Redis refuses to
@@ -258,18 +247,8 @@ bool TooLong(int64_t size, int64_t more, int64_t max) { return size > max - more
 
 void Append(CommandContext& ctx) {
   int64_t max = ctx.server().config().server.proto_max_bulk_len;
-  UpdateAndReply(ctx, Space::kData, ctx.arg(1),
-                 [suffix = std::string(ctx.arg(2)), max](std::span<KeyUpdate> keys, int64_t) {
-                   KeyUpdate& key = keys[0];
-                   int64_t size = key.current ? std::ssize(key.current->value) : 0;
-                   if (TooLong(size, std::ssize(suffix), max)) {
-                     return ReplyValue::Error(errors::kStringTooLong);
-                   }
-                   std::string value = key.current ? key.current->value : std::string();
-                   value += suffix;
-                   key.Put(std::move(value), ExpiryOf(key.current));
-                   return ReplyValue::Integer(size + std::ssize(suffix));
-                 });
+  ExecuteAndReply(ctx, drivers::op::Append{std::string(ctx.arg(1)), std::string(ctx.arg(2)), max},
+                  ReplyInteger);
 }
 
 void StrLen(CommandContext& ctx) {
@@ -302,18 +281,6 @@ void GetRange(CommandContext& ctx) {
                });
 }
 
-// SETRANGE's decision: writes `patch` at `offset`, padding with zero bytes, keeping the expiry.
-ReplyValue Overwrite(KeyUpdate& key, size_t offset, const std::string& patch) {
-  // Writing nothing changes nothing, not even a missing key.
-  if (patch.empty()) return ReplyValue::Integer(key.current ? std::ssize(key.current->value) : 0);
-  std::string value = key.current ? key.current->value : std::string();
-  if (value.size() < offset + patch.size()) value.resize(offset + patch.size());
-  value.replace(offset, patch.size(), patch);
-  auto size = std::ssize(value);
-  key.Put(std::move(value), ExpiryOf(key.current));
-  return ReplyValue::Integer(size);
-}
-
 void SetRange(CommandContext& ctx) {
   std::optional<int64_t> offset = ParseInt64(ctx.arg(2));
   if (!offset) return ctx.reply().Error(errors::kNotInteger);
@@ -323,10 +290,10 @@ void SetRange(CommandContext& ctx) {
   if (!patch.empty() && TooLong(*offset, std::ssize(patch), max)) {
     return ctx.reply().Error(errors::kStringTooLong);
   }
-  UpdateAndReply(
-      ctx, Space::kData, ctx.arg(1),
-      [offset = static_cast<size_t>(*offset), patch = std::move(patch)](
-          std::span<KeyUpdate> keys, int64_t) { return Overwrite(keys[0], offset, patch); });
+  ExecuteAndReply(ctx,
+                  drivers::op::SetRange{std::string(ctx.arg(1)), static_cast<uint64_t>(*offset),
+                                        std::move(patch)},
+                  ReplyInteger);
 }
 
 }  // namespace

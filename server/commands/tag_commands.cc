@@ -3,13 +3,13 @@
 // and FLUSH, which invalidates every item stored under a set containing one of the tags.
 //
 // Built on drivers/tag_set.h: a command first resolves the set's scope (its tags' current
-// generations), then reads the item's record or decides on it in one atomic Update. The
-// decisions are the plain facade's (server/commands/value_logic.h), run on the user's view of
-// the record (drivers::DecideItem), so TAGS … INCREMENT behaves exactly like INCREMENT.
+// generations), then reads the item's record or executes one operation on it. The operations
+// are the plain facade's (drivers/operation.h) on the record key, with the scope's value prefix,
+// so TAGS … INCREMENT behaves exactly like INCREMENT.
 //
 // Choices where Laravel or the spec leave room:
 // - As the plain commands: ttl <= 0 makes PUT forget the item and ADD store nothing (:0); no ttl
-//   means no expiry, except on the redis driver, which applies its store's `ttl`; INCREMENT and
+//   means no expiry, except on a store with a default TTL (redis applies its `ttl`); INCREMENT and
 //   DECREMENT keep the item's TTL.
 // - Only writes that store something create generations. GET, HAS, MANY, PULL, FORGET and PUT
 //   with ttl <= 0 read them: a tag without a generation has no items.
@@ -45,7 +45,6 @@ namespace arvel::server {
 
 namespace {
 
-using drivers::KeyUpdate;
 using drivers::Space;
 using drivers::TagScope;
 using drivers::TagSet;
@@ -55,8 +54,10 @@ constexpr size_t kKeyArg = 3;
 constexpr size_t kValueArg = 4;
 constexpr size_t kTtlArg = 5;
 
-// A decision on the user's view of one item; the plain facade's decisions fit as they are.
-using ItemDecision = std::function<ReplyValue(KeyUpdate& item, int64_t now_ms)>;
+// Builds the operation on one item from its record key and the prefix its record's value
+// carries (TagScope::value_prefix).
+using ItemOperation =
+    std::function<drivers::Operation(std::string record_key, std::string value_prefix)>;
 // Writes a reply from item values (nullopt: absent), values[i] for the i-th key asked for.
 using ValuesReply = std::function<void(protocol::ReplyWriter& writer,
                                        std::span<const std::optional<std::string_view>> values)>;
@@ -64,33 +65,21 @@ using ValuesReply = std::function<void(protocol::ReplyWriter& writer,
 // Whether a command may create the set's generations (it stores something) or only reads them.
 enum class ScopeUse : uint8_t { kRead, kCreate };
 
-// A set with no generations has no items: the decision runs on an absent item, and only
-// decisions that remove or read get here, so there is nothing to write.
-void FinishWithoutItem(PendingReply& pending, const ItemDecision& decide) {
-  KeyUpdate absent;
-  const ReplyValue reply = decide(absent, drivers::NowMs());
-  pending.Finish([&](protocol::ReplyWriter& writer) { reply.Write(writer); });
-}
-
-// Resolves the scope of `tags`, then runs `decide` atomically on item `key` of the current store
-// and replies with its result.
-void UpdateItem(CommandContext& ctx, const TagSet& tags, std::string_view key, ScopeUse use,
-                ItemDecision decide) {
+// Resolves the scope of `tags`, then executes the operation `make` builds on item `key` of the
+// current store and replies with its result. A set with no generations has no items: only
+// operations that read or remove get there, and they reply as on an absent item.
+void ExecuteOnItem(CommandContext& ctx, const TagSet& tags, std::string_view key, ScopeUse use,
+                   ItemOperation make, ResultReplyFn reply) {
   drivers::Store* store = &ctx.store();
-  auto then = [store, key = std::string(key), decide = std::move(decide), pending = ctx.Suspend()](
-                  const Status& status, std::optional<TagScope> scope) mutable {
-    if (!status.ok()) return FinishWith(pending, status, [](protocol::ReplyWriter&) {});
-    if (!scope) return FinishWithoutItem(pending, decide);
-    const std::string record_key = scope->ItemKey(key);
-    const std::string_view keys[] = {record_key};
-    UpdateThenFinish(
-        *store, Space::kTagged, keys,
-        [scope = std::move(*scope), decide = std::move(decide)](std::span<KeyUpdate> records,
-                                                                int64_t now_ms) {
-          return drivers::DecideItem(records[0], scope,
-                                     [&](KeyUpdate& item) { return decide(item, now_ms); });
-        },
-        std::move(pending));
+  auto then = [store, key = std::string(key), make = std::move(make), reply = std::move(reply),
+               pending = ctx.Suspend()](const Status& status,
+                                        std::optional<TagScope> scope) mutable {
+    if (!status.ok() || !scope) {
+      return FinishWith(pending, status,
+                        [&](protocol::ReplyWriter& writer) { reply(writer, {}); });
+    }
+    ExecuteThenFinish(*store, make(scope->ItemKey(key), scope->value_prefix()), std::move(reply),
+                      std::move(pending));
   };
   if (use == ScopeUse::kCreate) return drivers::EnsureScope(*store, tags, std::move(then));
   drivers::ReadScope(*store, tags, std::move(then));
@@ -130,25 +119,23 @@ void ReadItems(CommandContext& ctx, const TagSet& tags, std::span<const std::str
       });
 }
 
-ReplyValue Forget(KeyUpdate& item, int64_t) {
-  return ReplyValue::Integer(EraseExisting(std::span<KeyUpdate>(&item, 1)));
+drivers::Operation ForgetOperation(std::string record_key, std::string prefix) {
+  return drivers::op::Delete{Space::kTagged, {std::move(record_key)}, std::move(prefix)};
 }
 
 // PUT and FOREVER: stores the value with `expiry`, or forgets the item when there is none.
 void StoreValue(CommandContext& ctx, const TagSet& tags, std::optional<ExpiryChange> expiry) {
   if (!expiry) {
-    return UpdateItem(ctx, tags, ctx.arg(kKeyArg), ScopeUse::kRead,
-                      [](KeyUpdate& item, int64_t now_ms) {
-                        Forget(item, now_ms);
-                        return ReplyValue::Ok();
-                      });
+    return ExecuteOnItem(ctx, tags, ctx.arg(kKeyArg), ScopeUse::kRead, ForgetOperation, ReplyOk);
   }
-  UpdateItem(ctx, tags, ctx.arg(kKeyArg), ScopeUse::kCreate,
-             [value = std::string(ctx.arg(kValueArg)), expiry = *expiry](KeyUpdate& item,
-                                                                         int64_t now_ms) mutable {
-               item.Put(std::move(value), expiry.Resolve(nullptr, now_ms));
-               return ReplyValue::Ok();
-             });
+  ExecuteOnItem(
+      ctx, tags, ctx.arg(kKeyArg), ScopeUse::kCreate,
+      [value = std::string(ctx.arg(kValueArg)), expiry = *expiry](std::string record_key,
+                                                                  std::string prefix) {
+        return drivers::op::Set{Space::kTagged, std::move(record_key), value, expiry,
+                                drivers::op::Condition::kAlways, false, std::move(prefix)};
+      },
+      ReplyOk);
 }
 
 void Put(CommandContext& ctx, const TagSet& tags) {
@@ -180,37 +167,49 @@ void Has(CommandContext& ctx, const TagSet& tags) {
 }
 
 void ForgetItem(CommandContext& ctx, const TagSet& tags) {
-  UpdateItem(ctx, tags, ctx.arg(kKeyArg), ScopeUse::kRead, Forget);
+  ExecuteOnItem(ctx, tags, ctx.arg(kKeyArg), ScopeUse::kRead, ForgetOperation, ReplyInteger);
 }
 
 void Add(CommandContext& ctx, const TagSet& tags) {
   std::optional<ExpiryChange> expiry;
   if (!ParseWriteExpiry(ctx, kTtlArg, expiry)) return;
   if (!expiry) return ctx.reply().Integer(0);  // Laravel's add() refuses a ttl <= 0
-  UpdateItem(ctx, tags, ctx.arg(kKeyArg), ScopeUse::kCreate,
-             [value = std::string(ctx.arg(kValueArg)), expiry = *expiry](KeyUpdate& item,
-                                                                         int64_t now_ms) mutable {
-               if (item.current != nullptr) return ReplyValue::Integer(0);
-               item.Put(std::move(value), expiry.Resolve(nullptr, now_ms));
-               return ReplyValue::Integer(1);
-             });
+  ExecuteOnItem(
+      ctx, tags, ctx.arg(kKeyArg), ScopeUse::kCreate,
+      [value = std::string(ctx.arg(kValueArg)), expiry = *expiry](std::string record_key,
+                                                                  std::string prefix) {
+        return drivers::op::Set{Space::kTagged, std::move(record_key), value, expiry,
+                                drivers::op::Condition::kIfAbsent, false, std::move(prefix)};
+      },
+      ReplyApplied);
 }
 
 // INCREMENT / DECREMENT key [by]: by defaults to 1.
 void AddToCounter(CommandContext& ctx, const TagSet& tags, bool negate) {
   int64_t delta = negate ? -1 : 1;
   if (ctx.argc() > kValueArg && !ParseDelta(ctx, ctx.arg(kValueArg), negate, delta)) return;
-  UpdateItem(ctx, tags, ctx.arg(kKeyArg), ScopeUse::kCreate,
-             [delta](KeyUpdate& item, int64_t) { return IncrementInteger(item, delta); });
+  ExecuteOnItem(
+      ctx, tags, ctx.arg(kKeyArg), ScopeUse::kCreate,
+      [delta](std::string record_key, std::string prefix) {
+        return drivers::op::Increment{Space::kTagged, std::move(record_key), delta,
+                                      std::move(prefix)};
+      },
+      ReplyInteger);
 }
 void Increment(CommandContext& ctx, const TagSet& tags) { AddToCounter(ctx, tags, false); }
 void Decrement(CommandContext& ctx, const TagSet& tags) { AddToCounter(ctx, tags, true); }
 
 void Pull(CommandContext& ctx, const TagSet& tags) {
-  UpdateItem(ctx, tags, ctx.arg(kKeyArg), ScopeUse::kRead,
-             [fallback = OptionalArg(ctx, kValueArg)](KeyUpdate& item, int64_t) {
-               return TakeValue(item, fallback);
-             });
+  ExecuteOnItem(
+      ctx, tags, ctx.arg(kKeyArg), ScopeUse::kRead,
+      [](std::string record_key, std::string prefix) {
+        return drivers::op::Take{Space::kTagged, std::move(record_key), std::move(prefix)};
+      },
+      [fallback = OptionalArg(ctx, kValueArg)](protocol::ReplyWriter& writer,
+                                               const drivers::OpResult& result) {
+        if (!result.value && fallback) return writer.Bulk(*fallback);
+        ReplyValueOrNull(writer, result);
+      });
 }
 
 void Many(CommandContext& ctx, const TagSet& tags) {

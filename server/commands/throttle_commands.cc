@@ -35,13 +35,12 @@ namespace arvel::server {
 namespace {
 
 using drivers::FixedWindowLimiter;
-using drivers::KeyUpdate;
 using drivers::Space;
 
 // Seconds whose milliseconds still fit in int64.
 constexpr int64_t kMaxSeconds = std::numeric_limits<int64_t>::max() / 1000;
 
-bool IsNullStore(const drivers::Store& store) { return store.driver() == "null"; }
+bool IsNullStore(const drivers::Store& store) { return store.capabilities().keeps_nothing; }
 
 // The next argument as an integer >= 0 ("ERR <name> must be a non-negative integer").
 int64_t NonNegative(ArgumentParser& args, std::string_view name) {
@@ -64,14 +63,14 @@ int64_t PositiveSeconds(ArgumentParser& args, std::string_view name) {
   return args.ok() ? seconds * 1000 : 0;
 }
 
-using WindowDecision = std::function<ReplyValue(KeyUpdate& record, int64_t now_ms)>;
-
-// Runs `decide` atomically on the fixed window of `key` and replies with what it returns.
-void DecideWindow(CommandContext& ctx, std::string_view key, WindowDecision decide) {
-  UpdateAndReply(ctx, Space::kThrottle, drivers::FixedWindowKey(key),
-                 [decide = std::move(decide)](std::span<KeyUpdate> keys, int64_t now_ms) {
-                   return decide(keys[0], now_ms);
-                 });
+// Replies with `answer(record, now)` for the fixed window of `key` as it is now (a read).
+void ReadWindow(CommandContext& ctx, std::string_view key,
+                std::function<int64_t(const drivers::Entry* record, int64_t now_ms)> answer) {
+  ReadEntriesAndReply(ctx, Space::kThrottle, drivers::FixedWindowKey(key),
+                      [answer = std::move(answer)](protocol::ReplyWriter& writer,
+                                                   std::span<const drivers::Entry* const> entries) {
+                        writer.Integer(answer(entries[0], drivers::NowMs()));
+                      });
 }
 
 void Attempt(CommandContext& ctx, ArgumentParser& args) {
@@ -80,10 +79,9 @@ void Attempt(CommandContext& ctx, ArgumentParser& args) {
   const int64_t decay_ms = PositiveSeconds(args, "decay");
   if (!args.Finish(ctx)) return;
   if (IsNullStore(ctx.store())) return ctx.reply().Integer(1);
-  DecideWindow(ctx, key, [max_attempts, decay_ms](KeyUpdate& record, int64_t now_ms) {
-    return ReplyValue::Integer(
-        FixedWindowLimiter::Attempt(record, max_attempts, decay_ms, now_ms) ? 1 : 0);
-  });
+  drivers::op::WindowHit hit{drivers::FixedWindowKey(key), decay_ms};
+  hit.max_attempts = max_attempts;
+  ExecuteAndReply(ctx, std::move(hit), ReplyApplied);
 }
 
 void Hit(CommandContext& ctx, ArgumentParser& args) {
@@ -92,18 +90,16 @@ void Hit(CommandContext& ctx, ArgumentParser& args) {
   const int64_t amount = args.HasNext() ? NonNegative(args, "amount") : 1;
   if (!args.Finish(ctx)) return;
   if (IsNullStore(ctx.store())) return ctx.reply().Integer(0);
-  DecideWindow(ctx, key, [decay_ms, amount](KeyUpdate& record, int64_t now_ms) {
-    std::optional<int64_t> attempts = FixedWindowLimiter::Hit(record, decay_ms, amount, now_ms);
-    return attempts ? ReplyValue::Integer(*attempts) : ReplyValue::Error(errors::kIncrOverflow);
-  });
+  ExecuteAndReply(ctx, drivers::op::WindowHit{drivers::FixedWindowKey(key), decay_ms, amount},
+                  ReplyInteger);
 }
 
 void Attempts(CommandContext& ctx, ArgumentParser& args) {
   const std::string_view key = args.Next();
   if (!args.Finish(ctx)) return;
   if (IsNullStore(ctx.store())) return ctx.reply().Integer(0);
-  DecideWindow(ctx, key, [](KeyUpdate& record, int64_t) {
-    return ReplyValue::Integer(FixedWindowLimiter::Attempts(record.current));
+  ReadWindow(ctx, key, [](const drivers::Entry* record, int64_t) {
+    return FixedWindowLimiter::Attempts(record);
   });
 }
 
@@ -112,8 +108,8 @@ void Remaining(CommandContext& ctx, ArgumentParser& args) {
   const int64_t max_attempts = NonNegative(args, "max_attempts");
   if (!args.Finish(ctx)) return;
   if (IsNullStore(ctx.store())) return ctx.reply().Integer(max_attempts);
-  DecideWindow(ctx, key, [max_attempts](KeyUpdate& record, int64_t) {
-    return ReplyValue::Integer(FixedWindowLimiter::Remaining(record.current, max_attempts));
+  ReadWindow(ctx, key, [max_attempts](const drivers::Entry* record, int64_t) {
+    return FixedWindowLimiter::Remaining(record, max_attempts);
   });
 }
 
@@ -122,9 +118,8 @@ void TooMany(CommandContext& ctx, ArgumentParser& args) {
   const int64_t max_attempts = NonNegative(args, "max_attempts");
   if (!args.Finish(ctx)) return;
   if (IsNullStore(ctx.store())) return ctx.reply().Integer(0);
-  DecideWindow(ctx, key, [max_attempts](KeyUpdate& record, int64_t) {
-    return ReplyValue::Integer(
-        FixedWindowLimiter::TooManyAttempts(record.current, max_attempts) ? 1 : 0);
+  ReadWindow(ctx, key, [max_attempts](const drivers::Entry* record, int64_t) {
+    return FixedWindowLimiter::TooManyAttempts(record, max_attempts) ? 1 : 0;
   });
 }
 
@@ -132,8 +127,8 @@ void AvailableIn(CommandContext& ctx, ArgumentParser& args) {
   const std::string_view key = args.Next();
   if (!args.Finish(ctx)) return;
   if (IsNullStore(ctx.store())) return ctx.reply().Integer(0);
-  DecideWindow(ctx, key, [](KeyUpdate& record, int64_t now_ms) {
-    return ReplyValue::Integer(FixedWindowLimiter::AvailableIn(record.current, now_ms));
+  ReadWindow(ctx, key, [](const drivers::Entry* record, int64_t now_ms) {
+    return FixedWindowLimiter::AvailableIn(record, now_ms);
   });
 }
 
@@ -141,9 +136,8 @@ void Clear(CommandContext& ctx, ArgumentParser& args) {
   const std::string_view key = args.Next();
   if (!args.Finish(ctx)) return;
   if (IsNullStore(ctx.store())) return ctx.reply().Integer(0);
-  DecideWindow(ctx, key, [](KeyUpdate& record, int64_t) {
-    return ReplyValue::Integer(FixedWindowLimiter::Clear(record) ? 1 : 0);
-  });
+  ExecuteAndReply(ctx, drivers::op::Delete{Space::kThrottle, {drivers::FixedWindowKey(key)}},
+                  ReplyInteger);
 }
 
 void Help(CommandContext& ctx, ArgumentParser&) {
@@ -195,12 +189,12 @@ void CellThrottle(CommandContext& ctx) {
   if (!args.Finish(ctx)) return;
   Result<drivers::Gcra> gcra = drivers::Gcra::Make(max_burst, count, period, quantity);
   if (!gcra.ok()) return ctx.reply().Error(gcra.status().message());
-  UpdateAndReply(ctx, Space::kThrottle, drivers::GcraKey(key),
-                 [gcra = *gcra](std::span<KeyUpdate> keys, int64_t now_ms) {
-                   const drivers::GcraReply reply = gcra.Decide(keys[0], now_ms);
-                   return ReplyValue::Integers({reply.limited ? 1 : 0, reply.limit, reply.remaining,
-                                                reply.retry_after, reply.reset_after});
-                 });
+  ExecuteAndReply(
+      ctx, drivers::op::CellThrottle{drivers::GcraKey(key), max_burst, count, period, quantity},
+      [](protocol::ReplyWriter& writer, const drivers::OpResult& result) {
+        writer.ArrayHeader(result.integers.size());
+        for (int64_t v : result.integers) writer.Integer(v);
+      });
 }
 
 }  // namespace

@@ -147,16 +147,12 @@ class LockOnStoreTest : public ::testing::Test {
   LockAttempt Acquire(std::string_view name, std::string token, int64_t ttl_ms) {
     LockAttempt result;
     bool done = false;
-    DecideOne<LockAttempt>(
-        store_, Space::kLock, name,
-        [token, ttl_ms](KeyUpdate& lock, int64_t now) {
-          return TryAcquireLock(lock, token, ttl_ms, now);
-        },
-        [&](const Status& status, LockAttempt attempt) {
-          EXPECT_TRUE(status.ok());
-          result = attempt;
-          done = true;
-        });
+    store_.Execute(op::Acquire{Space::kLock, std::string(name), std::move(token), ttl_ms},
+                   [&](const Status& status, OpResult attempt) {
+                     EXPECT_TRUE(status.ok());
+                     result = {attempt.applied, attempt.expire_at_ms};
+                     done = true;
+                   });
     EXPECT_TRUE(done);
     return result;
   }
@@ -195,10 +191,8 @@ TEST(LockOnNullStoreTest, EveryAcquireSucceeds) {
   NullStore store("null");
   for (int i = 0; i < 2; ++i) {
     bool acquired = false;
-    DecideOne<LockAttempt>(
-        store, Space::kLock, "job",
-        [](KeyUpdate& lock, int64_t now) { return TryAcquireLock(lock, "t", 1000, now); },
-        [&](const Status&, LockAttempt attempt) { acquired = attempt.acquired; });
+    store.Execute(op::Acquire{Space::kLock, "job", "t", 1000},
+                  [&](const Status&, OpResult attempt) { acquired = attempt.applied; });
     EXPECT_TRUE(acquired);
   }
 }

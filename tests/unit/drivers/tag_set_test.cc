@@ -124,44 +124,15 @@ TEST(TagScopeTest, RecordsRoundTripAndNameTheirGenerations) {
   EXPECT_EQ((*stamps)[0].generation, "0a");
   EXPECT_EQ((*stamps)[1].tag, "x=y");
   EXPECT_EQ((*stamps)[1].generation, "0b");
-  EXPECT_TRUE(RecordNames(record, {"x=y", "0b"}));
-  EXPECT_FALSE(RecordNames(record, {"x=y", "0a"}));
-  EXPECT_FALSE(RecordNames(record, {"", ""}));
+  EXPECT_EQ(RecordHeader(record), scope.value_prefix());
+  EXPECT_EQ(record, scope.value_prefix() + value);
 }
 
 TEST(TagScopeTest, MalformedRecordsAreNotItems) {
   for (std::string_view record : {"", "v", "x:", "5:a=1", "4:a=1", "3:=1v", "4:=1,v", "4:a=,v"}) {
     EXPECT_EQ(ParseStamps(record), std::nullopt) << record;
-    EXPECT_TRUE(RecordNames(record, {"", ""})) << record;
+    EXPECT_EQ(RecordHeader(record), std::nullopt) << record;
   }
-}
-
-TEST(ItemViewTest, DecisionsSeeTheUserValueAndWriteRecords) {
-  const std::vector<std::string> generations = {"01"};
-  const TagScope scope(Tags("t"), generations);
-  const Entry stored{scope.Encode("41"), 1234};
-  KeyUpdate record;
-  record.current = &stored;
-  const std::string seen = DecideItem(record, scope, [](KeyUpdate& item) {
-    item.Put("42", item.current->expire_at_ms);
-    return item.current->value;
-  });
-  EXPECT_EQ(seen, "41");
-  EXPECT_EQ(record.action, KeyUpdate::Action::kPut);
-  EXPECT_EQ(record.value, scope.Encode("42"));
-  EXPECT_EQ(record.expire_at_ms, 1234);
-}
-
-TEST(ItemViewTest, ARecordOfAnotherScopeReadsAsAbsent) {
-  const std::vector<std::string> old_generations = {"01"};
-  const std::vector<std::string> new_generations = {"02"};
-  const Entry stored{TagScope(Tags("t"), old_generations).Encode("v"), 0};
-  KeyUpdate record;
-  record.current = &stored;
-  const bool present = DecideItem(record, TagScope(Tags("t"), new_generations),
-                                  [](KeyUpdate& item) { return item.current != nullptr; });
-  EXPECT_FALSE(present);
-  EXPECT_EQ(record.action, KeyUpdate::Action::kKeep);
 }
 
 // ---- Through a store
