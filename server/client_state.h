@@ -1,6 +1,9 @@
 #pragma once
 // Per-connection state that commands read and change: protocol version, authentication, the
-// current store, MULTI queue, WATCHed keys, the name given by CLIENT SETNAME.
+// current store, MULTI queue, WATCHed keys, the name given by CLIENT SETNAME. Commands that
+// change it carry kConnectionState (server/command.h), so they never overlap pending replies.
+// (What a client waits on — LOCK BLOCK, REMEMBER — belongs to its reply slot instead:
+// PendingReply::MarkWaiting.)
 
 #include <cstdint>
 #include <functional>
@@ -50,10 +53,6 @@ struct ClientState {
   // WATCH: set by the WatchRegistry when a watched key is written.
   bool watch_dirty = false;
   bool watching = false;
-
-  // What the client is parked on (LOCK BLOCK, REMEMBER). Called if the client goes away so the
-  // waiter is removed and a lease handed over; reset when the wait ends.
-  std::function<void()> cancel_wait;
 };
 
 }  // namespace arvel::server

@@ -28,7 +28,12 @@ void CommandContext::ReplyStatus(const Status& status) {
 bool PendingReply::alive() const {
   if (server_ == nullptr) return false;
   Connection* conn = server_->FindClient(client_id_);
-  return conn != nullptr && conn->IsSuspendedOn(ticket_);
+  return conn != nullptr && conn->IsPending(ticket_);
+}
+
+void PendingReply::MarkWaiting(std::function<void()> on_cancel) {
+  if (!alive()) return;
+  server_->FindClient(client_id_)->MarkWaiting(ticket_, std::move(on_cancel));
 }
 
 Connection* PendingReply::Claim() {
@@ -36,7 +41,9 @@ Connection* PendingReply::Claim() {
   return server_->FindClient(client_id_);
 }
 
-protocol::ReplyWriter PendingReply::WriterFor(Connection* conn) { return conn->writer(); }
+protocol::ReplyWriter PendingReply::WriterFor(Connection* conn) const {
+  return conn->SlotWriter(ticket_);
+}
 
 void PendingReply::Release(Connection* conn) {
   server_ = nullptr;

@@ -5,11 +5,25 @@
 // own options.
 //
 // A handler either replies before it returns (ctx.reply()), or calls ctx.Suspend() and finishes
-// the returned PendingReply later, on the loop thread — typically from a store completion. While
-// a command is suspended its connection is parked: it runs no further commands until the reply
-// is written, so replies keep request order and later commands see earlier writes.
+// the returned PendingReply later, on the loop thread — typically from a store completion.
+// A suspended command owns a reply slot of its connection (server/connection.h): the connection
+// keeps running the client's later pipelined commands meanwhile, as far as the flags below allow,
+// and holds their replies back until every earlier slot is complete, so replies keep request
+// order. Whether a command may start while earlier slots are pending:
+//   - kConnectionState and kAdmin commands: only once every earlier slot is complete (a barrier;
+//     a pending one also holds back every later command);
+//   - kReadOnly commands: past pending kReadOnly slots of the same store, and past slots on
+//     other stores;
+//   - any other command is treated as a write of the current store: past slots on other stores
+//     only. A command with neither kWrite nor kReadOnly must not touch a store (PING, ECHO,
+//     COMMAND) and starts past anything but a barrier;
+//   - a slot that waits for another client (PendingReply::MarkWaiting: LOCK BLOCK, REMEMBER
+//     behind a fill lease) holds back only barriers.
+// So a later command never sees a state older than an earlier command's effect on its store,
+// while pipelined reads of a slow store overlap.
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -36,6 +50,10 @@ enum CommandFlag : uint32_t {
   kNoMulti = 1u << 4,   // runs at once even inside MULTI (MULTI, EXEC, DISCARD, WATCH, QUIT, RESET)
   kAdmin = 1u << 5,     // administrative (SHUTDOWN, CLIENT KILL, CONFIG, FLUSHALL)
   kBlocking = 1u << 7,  // may park the client waiting for another client (LOCK BLOCK, REMEMBER)
+  // Reads or changes the connection's own state (MULTI/EXEC/DISCARD/WATCH/UNWATCH, STORE, SELECT,
+  // AUTH, HELLO, RESET, FAKE, CLIENT, QUIT): runs only once every earlier reply of the connection
+  // is complete, and later commands wait for it (a barrier in the pipeline). kAdmin implies it.
+  kConnectionState = 1u << 8,
 };
 
 using Handler = void (*)(CommandContext&);
@@ -54,15 +72,18 @@ struct CommandSpec {
   std::string_view syntax;   // the arguments after the name, as in "key value [ttl]"
 };
 
-// A reply that will be written later. Cheap to copy (store callbacks are std::functions); only
-// the first Finish counts, and finishing after the connection closed does nothing.
+// A reply that will be written later, into its own reply slot of the connection. Cheap to copy
+// (store callbacks are std::functions); only the first Finish counts, and finishing after the
+// connection closed (or was killed) does nothing: the reply names its client and slot by id and
+// ticket, never by pointer.
 class PendingReply {
  public:
   PendingReply() = default;
   PendingReply(Server* server, uint64_t client_id, uint64_t ticket)
       : server_(server), client_id_(client_id), ticket_(ticket) {}
 
-  // Writes the reply with `write(protocol::ReplyWriter&)` and lets the connection go on.
+  // Writes the reply with `write(protocol::ReplyWriter&)` (in the protocol version the command
+  // ran under) and completes the slot: it goes out once every earlier reply has.
   template <typename WriteFn>
   void Finish(WriteFn&& write) {
     Connection* conn = Claim();
@@ -74,10 +95,15 @@ class PendingReply {
   // True while the connection still waits for this reply.
   bool alive() const;
   uint64_t client_id() const { return client_id_; }
+  // The command now waits for another client (LOCK BLOCK queued behind a holder, REMEMBER
+  // behind a fill lease): later commands of the connection stop waiting for this slot (only
+  // kConnectionState ones still do), and `on_cancel` runs on the loop thread if the client goes
+  // away first. Cleared when the reply is finished. Does nothing once the reply is not alive.
+  void MarkWaiting(std::function<void()> on_cancel);
 
  private:
   Connection* Claim();
-  static protocol::ReplyWriter WriterFor(Connection* conn);
+  protocol::ReplyWriter WriterFor(Connection* conn) const;
   void Release(Connection* conn);
 
   Server* server_ = nullptr;
@@ -102,7 +128,8 @@ class CommandContext {
 
   // Writer for a reply given before the handler returns.
   protocol::ReplyWriter& reply() { return writer_; }
-  // Parks the connection; the reply is written when the PendingReply is finished.
+  // Gives this command a reply slot; the reply is written when the PendingReply is finished.
+  // Call at most once per command, and write nothing with reply() afterwards.
   PendingReply Suspend();
 
   // Writes a Status as a reply: +OK when ok, else the error.

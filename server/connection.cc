@@ -22,8 +22,11 @@ constexpr size_t kMaxReadChunk = 16 * 1024 * 1024;
 constexpr size_t kFlushBytes = 64 * 1024;
 // An output buffer that grew past this for one burst is given back once it drains.
 constexpr size_t kShrinkOutputBytes = 1024 * 1024;
-// A parked client stops being read once this much unprocessed input is buffered.
+// A stalled client (its next command waits for earlier reply slots, a store gate or its own
+// EXEC) stops being read once this much unprocessed input is buffered.
 constexpr size_t kMaxIdleInput = 1024 * 1024;
+// At most this many reply slots of one client are pending at once; its next command waits.
+constexpr size_t kMaxPendingSlots = 1024;
 
 std::string PeerName(uv_tcp_t* tcp, bool local) {
   sockaddr_storage addr{};
@@ -101,7 +104,13 @@ void Connection::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
 
 void Connection::ProcessInput() {
   in_process_ = true;
-  while (!suspended_ && !gate_waiting_ && !closing()) {
+  stalled_ = false;
+  DrainSlots();
+  while (!closing()) {
+    if (exec_next_ >= 0 || gate_waiting_ || pending_slots_ >= kMaxPendingSlots) {
+      stalled_ = true;
+      break;
+    }
     std::string_view pending(in_.data() + in_pos_, in_len_ - in_pos_);
     if (pending.empty()) break;
     protocol::ParseStatus status = parser_.Parse(pending);
@@ -114,11 +123,21 @@ void Connection::ProcessInput() {
       // Another client's EXEC is running on our store: leave the request in the buffer (it is
       // parsed again when the gate opens) and wait.
       gate_waiting_ = server_.EnterGate(state_.store, state_.id) == false;
-      if (gate_waiting_) break;
+      if (gate_waiting_) {
+        stalled_ = true;
+        break;
+      }
+    }
+    const auto& args = parser_.args();
+    const CommandSpec* spec = args.empty() ? nullptr : CommandTable::Default().Find(args[0]);
+    if (spec != nullptr && !MayStart(*spec)) {
+      // It must wait for earlier slots: leave it in the buffer, parsed again once one completes.
+      stalled_ = true;
+      break;
     }
     in_pos_ += parser_.consumed();
-    const auto& args = parser_.args();
-    if (!args.empty()) Dispatch(args);
+    if (!args.empty()) Dispatch(spec, args);
+    DrainSlots();
     if (out_.size() >= kFlushBytes) Flush();
   }
   in_process_ = false;
@@ -128,8 +147,22 @@ void Connection::ProcessInput() {
   UpdateReading();
 }
 
-void Connection::Dispatch(std::span<const std::string_view> args) {
-  const CommandSpec* spec = CommandTable::Default().Find(args[0]);
+bool Connection::MayStart(const CommandSpec& spec) const {
+  if (pending_slots_ == 0) return true;
+  if (spec.flags & (kConnectionState | kAdmin)) return false;
+  const bool touches_store = spec.flags & (kWrite | kReadOnly);
+  const bool read_only = spec.flags & kReadOnly;
+  for (const ReplySlot& slot : slots_) {
+    if (!slot.pending) continue;
+    if (slot.barrier) return false;
+    if (slot.waiting || !touches_store || !slot.touches_store) continue;
+    if (slot.store != state_.store) continue;
+    if (!(read_only && slot.read_only)) return false;
+  }
+  return true;
+}
+
+void Connection::Dispatch(const CommandSpec* spec, std::span<const std::string_view> args) {
   if (spec == nullptr) {
     state_.multi_error = state_.in_multi;
     writer().Error(errors::UnknownCommand(args[0], args.data() + 1, args.size() - 1));
@@ -164,38 +197,130 @@ void Connection::Queue(const CommandSpec& spec, std::span<const std::string_view
 }
 
 void Connection::Execute(const CommandSpec& spec, std::span<const std::string_view> args) {
-  bool was_running = running_;
-  running_ = true;
+  const bool was_running = std::exchange(running_, true);
+  const CommandSpec* was_spec = std::exchange(running_spec_, &spec);
   server_.stats().commands_processed++;
   state_.last_command.assign(spec.name);
   CommandContext ctx(*this, spec, args);
   spec.handler(ctx);
   running_ = was_running;
-  if (output_buffer_size() > static_cast<size_t>(server_.config().server.client_output_limit)) {
-    spdlog::warn("client {} ({}) dropped: output buffer over client_output_limit", state_.id,
-                 state_.address);
-    Close();
+  running_spec_ = was_spec;
+  OverOutputLimit();
+}
+
+bool Connection::OverOutputLimit() {
+  if (closing_) return true;
+  if (output_buffer_size() <= static_cast<size_t>(server_.config().server.client_output_limit)) {
+    return false;
   }
+  spdlog::warn("client {} ({}) dropped: output buffer over client_output_limit", state_.id,
+               state_.address);
+  Close();
+  return true;
+}
+
+// ---- Reply slots ---------------------------------------------------------------------------
+
+std::string* Connection::InlineTarget() {
+  if (slots_.empty()) return &out_;
+  if (slots_.back().pending) PushSlot(false);
+  return &slots_.back().bytes;
+}
+
+Connection::ReplySlot& Connection::PushSlot(bool pending) {
+  if (!slots_.empty()) {
+    // The old tail stops growing inline: its bytes are settled from now on.
+    ReplySlot& tail = slots_.back();
+    settled_bytes_ += tail.bytes.size() - tail.counted;
+    tail.counted = tail.bytes.size();
+  }
+  ReplySlot& slot = slots_.emplace_back();
+  slot.ticket = ticket_;
+  slot.pending = pending;
+  slot.resp = state_.resp;
+  return slot;
 }
 
 uint64_t Connection::Suspend() {
-  suspended_ = true;
-  return ++ticket_;
+  ++ticket_;
+  ReplySlot& slot = PushSlot(true);
+  // Outside any handler nothing should suspend; if something does, it holds back everything.
+  const uint32_t flags = running_spec_ != nullptr ? running_spec_->flags : kConnectionState;
+  slot.barrier = flags & (kConnectionState | kAdmin);
+  slot.read_only = flags & kReadOnly;
+  slot.touches_store = flags & (kWrite | kReadOnly);
+  slot.store = state_.store;
+  ++pending_slots_;
+  return ticket_;
+}
+
+const Connection::ReplySlot* Connection::FindPending(uint64_t ticket) const {
+  // Tickets never decrease along the queue, and a pending slot is the first with its ticket.
+  auto it = std::lower_bound(slots_.begin(), slots_.end(), ticket,
+                             [](const ReplySlot& slot, uint64_t t) { return slot.ticket < t; });
+  if (it == slots_.end() || it->ticket != ticket || !it->pending) return nullptr;
+  return &*it;
+}
+
+protocol::ReplyWriter Connection::SlotWriter(uint64_t ticket) {
+  ReplySlot* slot = FindPending(ticket);
+  // Callers check IsPending first; a stray writer writes nowhere that is ever sent.
+  if (slot == nullptr) {
+    discarded_.clear();
+    return protocol::ReplyWriter(&discarded_, state_.resp);
+  }
+  return protocol::ReplyWriter(&slot->bytes, slot->resp);
+}
+
+void Connection::MarkWaiting(uint64_t ticket, std::function<void()> on_cancel) {
+  ReplySlot* slot = closing_ ? nullptr : FindPending(ticket);
+  if (slot == nullptr) return;
+  slot->waiting = true;
+  slot->cancel = std::move(on_cancel);
+  // Commands stalled behind this slot may start now. Not from here: we are inside the waiter
+  // registry (or a store callback), which the next command may re-enter.
+  if (stalled_ && !running_ && !in_process_) server_.ScheduleInput(state_.id);
 }
 
 void Connection::Resume(uint64_t ticket) {
-  if (!IsSuspendedOn(ticket)) return;
-  suspended_ = false;
-  state_.cancel_wait = nullptr;
-  if (running_ || closing_) return;  // completed inside the handler: its caller goes on
+  if (closing_) return;
+  ReplySlot* slot = FindPending(ticket);
+  if (slot == nullptr) return;
+  slot->pending = false;
+  slot->waiting = false;
+  slot->cancel = nullptr;
+  --pending_slots_;
+  if (slot != &slots_.back()) {
+    settled_bytes_ += slot->bytes.size() - slot->counted;
+    slot->counted = slot->bytes.size();
+  }
+  if (running_) return;  // completed inside a handler: its caller goes on and drains
   state_.last_interaction_ms = drivers::NowMs();
-  if (exec_next_ >= 0) ContinueTransaction();
-  if (suspended_) {
-    Flush();
-  } else if (!in_process_) {
-    ProcessInput();
+  if (exec_next_ >= 0 && ticket == ticket_) ContinueTransaction();
+  if (OverOutputLimit()) return;
+  if (in_process_) return;  // the input loop drains and goes on
+  ProcessInput();           // drains, runs what was stalled behind the slot, flushes
+}
+
+void Connection::DrainSlots() {
+  if (running_) return;  // a handler's writer may point into the tail slot
+  while (!slots_.empty() && !slots_.front().pending) {
+    ReplySlot& head = slots_.front();
+    settled_bytes_ -= head.counted;
+    if (out_.empty()) {
+      out_.swap(head.bytes);
+    } else {
+      out_.append(head.bytes);
+    }
+    slots_.pop_front();
   }
 }
+
+void Connection::ContinueInput() {
+  if (!closing() && !running_ && !in_process_) ProcessInput();
+}
+
+// ---- EXEC ----------------------------------------------------------------------------------
 
 void Connection::RunTransaction() {
   exec_queue_ = std::move(state_.queue);
@@ -210,14 +335,14 @@ void Connection::RunTransaction() {
     store->WhenIdle([server = &server_, id = state_.id, ticket] {
       if (Connection* conn = server->FindClient(id)) conn->Resume(ticket);
     });
-    if (suspended_) return;  // Resume() runs the transaction
+    if (IsPending(ticket)) return;  // Resume() runs the transaction
   }
   ContinueTransaction();
 }
 
 void Connection::GateOpened() {
   gate_waiting_ = false;
-  if (!closing() && !suspended_ && !in_process_) ProcessInput();
+  ContinueInput();
 }
 
 void Connection::ContinueTransaction() {
@@ -226,8 +351,9 @@ void Connection::ContinueTransaction() {
   while (exec_next_ >= 0 && static_cast<size_t>(exec_next_) < exec_queue_.size() && !closing_) {
     QueuedCommand& queued = exec_queue_[exec_next_++];
     std::vector<std::string_view> views(queued.args.begin(), queued.args.end());
+    const uint64_t before = ticket_;
     Execute(*queued.spec, views);
-    if (suspended_) {
+    if (ticket_ != before && IsPending(ticket_)) {
       running_ = was_running;
       return;  // Resume() continues with the next command
     }
@@ -257,7 +383,7 @@ void Connection::CompactInput() {
 
 void Connection::Flush() {
   if (out_.empty() || write_in_flight_ || closing_) {
-    if (out_.empty() && !write_in_flight_ && close_after_reply_) Close();
+    if (out_.empty() && !write_in_flight_ && close_after_reply_ && slots_.empty()) Close();
     return;
   }
   uv_buf_t buf = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
@@ -271,7 +397,7 @@ void Connection::Flush() {
   if (done == out_.size()) {
     out_.clear();
     if (out_.capacity() > kShrinkOutputBytes) std::string().swap(out_);
-    if (close_after_reply_) Close();
+    if (close_after_reply_ && slots_.empty()) Close();
     return;
   }
   // The socket is full: hand the rest to libuv and keep collecting replies in out_.
@@ -296,12 +422,12 @@ void Connection::OnWritten(uv_write_t* req, int status) {
     return;
   }
   self->Flush();
-  if (!self->closing() && !self->suspended_ && !self->in_process_) self->ProcessInput();
+  self->ContinueInput();
 }
 
 void Connection::UpdateReading() {
   if (closing_) return;
-  bool want = !((suspended_ || gate_waiting_) && input_buffer_size() > kMaxIdleInput);
+  bool want = !(stalled_ && input_buffer_size() > kMaxIdleInput);
   if (want && !reading_) {
     uv_read_start(stream(), OnAlloc, OnRead);
   } else if (!want && reading_) {
@@ -325,10 +451,13 @@ void Connection::CloseAfterReply() {
 void Connection::Close() {
   if (closing_) return;
   closing_ = true;
-  if (state_.cancel_wait) {
-    auto cancel = std::move(state_.cancel_wait);
-    cancel();
+  // Waiters leave their queues. The slots themselves stay until the connection is deleted (a
+  // handler running now may still write into the tail one); every PendingReply is dead already.
+  std::vector<std::function<void()>> cancels;
+  for (ReplySlot& slot : slots_) {
+    if (slot.cancel) cancels.push_back(std::exchange(slot.cancel, nullptr));
   }
+  for (auto& cancel : cancels) cancel();
   server_.watches().UnwatchAll(state_.id);
   if (gate_held_ != nullptr) server_.LeaveGate(std::exchange(gate_held_, nullptr), state_.id);
   server_.RemoveClient(this);

@@ -1,17 +1,48 @@
 #pragma once
 // One client connection: a small state machine
-//   read → parse → dispatch → (reply | park until the reply is finished) → write
+//   read → parse → dispatch → ordered reply slots → write
 // Input accumulates in `in_`; the parser hands out argument views into it, so a request is never
-// copied unless it is queued for MULTI. Replies accumulate in `out_` and go out in one write per
-// read batch. A client whose unsent replies exceed client_output_limit is dropped (as Redis
-// does); a parked client stops being read once 1 MB of requests waits behind it.
+// copied unless it is queued for MULTI. Replies go straight into `out_` while nothing is pending,
+// and out in one write per read batch.
+//
+// Reply slots (Envoy redis_proxy's ProxyFilter::onResponse; STYLE.md pattern 6). A command that
+// suspends (CommandContext::Suspend) gets a pending slot at the tail of `slots_`, named by a
+// ticket; the connection goes on dispatching the pipelined commands behind it, and their replies
+// — inline ones too — land in slots behind it. PendingReply::Finish writes into its own slot and
+// completes it; complete slots are moved into `out_` from the head only, so replies leave in
+// request order however the completions arrive. Which later commands may start while slots are
+// pending is decided from the command flags (command.h); a command that may not start stays
+// unparsed in `in_` until an earlier slot completes ("stalled"). A slot that waits for another
+// client (LOCK BLOCK, REMEMBER: PendingReply::MarkWaiting) holds back only barriers.
+//
+// Ordering across worker threads: a BlockingStore (file, database) runs calls on several worker
+// threads that take them in submission order but run them concurrently, so two calls of one
+// store may complete — and take effect — in either order; the coming redis driver pipelines over
+// a pool of connections with the same effect. We therefore never rely on a store's submission
+// order: on one store, only reads overlap reads; a write starts after every earlier pending call
+// of the connection on that store is complete, and nothing starts while an earlier write is
+// pending (not even on other keys, so no other client sees a connection's writes out of order).
+// Overlapped reads may observe other clients' writes in either order (each read is still
+// linearizable: the requests were all in flight together).
+//
+// EXEC runs its queued commands one after another inside one slot, dispatching nothing else until
+// it ends; its store gate (Server::EnterGate) works as before.
+//
+// Limits: unsent bytes — `out_`, the write in flight and the bytes held in slots — above
+// client_output_limit drop the client (as Redis does). At most kMaxPendingSlots slots are pending
+// at once; beyond that, or while stalled, the client is not read once 1 MB of input waits. On
+// close, slots' cancel hooks run (waiters leave their queues) and every PendingReply of the
+// connection turns dead: Finish does nothing.
 
 #include <uv.h>
 
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "protocol/resp_parser.h"
@@ -36,7 +67,8 @@ class Connection {
   uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&tcp_); }
   void Start();
 
-  // Closes the connection after what is already in `out_` is written (QUIT, protocol errors).
+  // Closes the connection once every pending slot is complete and every reply written (QUIT,
+  // protocol errors); no further command runs.
   void CloseAfterReply();
   // Closes at once, dropping unwritten output (CLIENT KILL, output limit, shutdown).
   void Close();
@@ -45,18 +77,28 @@ class Connection {
   ClientState& state() { return state_; }
   const ClientState& state() const { return state_; }
   Server& server() { return server_; }
-  protocol::ReplyWriter writer() { return protocol::ReplyWriter(&out_, state_.resp); }
+  // Writer for a reply given now: it goes out behind every reply still pending.
+  protocol::ReplyWriter writer() { return protocol::ReplyWriter(InlineTarget(), state_.resp); }
 
   // Runs one command (already looked up and arity-checked) with the connection's writer.
   // Used by dispatch and by EXEC for queued commands.
   void Execute(const CommandSpec& spec, std::span<const std::string_view> args);
 
-  // Suspension (see PendingReply): Suspend parks the connection and returns a ticket; Resume
-  // with that ticket ends the suspension. IsSuspendedOn tells whether the ticket is current.
+  // Reply slots (see PendingReply). Suspend gives the running command a pending slot and
+  // returns its ticket; SlotWriter writes into that slot; Resume completes it (and lets stalled
+  // input and EXEC go on). IsPending tells whether the ticket names a pending slot of a
+  // connection that is not closing.
   uint64_t Suspend();
-  bool IsSuspendedOn(uint64_t ticket) const { return suspended_ && ticket == ticket_; }
+  bool IsPending(uint64_t ticket) const { return !closing_ && FindPending(ticket) != nullptr; }
+  protocol::ReplyWriter SlotWriter(uint64_t ticket);
   void Resume(uint64_t ticket);
-  bool parked() const { return suspended_; }
+  // PendingReply::MarkWaiting.
+  void MarkWaiting(uint64_t ticket, std::function<void()> on_cancel);
+  // Some reply slot is pending (CLIENT LIST flag b, INFO blocked_clients, exempt from the idle
+  // timeout and from being closed at shutdown before its replies are out).
+  bool parked() const { return pending_slots_ > 0; }
+  // Runs commands stalled behind slots, if any may start now (Server::ScheduleInput).
+  void ContinueInput();
 
   // EXEC support: runs the queued commands one after another, each possibly suspending. On a
   // store that completes later, holds the store's gate meanwhile (Server::EnterGate).
@@ -67,7 +109,11 @@ class Connection {
   bool in_transaction() const { return exec_next_ >= 0; }
 
   size_t input_buffer_size() const { return in_len_ - in_pos_; }
-  size_t output_buffer_size() const { return out_.size() + writing_bytes_; }
+  // Unsent reply bytes: in `out_`, in the write in flight, and held in reply slots.
+  size_t output_buffer_size() const {
+    size_t held = slots_.empty() ? 0 : slots_.back().bytes.size() - slots_.back().counted;
+    return out_.size() + writing_bytes_ + settled_bytes_ + held;
+  }
   int64_t idle_ms(int64_t now_ms) const { return now_ms - state_.last_interaction_ms; }
 
  private:
@@ -76,8 +122,34 @@ class Connection {
   static void OnWritten(uv_write_t* req, int status);
   static void OnClosed(uv_handle_t* handle);
 
+  // One reply, or replies written inline behind a pending one. A pending slot (ticket of its
+  // Suspend) fills only through SlotWriter; only the tail slot grows through InlineTarget.
+  struct ReplySlot {
+    uint64_t ticket = 0;  // the Suspend that made it; inline-only slots repeat the last ticket
+    bool pending = false;
+    bool waiting = false;  // MarkWaiting: waits for another client
+    bool barrier = false;  // kConnectionState/kAdmin command
+    bool read_only = false;
+    bool touches_store = false;
+    const drivers::Store* store = nullptr;  // the store the command ran on (compared only)
+    protocol::RespVersion resp = protocol::RespVersion::kResp2;
+    std::string bytes;
+    size_t counted = 0;  // bytes.size() already in settled_bytes_
+    std::function<void()> cancel;
+  };
+
   void ProcessInput();
-  void Dispatch(std::span<const std::string_view> args);
+  bool Stalled() const;
+  bool MayStart(const CommandSpec& spec) const;
+  std::string* InlineTarget();
+  ReplySlot& PushSlot(bool pending);
+  const ReplySlot* FindPending(uint64_t ticket) const;
+  ReplySlot* FindPending(uint64_t ticket) {
+    return const_cast<ReplySlot*>(std::as_const(*this).FindPending(ticket));
+  }
+  void DrainSlots();
+  bool OverOutputLimit();
+  void Dispatch(const CommandSpec* spec, std::span<const std::string_view> args);
   bool CheckAccess(const CommandSpec& spec, std::span<const std::string_view> args);
   void Queue(const CommandSpec& spec, std::span<const std::string_view> args);
   void ContinueTransaction();
@@ -104,11 +176,21 @@ class Connection {
   bool closing_ = false;
   bool close_after_reply_ = false;
   bool in_process_ = false;  // inside ProcessInput (resumes must not recurse into it)
-  bool running_ = false;     // inside a handler (a completion that arrives now is synchronous)
-  bool suspended_ = false;
+  // Inside a handler: a completion that arrives now is synchronous, and slots are not drained
+  // (the handler's writer may point into the tail slot).
+  bool running_ = false;
+  bool stalled_ = false;  // ProcessInput stopped before the input ran out (see Stalled)
   bool gate_waiting_ = false;                  // waits for another client's EXEC to end
   const drivers::Store* gate_held_ = nullptr;  // the store whose gate our EXEC holds
-  uint64_t ticket_ = 0;
+
+  // Reply slots in request order. Elements are only added at the back and removed at the front,
+  // so references to them stay valid (the handler's writer may hold one).
+  std::deque<ReplySlot> slots_;
+  size_t pending_slots_ = 0;
+  size_t settled_bytes_ = 0;                   // sum of slots' `counted`
+  const CommandSpec* running_spec_ = nullptr;  // the command whose handler runs now
+  uint64_t ticket_ = 0;                        // of the last Suspend
+  std::string discarded_;                      // target of a writer for a slot that is gone
   // EXEC in progress: index of the next queued command to run, -1 when none.
   int64_t exec_next_ = -1;
   std::vector<QueuedCommand> exec_queue_;

@@ -79,7 +79,7 @@ void FillLeases::Request(Claim claim, PendingReply reply) {
     return reply.Finish([](protocol::ReplyWriter& writer) { writer.Null(); });
   }
   const uint64_t id = next_id_++;
-  conn->state().cancel_wait = [this, key, id] { CancelWaiter(key, id); };
+  reply.MarkWaiting([this, key, id] { CancelWaiter(key, id); });
   slot->waiters.push_back({id, reply.client_id(), claim.lease_ms, claim.may_wait, reply});
   ++waiting_;
   Advance(key);

@@ -38,9 +38,9 @@ class FillLeases : public drivers::KeyObserver {
   // After REMEMBER missed `claim.key`: finishes `reply` with nil once the client holds the fill
   // lease (at once when it is free), or with the value once any client writes it (the holder's
   // own connection asking again waits too). If the client goes away while waiting it is
-  // dropped (cancel_wait); if the holder goes away, FORGETs the key or lets the lease run out,
-  // the longest waiter gets nil and the lease. REQUIRES: `reply` is the client's current
-  // suspension; claim.store is not a null-driver store (which never holds a value).
+  // dropped (PendingReply::MarkWaiting); if the holder goes away, FORGETs the key or lets the
+  // lease run out, the longest waiter gets nil and the lease. REQUIRES: `reply` is pending;
+  // claim.store is not a null-driver store (which never holds a value).
   void Request(Claim claim, PendingReply reply);
 
   // FORGET of `key` by `client_id`: when that client holds the key's lease, it gives the lease

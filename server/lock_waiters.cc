@@ -113,8 +113,8 @@ void LockWaiters::Wait(Request request, PendingReply reply) {
   waiter->ttl_ms = request.ttl_ms;
   waiter->reply = reply;
   waiter->deadline.Start(request.timeout_ms, [this, lock, id] { TimeOut(lock, id); });
-  // Set before the first attempt, which may finish the reply (and clear cancel_wait) at once.
-  conn->state().cancel_wait = [this, lock, id] { Cancel(lock, id); };
+  // Set before the first attempt, which may finish the reply (and drop the hook) at once.
+  reply.MarkWaiting([this, lock, id] { Cancel(lock, id); });
   slot->waiters.push_back(std::move(waiter));
   ++waiting_;
   if (slot->waiters.size() == 1) Kick(lock);  // otherwise someone is ahead and will be woken

@@ -106,8 +106,8 @@ class LockWaiters : public drivers::KeyObserver {
 
   // Queues the client behind earlier waiters for the same lock, and finishes `reply` with the
   // token once it holds the lock, with nil when `timeout_ms` passes first, or with the store's
-  // error. If the client goes away first, it leaves the queue (cancel_wait) and never holds the
-  // lock. REQUIRES: `reply` is the client's current suspension.
+  // error. If the client goes away first, it leaves the queue (PendingReply::MarkWaiting) and
+  // never holds the lock. REQUIRES: `reply` is pending.
   void Wait(Request request, PendingReply reply);
 
   // Clients parked in LOCK BLOCK (INFO).

@@ -39,6 +39,8 @@ Server::Server(config::Config config)
   uv_async_init(loop_, &shutdown_async_,
                 [](uv_async_t* async) { static_cast<Server*>(async->data)->Shutdown(); });
   shutdown_async_.data = this;
+  uv_idle_init(loop_, &input_idle_);
+  input_idle_.data = this;
   stats_.start_ms = drivers::NowMs();
   OpenStores();
   lock_waiters_ = std::make_unique<LockWaiters>(*this);
@@ -185,6 +187,22 @@ void Server::LeaveGate(const drivers::Store* store, uint64_t client) {
   }
 }
 
+void Server::ScheduleInput(uint64_t client_id) {
+  if (input_idle_closed_) return;
+  if (scheduled_input_.empty()) uv_idle_start(&input_idle_, OnScheduledInput);
+  scheduled_input_.push_back(client_id);
+}
+
+void Server::OnScheduledInput(uv_idle_t* idle) {
+  auto* self = static_cast<Server*>(idle->data);
+  uv_idle_stop(idle);
+  std::vector<uint64_t> ids = std::move(self->scheduled_input_);
+  self->scheduled_input_.clear();
+  for (uint64_t id : ids) {
+    if (Connection* conn = self->FindClient(id)) conn->ContinueInput();
+  }
+}
+
 Connection* Server::FindClient(uint64_t id) const {
   auto it = clients_.find(id);
   return it == clients_.end() ? nullptr : it->second;
@@ -265,6 +283,8 @@ void Server::FinishShutdown() {
     if (--*remaining > 0) return;
     uv_close(reinterpret_cast<uv_handle_t*>(&cron_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&shutdown_async_), nullptr);
+    input_idle_closed_ = true;
+    uv_close(reinterpret_cast<uv_handle_t*>(&input_idle_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
   };

@@ -83,6 +83,11 @@ class Server {
     return it != gates_.end() && it->second.owner != client;
   }
 
+  // Runs the client's stalled input (Connection::ContinueInput) on the next loop turn, from a
+  // fresh stack: for a reply slot that stopped holding later commands back from inside a waiter
+  // registry or a store callback, which those commands could re-enter.
+  void ScheduleInput(uint64_t client_id);
+
   WatchRegistry& watches() { return watches_; }
   // Called with the id of every client that goes away (lease hand-over, lock waiters).
   void AddCloseListener(std::function<void(uint64_t client_id)> listener) {
@@ -103,6 +108,7 @@ class Server {
   static void OnCron(uv_timer_t* timer);
   void Cron();
   static void OnSignal(uv_signal_t* handle, int signum);
+  static void OnScheduledInput(uv_idle_t* idle);
   void FinishShutdown();
   void CloseListener();
 
@@ -112,6 +118,9 @@ class Server {
   uv_timer_t cron_{};
   uv_signal_t sigterm_{}, sigint_{};
   uv_async_t shutdown_async_{};
+  uv_idle_t input_idle_{};                 // runs ScheduleInput's clients, then stops
+  std::vector<uint64_t> scheduled_input_;  // client ids for input_idle_
+  bool input_idle_closed_ = false;
   int bound_port_ = 0;
   bool shutting_down_ = false;
   bool stores_closing_ = false;

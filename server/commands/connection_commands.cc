@@ -152,16 +152,16 @@ void RegisterConnectionCommands(CommandTable& table) {
                   "Returns the server's liveliness response.", "[message]"});
   table.Register(
       {"echo", 2, kFast, 0, 0, 0, Echo, "connection", "Returns the given string.", "message"});
-  table.Register({"quit", 1, kNoAuth | kNoMulti | kFast, 0, 0, 0, Quit, "connection",
-                  "Closes the connection.", ""});
-  table.Register({"auth", -2, kNoAuth | kNoMulti | kFast, 0, 0, 0, Auth, "connection",
-                  "Authenticates the connection.", "[username] password"});
-  table.Register({"hello", -1, kNoAuth | kNoMulti | kFast, 0, 0, 0, Hello, "connection",
-                  "Handshakes with the server.",
+  table.Register({"quit", 1, kNoAuth | kNoMulti | kConnectionState | kFast, 0, 0, 0, Quit,
+                  "connection", "Closes the connection.", ""});
+  table.Register({"auth", -2, kNoAuth | kNoMulti | kConnectionState | kFast, 0, 0, 0, Auth,
+                  "connection", "Authenticates the connection.", "[username] password"});
+  table.Register({"hello", -1, kNoAuth | kNoMulti | kConnectionState | kFast, 0, 0, 0, Hello,
+                  "connection", "Handshakes with the server.",
                   "[protover [AUTH username password] [SETNAME clientname]]"});
-  table.Register(
-      {"reset", 1, kNoMulti | kFast, 0, 0, 0, Reset, "connection", "Resets the connection.", ""});
-  table.Register({"client", -2, 0, 0, 0, 0, ClientCommand, "connection",
+  table.Register({"reset", 1, kNoMulti | kConnectionState | kFast, 0, 0, 0, Reset, "connection",
+                  "Resets the connection.", ""});
+  table.Register({"client", -2, kConnectionState, 0, 0, 0, ClientCommand, "connection",
                   "A container for client connection commands.", "subcommand [argument ...]"});
 }
 

@@ -170,12 +170,12 @@ void Assert(CommandContext& ctx) {
 }  // namespace
 
 void RegisterStoreCommands(CommandTable& table) {
-  table.Register({"store", -1, kFast, 0, 0, 0, StoreCommand, "cache",
+  table.Register({"store", -1, kConnectionState | kFast, 0, 0, 0, StoreCommand, "cache",
                   "Returns the connection's store, switches it, or lists the stores.",
                   "[name | LIST]"});
-  table.Register({"select", 2, kFast, 0, 0, 0, Select, "connection",
+  table.Register({"select", 2, kConnectionState | kFast, 0, 0, 0, Select, "connection",
                   "Accepts database 0, the only one (use STORE to change stores).", "index"});
-  table.Register({"fake", -1, kFast, 0, 0, 0, Fake, "cache",
+  table.Register({"fake", -1, kConnectionState | kFast, 0, 0, 0, Fake, "cache",
                   "Gives the connection a private, empty store that records writes (OFF ends it).",
                   "[OFF]"});
   table.Register({"assert", -3, kReadOnly | kFast, 2, 2, 1, Assert, "cache",

@@ -70,6 +70,29 @@ Reply Client::Command(const std::vector<std::string>& args) {
   return out;
 }
 
+std::vector<Reply> Client::Pipeline(const std::vector<std::vector<std::string>>& commands) {
+  for (const auto& args : commands) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    redisAppendCommandArgv(ctx_.get(), static_cast<int>(args.size()), argv.data(), lens.data());
+  }
+  std::vector<Reply> replies;
+  for (size_t i = 0; i < commands.size(); ++i) {
+    void* r = nullptr;
+    if (redisGetReply(ctx_.get(), &r) != REDIS_OK) {
+      replies.push_back(Copy(nullptr));
+      break;
+    }
+    replies.push_back(Copy(static_cast<redisReply*>(r)));
+    freeReplyObject(r);
+  }
+  return replies;
+}
+
 Reply Client::Raw(const std::string& bytes) {
   redisAppendFormattedCommand(ctx_.get(), bytes.data(), bytes.size());
   void* r = nullptr;

@@ -39,6 +39,8 @@ class Client {
   Reply Command(const std::vector<std::string>& args);
   // Sends raw bytes (RESP or inline) and reads one reply.
   Reply Raw(const std::string& bytes);
+  // Sends every command in one write (a pipeline), then reads one reply per command.
+  std::vector<Reply> Pipeline(const std::vector<std::vector<std::string>>& commands);
   redisContext* context() { return ctx_.get(); }
 
  private:
