@@ -15,8 +15,9 @@
 // An UpdateFn may run on a worker thread while the driver holds its locks: it must touch only
 // its own captures and the KeyUpdates it is given, and it runs at most once.
 //
-// Order: calls of one connection on one store take effect in the order they were made (the
-// server relies on it to keep a client's pipelined commands in order).
+// Order: calls in flight together may complete, and take effect, in any order (a driver may
+// spread them over worker threads or upstream connections). The server orders what must be
+// ordered: a connection's write waits for its earlier calls on the store (server/connection.h).
 //
 // Unavailability: a store that cannot reach its backend completes every call with an error
 // Status carrying errors::StoreUnavailable(name, reason), fast, without running the UpdateFn.
