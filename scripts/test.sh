@@ -45,6 +45,7 @@ cmake --build build-tsan -j"$jobs"
 tsan_reports=$PWD/build-tsan/tsan-reports
 rm -rf "$tsan_reports" && mkdir -p "$tsan_reports"
 tsan_options="halt_on_error=1 second_deadlock_stack=1 log_path=$tsan_reports/tsan"
+tsan_options+=" suppressions=$PWD/tests/tsan_suppressions.txt"  # third-party false positives
 tsan_status=0
 (cd build-tsan && TSAN_OPTIONS=$tsan_options ctest --output-on-failure -j1) || tsan_status=$?
 if compgen -G "$tsan_reports/tsan.*" >/dev/null; then
