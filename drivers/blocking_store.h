@@ -82,13 +82,16 @@ class BlockingStore : public Store {
   size_t threads_;
   // Set when the backend failed; calls then fail fast until a retry from Tick reopens it. Work
   // submitted before the first Open completes still runs: each worker opens before anything else.
-  bool down_ = false;        // loop thread only
-  std::string down_reason_;  // loop thread only
-  bool reopening_ = false;
-  int64_t next_retry_ms_ = 0;
-  int64_t retry_delay_ms_ = 500;
-  int64_t next_prune_ms_ = 0;
-  bool pruning_ = false;
+  // Workers never touch the state below (nor stats_): it is read and written on the loop thread,
+  // in the methods above and in the pool's after-callbacks. What a worker produces travels to the
+  // loop in the shared_ptrs its work and after-callback both hold (the pool's mutex orders them).
+  bool down_ = false;             // loop thread only
+  std::string down_reason_;       // loop thread only
+  bool reopening_ = false;        // loop thread only
+  int64_t next_retry_ms_ = 0;     // loop thread only
+  int64_t retry_delay_ms_ = 500;  // loop thread only
+  int64_t next_prune_ms_ = 0;     // loop thread only
+  bool pruning_ = false;          // loop thread only
 };
 
 }  // namespace arvel::drivers

@@ -53,7 +53,9 @@ class WorkerPool {
 
   uv_loop_t* loop_;
   std::string name_;
+  // uv_async_send(&async_) from any thread; everything else about it on the loop thread.
   uv_async_t async_{};
+  // Loop thread only: workers never touch the vector.
   std::vector<std::thread> threads_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -2,11 +2,12 @@
 # Installs what is missing, builds, and runs every test:
 #   1. unit + integration tests (GoogleTest, redis-cli, python3-redis) on a release build,
 #   2. the same tests under AddressSanitizer + UndefinedBehaviorSanitizer,
-#   3. each libFuzzer target for a short run (clang),
-#   4. a quick side-by-side benchmark smoke run against redis-server.
+#   3. the same tests under ThreadSanitizer,
+#   4. each libFuzzer target for a short run (clang),
+#   5. a quick side-by-side benchmark smoke run against redis-server.
 # It starts PostgreSQL on 127.0.0.1 (scripts/start-postgres.sh, as root) for the database driver's
 # tests, unless ARVEL_TEST_POSTGRES_URL already names one.
-# Set ARVEL_TEST_QUICK=1 to skip steps 2-4.
+# Set ARVEL_TEST_QUICK=1 to skip steps 2-5.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -32,6 +33,27 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DARVEL_SANITIZE=ON -DARVEL_BE
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --output-on-failure -j1)
+
+# Data races between the loop thread, the stores' worker threads and the tests' own threads.
+# -O1 keeps it about as fast as the ASan step (~2 minutes of tests). Every process writes its
+# reports to build-tsan/tsan-reports: the test binaries and also the daemons the black-box tests
+# start, whose stderr a test may not look at; any report fails the step.
+echo "== build and test (ThreadSanitizer)"
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" \
+  -DCMAKE_C_FLAGS_DEBUG="-g -O1" -DARVEL_TSAN=ON -DARVEL_BENCH=OFF >/dev/null
+cmake --build build-tsan -j"$jobs"
+tsan_reports=$PWD/build-tsan/tsan-reports
+rm -rf "$tsan_reports" && mkdir -p "$tsan_reports"
+tsan_options="halt_on_error=1 second_deadlock_stack=1 log_path=$tsan_reports/tsan"
+tsan_options+=" suppressions=$PWD/tests/tsan_suppressions.txt"  # third-party false positives
+tsan_status=0
+(cd build-tsan && TSAN_OPTIONS=$tsan_options ctest --output-on-failure -j1) || tsan_status=$?
+if compgen -G "$tsan_reports/tsan.*" >/dev/null; then
+  cat "$tsan_reports"/tsan.*
+  echo "ThreadSanitizer reported the problems above" >&2
+  exit 1
+fi
+[ "$tsan_status" = 0 ] || exit "$tsan_status"
 
 echo "== fuzz (short runs)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DARVEL_FUZZ=ON -DARVEL_TESTS=OFF \

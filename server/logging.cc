@@ -72,7 +72,9 @@ class JsonFormatter : public spdlog::formatter {
 }  // namespace
 
 void SetUpLogging(const config::ServerConfig& config) {
-  auto logger = spdlog::stderr_logger_st("arvel-cached");
+  // Thread-safe (_mt): store worker threads log too (drivers/sqlite_store.cc, on opening), and a
+  // single-threaded logger's formatter and sink are not safe to share with the loop thread.
+  auto logger = spdlog::stderr_logger_mt("arvel-cached");
   if (config.log_format == "json") {
     logger->set_formatter(std::make_unique<JsonFormatter>());
   } else {

@@ -224,6 +224,15 @@ TEST(Startup, SigtermFinishesTheReplyInFlight) {
 
 // Supervisors (systemd, Kubernetes) may send SIGTERM as soon as the daemon says it listens.
 TEST(Startup, SigtermRightAfterTheListeningLineExitsZero) {
+#if defined(__SANITIZE_THREAD__)
+  // ThreadSanitizer defers a signal that lands on a thread running instrumented code and
+  // delivers it later itself; with libuv's (uninstrumented) signal handling, a SIGTERM that
+  // arrives while the store workers are still busy opening is now and then never seen by the
+  // loop. A 60-line libuv program with busy workers loses it the same way (2 runs in 300 hang
+  // under TSan, none without), so this is the tool, not the daemon: the release and ASan runs
+  // keep this test.
+  GTEST_SKIP() << "signals right after start-up are unreliable under ThreadSanitizer";
+#endif
   for (int attempt = 0; attempt < 20; ++attempt) {
     auto daemon = Daemon::Start();
     ASSERT_NE(daemon->port(), 0);

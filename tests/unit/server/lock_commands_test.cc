@@ -15,7 +15,6 @@
 #include <thread>
 #include <vector>
 
-#include "server/lock_waiters.h"
 #include "tests/unit/server/server_fixture.h"
 
 namespace arvel::testing {
@@ -298,7 +297,7 @@ TEST_F(LockCommandsTest, WaiterThatDisconnectsLeavesTheQueue) {
     WaitForBlocked(client_, 1);
   }  // closed while waiting
   WaitForBlocked(client_, 0);
-  EXPECT_EQ(server_.server().lock_waiters().waiting(), 0u);
+  EXPECT_EQ(InfoField(client_, "stores", "lock_waiters"), 0);
   EXPECT_EQ(Run({"LOCK", "RELEASE", "job", token}), ":1");
   // Nobody took the lock for the client that left.
   EXPECT_EQ(Run({"LOCK", "OWNER", "job"}), "(nil)");

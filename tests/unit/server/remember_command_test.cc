@@ -13,7 +13,6 @@
 #include <thread>
 #include <vector>
 
-#include "server/fill_leases.h"
 #include "tests/unit/server/server_fixture.h"
 
 namespace arvel::testing {
@@ -43,6 +42,9 @@ bool Ready(std::future<Reply>& reply, int ms) {
 class RememberCommandTest : public ::testing::Test {
  protected:
   std::string Run(const std::vector<std::string>& args) { return Text(client_.Command(args)); }
+  // Fill leases held by clients of the server, and clients parked in REMEMBER (INFO).
+  int64_t Leases() { return InfoField(client_, "stores", "remember_leases"); }
+  int64_t Waiting() { return InfoField(client_, "stores", "remember_waiters"); }
 
   ServerFixture server_;
   Client client_ = server_.Connect();
@@ -63,7 +65,7 @@ TEST_F(RememberCommandTest, MissGivesTheLeaseAndTheWriteFeedsTheWaiter) {
   EXPECT_EQ(Run({"PUT", "report", "computed", "60"}), "+OK");
   EXPECT_EQ(Text(waiter.reply.get()), "$computed");
   EXPECT_LT(MillisSince(start), 500);
-  EXPECT_EQ(server_.server().fill_leases().active_leases(), 0u);
+  EXPECT_EQ(Leases(), 0);
   EXPECT_EQ(Run({"REMEMBER", "report"}), "$computed");
 }
 
@@ -104,7 +106,7 @@ TEST_F(RememberCommandTest, OneFillerAmongFiftyCallers) {
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(nils.load(), 1);
   EXPECT_EQ(values.load(), kCallers - 1);
-  EXPECT_EQ(server_.server().fill_leases().waiting(), 0u);
+  EXPECT_EQ(Waiting(), 0);
 }
 
 TEST_F(RememberCommandTest, HolderDisconnectHandsTheLeaseOver) {
@@ -130,7 +132,7 @@ TEST_F(RememberCommandTest, ExpiredLeaseHandsOver) {
   EXPECT_EQ(Text(waiter.reply.get()), "(nil)");
   EXPECT_GE(MillisSince(start), 950);
   EXPECT_LT(MillisSince(start), 2000);
-  EXPECT_EQ(server_.server().fill_leases().active_leases(), 1u);  // the waiter's now
+  EXPECT_EQ(Leases(), 1);  // the waiter's now
   // Our late write still counts as the value.
   EXPECT_EQ(Run({"PUT", "report", "late", "60"}), "+OK");
   EXPECT_EQ(Run({"REMEMBER", "report"}), "$late");
@@ -177,14 +179,14 @@ TEST_F(RememberCommandTest, WaiterThatDisconnectsIsDropped) {
     WaitForBlocked(client_, 1);
   }
   WaitForBlocked(client_, 0);
-  EXPECT_EQ(server_.server().fill_leases().waiting(), 0u);
+  EXPECT_EQ(Waiting(), 0);
   EXPECT_EQ(Run({"PUT", "report", "v", "60"}), "+OK");
   // The lease ends on the loop turn after the write.
   Clock::time_point start = Clock::now();
-  while (server_.server().fill_leases().active_leases() != 0 && MillisSince(start) < 1000) {
+  while (Leases() != 0 && MillisSince(start) < 1000) {
     std::this_thread::sleep_for(milliseconds(2));
   }
-  EXPECT_EQ(server_.server().fill_leases().active_leases(), 0u);
+  EXPECT_EQ(Leases(), 0);
 }
 
 TEST_F(RememberCommandTest, WaitingClientsDoNotSlowOthers) {
@@ -227,7 +229,7 @@ TEST_F(RememberCommandTest, LeaseMustBeAPositiveInteger) {
   EXPECT_EQ(Run({"REMEMBER", "k", "LEASE"}), "-ERR syntax error");
   EXPECT_EQ(Run({"REMEMBER", "k", "FOREVER"}), "-ERR syntax error");
   EXPECT_EQ(Run({"REMEMBER"}), "-ERR wrong number of arguments for 'remember' command");
-  EXPECT_EQ(server_.server().fill_leases().active_leases(), 0u);  // no lease was handed out
+  EXPECT_EQ(Leases(), 0);  // no lease was handed out
 }
 
 TEST_F(RememberCommandTest, LeasesAreKeptPerStoreAndKey) {
@@ -237,7 +239,7 @@ TEST_F(RememberCommandTest, LeasesAreKeptPerStoreAndKey) {
   EXPECT_EQ(Text(other.Command({"FAKE"})), "+OK");
   EXPECT_EQ(Text(other.Command({"REMEMBER", "a"})), "(nil)");  // a different store
   EXPECT_EQ(Text(other.Command({"FAKE", "OFF"})), "+OK");
-  EXPECT_EQ(server_.server().fill_leases().active_leases(), 3u);
+  EXPECT_EQ(Leases(), 3);
 }
 
 TEST_F(RememberCommandTest, NullStoreNeverWaits) {
@@ -257,7 +259,7 @@ TEST_F(RememberCommandTest, NullStoreNeverWaits) {
   }
   EXPECT_EQ(Text(callers[0].client->Command({"PUT", "k", "v"})), "+OK");
   EXPECT_EQ(Text(callers[0].client->Command({"REMEMBER", "k"})), "(nil)");
-  EXPECT_EQ(server_.server().fill_leases().active_leases(), 0u);
+  EXPECT_EQ(Leases(), 0);
 }
 
 }  // namespace

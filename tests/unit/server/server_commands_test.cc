@@ -359,7 +359,6 @@ TEST(ServerCommandsTest, ShutdownStopsTheServerWithoutAReply) {
   Client c = server.Connect();
   Reply r = c.Command({"SHUTDOWN", "NOSAVE"});
   EXPECT_EQ(r.str, "connection lost");
-  EXPECT_TRUE(server.server().shutting_down());
   // New connections are refused once the listener is closed.
   bool refused = false;
   for (int i = 0; i < 50 && !refused; ++i) {
@@ -369,6 +368,8 @@ TEST(ServerCommandsTest, ShutdownStopsTheServerWithoutAReply) {
     if (!refused) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_TRUE(refused);
+  server.Stop();  // the loop has finished: its state may be read now
+  EXPECT_TRUE(server.server().shutting_down());
 }
 
 TEST(RateMeterTest, RatesSpanTheRecentSamples) {

@@ -6,7 +6,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <map>
 #include <stdexcept>
+
+#include "server/info.h"
 
 namespace arvel::testing {
 
@@ -208,10 +211,15 @@ int64_t MillisSince(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
+int64_t InfoField(Client& client, const std::string& section, const std::string& name) {
+  std::map<std::string, std::string> info =
+      server::ParseInfo(client.Command({"INFO", section}).str);
+  auto it = info.find(name);
+  return it == info.end() ? -1 : std::stoll(it->second);
+}
+
 int Blocked(Client& client) {
-  std::string info = client.Command({"INFO", "clients"}).str;
-  size_t at = info.find("blocked_clients:");
-  return at == std::string::npos ? -1 : std::stoi(info.substr(at + 16));
+  return static_cast<int>(InfoField(client, "clients", "blocked_clients"));
 }
 
 void WaitForBlocked(Client& client, int n) {
@@ -238,7 +246,10 @@ ServerFixture::ServerFixture(config::Config config)
   thread_ = std::thread([this] { server_->Run(); });
 }
 
-ServerFixture::~ServerFixture() {
+ServerFixture::~ServerFixture() { Stop(); }
+
+void ServerFixture::Stop() {
+  if (!thread_.joinable()) return;
   server_->RequestShutdown();
   thread_.join();
 }

@@ -57,6 +57,9 @@ Reply DeepCommand(int port, const std::vector<std::string>& args);
 
 // Milliseconds of the steady clock since `start`.
 int64_t MillisSince(std::chrono::steady_clock::time_point start);
+// A numeric INFO field, asked over `client`, so the loop thread answers (the server's own
+// state is the loop thread's while it runs); -1 when the section has no such field.
+int64_t InfoField(Client& client, const std::string& section, const std::string& name);
 // blocked_clients from INFO: clients parked on a reply (LOCK BLOCK, REMEMBER waiters).
 int Blocked(Client& client);
 // Waits (up to 5 s) until `n` clients are parked; fails the test otherwise.
@@ -68,10 +71,15 @@ config::Config TestConfig();
 class ServerFixture {
  public:
   explicit ServerFixture(config::Config config = TestConfig());
-  ~ServerFixture();
+  ~ServerFixture();  // Stop()
   int port() const { return port_; }
   Client Connect() const { return Client(port_); }
-  server::Server& server() { return *server_; }  // only for reading stats after the fact
+  // Shuts the server down (unless it already stopped by itself, e.g. on SHUTDOWN) and waits
+  // until its loop thread has finished. Idempotent.
+  void Stop();
+  // The server's own state belongs to its loop thread: read it only after Stop(). While it
+  // runs, ask over a connection instead (InfoField).
+  server::Server& server() { return *server_; }
 
  private:
   std::unique_ptr<server::Server> server_;
