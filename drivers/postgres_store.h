@@ -1,7 +1,8 @@
 #pragma once
 // PostgresStore: the `database` driver on PostgreSQL (url = postgresql://USER:PW@HOST:PORT/DB or
 // postgres://…), through libpq's blocking API on the store's worker threads, one connection per
-// worker. Table layout in drivers/database_store.h; design notes in postgres_store.cc.
+// worker, plus one that listens for the changes other daemons make (drivers/postgres_channel.h).
+// Table layout in drivers/database_store.h; design notes in postgres_store.cc.
 
 #include <uv.h>
 
@@ -13,6 +14,7 @@
 
 #include "drivers/blocking_store.h"
 #include "drivers/database_store.h"
+#include "drivers/postgres_channel.h"
 
 typedef struct pg_conn PGconn;
 
@@ -23,6 +25,13 @@ class PostgresStore : public BlockingStore {
   // `url` goes to libpq as is (any libpq URI works, e.g. ?sslmode=require).
   PostgresStore(database::Settings settings, std::string url, uv_loop_t* loop);
   ~PostgresStore() override;
+
+  // Also starts listening for other daemons' changes; Close stops that first.
+  void Open(DoneFn done) override;
+  void Close(DoneFn done) override;
+
+  // The NOTIFY channel of the stores on `table` (every prefix shares it).
+  static std::string ChannelName(const std::string& table) { return "arvel:" + table; }
 
   // Statements sent to the server so far, each one round trip (BEGIN and COMMIT included), for
   // tests. Any thread.
@@ -108,6 +117,13 @@ class PostgresStore : public BlockingStore {
   Status DecideAndWrite(PGconn* conn, Space space, const std::vector<std::string>& keys,
                         const UpdateFn& fn, int64_t now_ms, std::vector<bool>* changed);
 
+  // Tells the other daemons (through channel_) that `keys` changed, those with changed[i] when
+  // `changed` is given. Worker threads.
+  void Announce(Space space, const std::vector<std::string>& keys,
+                const std::vector<bool>* changed = nullptr);
+  // A change another daemon announced: to the observer, if it is one of this store's keys.
+  void OnChange(std::string_view payload);
+
   const database::Settings settings_;
   const std::string url_;
   const std::array<Statement, kSqlCount> sql_;
@@ -115,6 +131,7 @@ class PostgresStore : public BlockingStore {
   // One per worker, each touched only by its own worker thread.
   std::vector<PGconn*> connections_;
   std::atomic<uint64_t> round_trips_{0};
+  std::unique_ptr<PostgresChangeChannel> channel_;
 };
 
 }  // namespace arvel::drivers
