@@ -2,10 +2,16 @@
 # PUT/GET throughput of arvel-cached's `database` stores (SQLite file, PostgreSQL) under
 # redis-benchmark, next to what the database itself does for the same statements without the
 # daemon: the sqlite3 shell running the same autocommit upserts/selects on one connection, and
-# pgbench running the same prepared statements (and the store's whole PUT transaction) with as
+# pgbench running the same prepared statements (and the store's whole PUT statement, advisory
+# locks included, and the read-modify-write transaction PUT was before blind writes) with as
 # many connections as the store has workers.
 #
+# With --wakeup it measures instead how fast a waiter on one daemon learns of a change made
+# through another daemon sharing the store (bench/wakeup.py: LOCK BLOCK woken by LOCK RELEASE,
+# REMEMBER woken by PUT): SQLite re-checks every 50 ms, PostgreSQL is notified (LISTEN/NOTIFY).
+#
 #   bench/database.sh [--binary PATH] [--requests N] [--clients N] [--postgres URL] [--quick]
+#                     [--wakeup [--rounds N]]
 #
 # PostgreSQL rows need --postgres or $ARVEL_TEST_POSTGRES_URL (scripts/start-postgres.sh prints
 # one) and are skipped otherwise. Everything runs on loopback; the SQLite files live in a
@@ -20,6 +26,8 @@ keyspace=100000
 seconds=10
 pg_url="${ARVEL_TEST_POSTGRES_URL:-}"
 workers=4  # the database store's worker threads (drivers/database_store.h)
+wakeup=0
+rounds=20
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
@@ -29,7 +37,9 @@ while [[ $# -gt 0 ]]; do
     --requests|-n) requests="$2"; shift ;;
     --clients|-c) clients="$2"; shift ;;
     --postgres) pg_url="$2"; shift ;;
-    --quick) requests=2000; seconds=2 ;;
+    --quick) requests=2000; seconds=2; rounds=5 ;;
+    --wakeup) wakeup=1 ;;
+    --rounds) rounds="$2"; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -132,6 +142,19 @@ table = "$table"
 EOF
 fi
 
+# --- Wake-up latency across two daemons
+if [[ $wakeup -eq 1 ]]; then
+  echo "arvel-cached: $binary"
+  echo "wake-up latency, from the waker's reply on daemon A to the waiter's reply on daemon B"
+  for store in sqlite ${pg_url:+postgres}; do
+    start_arvel "$store"
+    port_a=$port
+    start_arvel "$store"
+    python3 "$root/bench/wakeup.py" --a "$port_a" --b "$port" --rounds "$rounds" --label "$store"
+  done
+  exit 0
+fi
+
 rows=()
 row() { rows+=("$(printf '%-14s %12s %12s   %s' "$1" "$2" "$3" "$4")"); }
 
@@ -168,6 +191,15 @@ if [[ -n "$pg_url" ]]; then
 $upsert")
   raw_get=$(pg_raw "$key
 $select")
+  # The store's PUT: one statement, its advisory locks taken before the upsert writes.
+  locked="WITH locked AS MATERIALIZED (SELECT count(held) AS n FROM (SELECT CASE WHEN o = 1
+    THEN pg_advisory_xact_lock_shared(x) ELSE pg_advisory_xact_lock(x) END AS held
+    FROM unnest(ARRAY[2, 2 * :k + 1]::int8[]) WITH ORDINALITY AS a(x, o) ORDER BY o) ids)"
+  raw_stmt=$(pg_raw "$key
+$locked INSERT INTO ${table}_raw (prefix, space, key, value, expiration)
+  SELECT 'arvel_cache', 0, k, v, 0 FROM locked, unnest(ARRAY[$keyexpr], ARRAY['value'::bytea])
+  AS u(k, v) ON CONFLICT (prefix, space, key_hash)
+  DO UPDATE SET value = EXCLUDED.value, expiration = EXCLUDED.expiration;")
   raw_txn=$(pg_raw "$key
 BEGIN ISOLATION LEVEL READ COMMITTED;
 SELECT pg_advisory_xact_lock_shared(2), pg_advisory_xact_lock(2 * :k + 1);
@@ -175,7 +207,8 @@ $select
 $upsert
 COMMIT;")
   row "postgres PUT" "$put" "$raw_put" "pgbench, $workers connections, upsert alone"
-  row "postgres PUT" "" "$raw_txn" "pgbench, $workers connections, the store's PUT transaction"
+  row "postgres PUT" "" "$raw_stmt" "pgbench, $workers connections, the store's PUT statement"
+  row "postgres PUT" "" "$raw_txn" "pgbench, $workers connections, read-modify-write transaction"
   row "postgres GET" "$get" "$raw_get" "pgbench, $workers connections, select"
 fi
 

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 
+#include "absl/container/flat_hash_map.h"
 #include "common/errors.h"
 
 namespace arvel::drivers {
@@ -15,6 +17,61 @@ constexpr int64_t kPruneIntervalMs = 1000;
 
 std::vector<std::string> CopyKeys(std::span<const std::string_view> keys) {
   return std::vector<std::string>(keys.begin(), keys.end());
+}
+
+// An operation that needs no read, as the state it leaves behind: values[i] under keys[i] with
+// `expiry`, or, with `erase`, none of the keys.
+struct BlindWrite {
+  Space space = Space::kData;
+  std::vector<std::string> keys;  // distinct
+  std::vector<std::string> values;
+  ExpiryChange expiry;
+  bool erase = false;
+};
+
+// Drops every key that appears again later (with its value), so the last write of a key wins,
+// as it does when the generic executor applies the decisions in order.
+void KeepLastOfEach(std::vector<std::string>& keys, std::vector<std::string>* values) {
+  absl::flat_hash_map<std::string_view, size_t> last;
+  for (size_t i = 0; i < keys.size(); ++i) last[keys[i]] = i;
+  if (last.size() == keys.size()) return;
+  std::vector<bool> keep(keys.size());
+  for (const auto& [key, index] : last) keep[index] = true;
+  last.clear();  // its views die with the moves below
+  size_t kept = 0;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!keep[i]) continue;
+    if (kept != i) {
+      keys[kept] = std::move(keys[i]);
+      if (values) (*values)[kept] = std::move((*values)[i]);
+    }
+    ++kept;
+  }
+  keys.resize(kept);
+  if (values) values->resize(kept);
+}
+
+// The blind write `operation` is, moved out of it; nullopt (operation untouched) when it needs
+// the generic executor.
+std::optional<BlindWrite> TakeBlindWrite(Operation& operation) {
+  BlindWrite write;
+  if (auto* remove = std::get_if<op::Delete>(&operation)) {
+    if (!remove->prefix.empty()) return std::nullopt;  // presence depends on the value
+    write = {remove->space, std::move(remove->keys), {}, {}, true};
+  } else if (!IsBlindWrite(operation)) {
+    return std::nullopt;
+  } else if (auto* set = std::get_if<op::Set>(&operation)) {
+    write = {set->space, {std::move(set->key)}, {std::move(set->value)}, set->expiry, false};
+  } else if (auto* many = std::get_if<op::SetMany>(&operation)) {
+    write = {many->space, std::move(many->keys), std::move(many->values), many->expiry, false};
+  } else if (auto* tags = std::get_if<op::ReplaceGenerations>(&operation)) {
+    write = {Space::kTagVersion, std::move(tags->tags), std::move(tags->fresh),
+             ExpiryChange::Never(), false};
+  } else {
+    return std::nullopt;
+  }
+  KeepLastOfEach(write.keys, write.erase ? nullptr : &write.values);
+  return write;
 }
 }  // namespace
 
@@ -110,6 +167,18 @@ void BlockingStore::Read(Space space, std::span<const std::string_view> keys, Re
       });
 }
 
+int64_t BlockingStore::ReportWrites(Space space, const std::vector<std::string>& keys,
+                                    const std::vector<bool>& changed) {
+  int64_t count = 0;
+  for (size_t i = 0; i < changed.size() && i < keys.size(); ++i) {
+    if (!changed[i]) continue;
+    ++count;
+    stats_.writes++;
+    KeyWritten(space, keys[i]);
+  }
+  return count;
+}
+
 void BlockingStore::Update(Space space, std::span<const std::string_view> keys, UpdateFn fn,
                            DoneFn done) {
   auto changed = std::make_shared<std::vector<bool>>();
@@ -119,15 +188,63 @@ void BlockingStore::Update(Space space, std::span<const std::string_view> keys, 
         return UpdateBlocking(worker, space, *copied, fn, NowMs(), changed.get());
       },
       [this, space, changed, copied, done = std::move(done)](const Status& status) {
-        if (status.ok()) {
-          for (size_t i = 0; i < changed->size() && i < copied->size(); ++i) {
-            if (!(*changed)[i]) continue;
-            stats_.writes++;
-            KeyWritten(space, (*copied)[i]);
-          }
-        }
+        if (status.ok()) ReportWrites(space, *copied, *changed);
         done(status);
       });
+}
+
+void BlockingStore::Execute(Operation operation, OpDone done) {
+  std::optional<BlindWrite> blind = TakeBlindWrite(operation);
+  if (!blind) return Store::Execute(std::move(operation), std::move(done));
+  auto write = std::make_shared<BlindWrite>(std::move(*blind));
+  auto changed = std::make_shared<std::vector<bool>>();
+  Dispatch(
+      [this, write, changed](size_t worker) {
+        const int64_t now_ms = NowMs();
+        const int64_t expire_at = write->expiry.Resolve(0, now_ms);
+        // An expiry already past removes the key instead (PutOrErase).
+        if (write->erase || (expire_at != 0 && expire_at <= now_ms)) {
+          return EraseBlocking(worker, write->space, write->keys, now_ms, changed.get());
+        }
+        Status status =
+            WriteBlocking(worker, write->space, write->keys, write->values, expire_at, now_ms);
+        changed->assign(status.ok() ? write->keys.size() : 0, true);
+        return status;
+      },
+      [this, write, changed, done = std::move(done)](const Status& status) {
+        if (!status.ok()) return done(status, OpResult{});
+        OpResult result;
+        result.applied = true;
+        const int64_t count = ReportWrites(write->space, write->keys, *changed);
+        if (write->erase) result.integer = count;
+        done(Status::Ok(), std::move(result));
+      });
+}
+
+Status BlockingStore::WriteBlocking(size_t worker, Space space,
+                                    const std::vector<std::string>& keys,
+                                    const std::vector<std::string>& values, int64_t expire_at_ms,
+                                    int64_t now_ms) {
+  std::vector<bool> changed;
+  return UpdateBlocking(
+      worker, space, keys,
+      [&](std::span<KeyUpdate> updates, int64_t) {
+        for (size_t i = 0; i < updates.size(); ++i) updates[i].Put(values[i], expire_at_ms);
+      },
+      now_ms, &changed);
+}
+
+Status BlockingStore::EraseBlocking(size_t worker, Space space,
+                                    const std::vector<std::string>& keys, int64_t now_ms,
+                                    std::vector<bool>* removed) {
+  return UpdateBlocking(
+      worker, space, keys,
+      [](std::span<KeyUpdate> updates, int64_t) {
+        for (KeyUpdate& update : updates) {
+          if (update.current) update.Erase();
+        }
+      },
+      now_ms, removed);
 }
 
 void BlockingStore::Scan(uint64_t cursor, size_t count, ScanFn done) {

@@ -8,6 +8,11 @@
 //
 // Atomicity is the subclass's job: UpdateBlocking must read, call `fn` and write as one atomic
 // step with respect to every other worker and every other process sharing the backend.
+//
+// Writes that need no read take a shorter path: Execute sends blind writes (IsBlindWrite: SET
+// without conditions, PUTMANY, tag generation replacement) to WriteBlocking and plain deletes
+// to EraseBlocking, which a backend implements as one statement (SQL) or without reading the
+// record (file). Everything else runs through the generic executor on UpdateBlocking.
 
 #include <uv.h>
 
@@ -31,11 +36,15 @@ class BlockingStore : public Store {
   BlockingStore(std::string name, std::string driver, uv_loop_t* loop, size_t threads);
   ~BlockingStore() override;
 
-  void Open(DoneFn done) final;
-  void Close(DoneFn done) final;
+  // A subclass that overrides these calls them.
+  void Open(DoneFn done) override;
+  void Close(DoneFn done) override;
   Status Health() const final;
   void Read(Space space, std::span<const std::string_view> keys, ReadFn done) final;
   void Update(Space space, std::span<const std::string_view> keys, UpdateFn fn, DoneFn done) final;
+  // Blind writes and deletes without a prefix through WriteBlocking / EraseBlocking; every
+  // other operation through the generic executor (local_executor.h) on Update.
+  void Execute(Operation operation, OpDone done) final;
   void Scan(uint64_t cursor, size_t count, ScanFn done) final;
   // kData, and any space CanScanSpace accepts, through the worker; else Store's default.
   void ScanSpace(Space space, uint64_t cursor, size_t count, ScanFn done) override;
@@ -57,6 +66,17 @@ class BlockingStore : public Store {
   // each key whose stored state changed.
   virtual Status UpdateBlocking(size_t worker, Space space, const std::vector<std::string>& keys,
                                 const UpdateFn& fn, int64_t now_ms, std::vector<bool>* changed) = 0;
+  // Writes values[i] under keys[i], expiring at `expire_at_ms` (0 = never, else later than
+  // `now_ms`), whatever the keys held: atomically with respect to every other call on these
+  // keys, as an UpdateBlocking that puts every key would. Every key counts as changed.
+  // REQUIRES: keys distinct, keys.size() == values.size(). The default is that UpdateBlocking.
+  virtual Status WriteBlocking(size_t worker, Space space, const std::vector<std::string>& keys,
+                               const std::vector<std::string>& values, int64_t expire_at_ms,
+                               int64_t now_ms);
+  // Removes `keys`; sets removed[i] when keys[i] was present (live at `now_ms`). Atomic as
+  // WriteBlocking. REQUIRES: keys distinct. The default is an UpdateBlocking that erases.
+  virtual Status EraseBlocking(size_t worker, Space space, const std::vector<std::string>& keys,
+                               int64_t now_ms, std::vector<bool>* removed);
   // One page of `space`. Always asked for kData; for the other spaces (the TagReclaimer walks
   // kTagged and kTagVersion) only when CanScanSpace(space), which must not change after
   // construction.
@@ -75,6 +95,9 @@ class BlockingStore : public Store {
   void Dispatch(std::function<Status(size_t worker)> work,
                 std::function<void(const Status&)> after);
   Status Unavailable(const std::string& reason) const;
+  // Counts and reports to the observer each keys[i] with changed[i]; returns how many.
+  int64_t ReportWrites(Space space, const std::vector<std::string>& keys,
+                       const std::vector<bool>& changed);
   void MarkDown(const Status& status);
   void Reopen();
 

@@ -29,6 +29,9 @@
 // other exactly as two daemons do. (Linux OFD fcntl locks would do too; flock is simpler.) They
 // are advisory and local: one host, not NFS, as SPEC §6 says.
 //
+// Blind writes (WriteBlocking: SET, PUTMANY…) take the same stripe locks and write the same
+// way, but never read the old record: whatever the file held is replaced by the rename.
+//
 // What is shared. Daemons pointed at the same path and prefix share every record — keys, tags,
 // locks, throttle counters — with Update atomic across them. Expired files are removed lazily by
 // reads and updates (under the stripe lock, after checking again) and by PruneBlocking, a
@@ -255,7 +258,7 @@ Status FileStore::Load(Space space, int64_t now_ms, Slot* slot) const {
   slot->live.reset();
   slot->stale = false;
   std::optional<std::string> content;
-  Status status = file_io::ReadFile(slot->path, &content);
+  Status status = ReadRecordFile(slot->path, &content);
   if (!status.ok() || !content) return status;
   std::optional<FileRecord> record = DecodeFileRecord(*content);
   // A record naming another key or space sits where it cannot belong: garbage as well.
@@ -404,13 +407,47 @@ Status FileStore::LockAndLoad(Space space, int64_t now_ms, StripeLocks::Mode mod
   return status;
 }
 
+Status FileStore::ReadRecordFile(const std::string& path,
+                                 std::optional<std::string>* content) const {
+  records_read_.fetch_add(1, std::memory_order_relaxed);
+  return file_io::ReadFile(path, content);
+}
+
+Status FileStore::PrepareForWrite() {
+  if (tree_ready_.load()) return Status::Ok();
+  wanted_ = true;  // from now on, reopening after a failure means preparing the tree
+  return PrepareTree();
+}
+
+Status FileStore::WriteBlocking(size_t worker, Space space, const std::vector<std::string>& keys,
+                                const std::vector<std::string>& values, int64_t expire_at_ms,
+                                int64_t now_ms) {
+  Status status = PrepareForWrite();
+  if (!status.ok()) return status;
+  std::vector<size_t> slot_of;
+  std::vector<Slot> slots = DistinctSlots(space, keys, &slot_of);
+  std::vector<uint32_t> stripes;
+  for (const Slot& slot : slots) stripes.push_back(slot.stripe);
+  StripeLocks locks;
+  status = locks.Acquire(lock_dir_, std::move(stripes), StripeLocks::Mode::kExclusive);
+  if (!status.ok()) return status;
+  // Whatever the files held (a stale record, garbage) is replaced by the rename.
+  for (size_t i = 0; i < keys.size(); ++i) {
+    Slot& slot = slots[slot_of[i]];
+    slot.final_state = Entry{values[i], expire_at_ms};
+    slot.dirty = true;
+  }
+  Transaction transaction;
+  for (size_t i = 0; status.ok() && i < slots.size(); ++i) {
+    status = transaction.Stage(space, slots[i]);
+  }
+  return status.ok() ? transaction.Commit() : status;
+}
+
 Status FileStore::UpdateBlocking(size_t worker, Space space, const std::vector<std::string>& keys,
                                  const UpdateFn& fn, int64_t now_ms, std::vector<bool>* changed) {
-  if (!tree_ready_.load()) {
-    wanted_ = true;  // from now on, reopening after a failure means preparing the tree
-    Status prepared = PrepareTree();
-    if (!prepared.ok()) return prepared;
-  }
+  Status prepared = PrepareForWrite();
+  if (!prepared.ok()) return prepared;
   // One slot per distinct key; a key named twice gets both decisions, in order.
   std::vector<size_t> slot_of;
   std::vector<Slot> slots = DistinctSlots(space, keys, &slot_of);
@@ -445,7 +482,7 @@ Status FileStore::ReadLiveRecord(Space space, const std::string& path, int64_t n
                                  std::optional<FileRecord>* record) const {
   record->reset();
   std::optional<std::string> content;
-  Status status = file_io::ReadFile(path, &content);
+  Status status = ReadRecordFile(path, &content);
   if (!status.ok() || !content) return status;
   *record = DecodeFileRecord(*content);
   if (*record && ((*record)->space != space || IsPast((*record)->entry.expire_at_ms, now_ms))) {

@@ -40,6 +40,9 @@ class FileStore : public BlockingStore {
   FileStore(std::string name, uv_loop_t* loop, FileStoreOptions options);
   ~FileStore() override;
 
+  // Record files read so far (by reads, updates, scans and pruning), for tests. Any thread.
+  uint64_t records_read() const { return records_read_.load(); }
+
   // The directory holding every file of this store: path/<prefix as a directory name>.
   const std::string& root() const { return root_; }
   // The directory name of `prefix` under `path`: the prefix itself when it is made of
@@ -63,6 +66,11 @@ class FileStore : public BlockingStore {
   // temp file, renames them into place, syncs their directories, unlocks.
   Status UpdateBlocking(size_t worker, Space space, const std::vector<std::string>& keys,
                         const UpdateFn& fn, int64_t now_ms, std::vector<bool>* changed) override;
+  // Locks the keys' stripes exclusively and writes the new records as UpdateBlocking does,
+  // without reading the old ones.
+  Status WriteBlocking(size_t worker, Space space, const std::vector<std::string>& keys,
+                       const std::vector<std::string>& values, int64_t expire_at_ms,
+                       int64_t now_ms) override;
   // The cursor is the first 64 bits of the hash of the next file to visit.
   bool CanScanSpace(Space space) const override { return true; }
   Status ScanSpaceBlocking(size_t worker, Space space, uint64_t cursor, size_t count,
@@ -102,6 +110,10 @@ class FileStore : public BlockingStore {
   // The record in the file at `path` if it is one of `space` and live; nullopt otherwise.
   Status ReadLiveRecord(Space space, const std::string& path, int64_t now_ms,
                         std::optional<FileRecord>* record) const;
+  // file_io::ReadFile, counted.
+  Status ReadRecordFile(const std::string& path, std::optional<std::string>* content) const;
+  // Creates the tree on a lazy store's first write.
+  Status PrepareForWrite();
   // Keys of live records, reading at most `files` files from `cursor`, stopping early once
   // `max_keys` were found.
   Status ScanRecords(Space space, uint64_t cursor, size_t files, size_t max_keys, int64_t now_ms,
@@ -118,6 +130,7 @@ class FileStore : public BlockingStore {
 
   std::atomic<bool> tree_ready_{false};  // PrepareTree succeeded once
   std::atomic<bool> wanted_{false};      // a lazy store was written to: open it for real
+  mutable std::atomic<uint64_t> records_read_{0};
 
   std::mutex prune_mu_;      // PruneBlocking calls never overlap; this orders their state
   size_t prune_space_ = 0;   // GUARDED_BY(prune_mu_)

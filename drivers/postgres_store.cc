@@ -29,6 +29,22 @@
 // rows it could lock without waiting (SKIP LOCKED). Reads take no locks: each sees committed
 // rows, and a multi-key read is one REPEATABLE READ snapshot.
 //
+// Blind writes (BlockingStore::WriteBlocking / EraseBlocking: SET, PUTMANY, DEL…) need no read,
+// so they are one statement in a transaction of its own, one round trip instead of five:
+//
+//   WITH locked AS MATERIALIZED (the same advisory locks, in the same order)
+//   INSERT … SELECT … FROM locked, unnest(keys, values) ON CONFLICT DO UPDATE
+//   (or DELETE … WHERE … AND (SELECT n FROM locked) > 0 RETURNING key, expiration)
+//
+// A row lock alone would not do: an update's SELECT locks nothing, and an absent row has no
+// lock, so an upsert could land between an update's read and its write and be overwritten
+// (INCREMENT's read, SET, INCREMENT's write: the SET is lost). The rows come out of a join with
+// `locked` (a one-time filter for DELETE), so nothing is written before every lock is held: the
+// blind write is entirely before or after any update of its keys. An upsert then conflicts with
+// the latest committed row whatever its snapshot; a DELETE that waited may not see a row inserted
+// meanwhile, and is then ordered before that insert — also atomic. DELETE counts only rows that
+// were live, and removes expired ones on the way.
+//
 // Durability: the transaction commits with the server's synchronous_commit (on by default: the
 // WAL is flushed before COMMIT returns), so an acknowledged write survives kill -9 of the daemon
 // and of PostgreSQL.
@@ -55,7 +71,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <deque>
 #include <random>
+
+#include "absl/container/flat_hash_map.h"
 
 namespace arvel::drivers {
 
@@ -70,6 +89,7 @@ constexpr unsigned kInt8 = 20;
 constexpr unsigned kText = 25;
 constexpr unsigned kBytea = 17;
 constexpr unsigned kInt8Array = 1016;
+constexpr unsigned kByteaArray = 1001;
 
 // PostgreSQL truncates identifiers to 63 bytes: "<table>_locks" must still be distinct.
 constexpr size_t kMaxTableName = 63 - 6;
@@ -157,6 +177,64 @@ bool Stale(PGconn* conn) {
   return poll(&fd, 1, 0) != 0;
 }
 
+// The spaces whose changes are announced to other daemons: those somebody may wait on (WATCH,
+// REMEMBER, LOCK BLOCK), not the throttle counters, tag generations or fill leases.
+bool Announced(Space space) {
+  return space == Space::kData || space == Space::kTagged || space == Space::kLock;
+}
+
+// A change notification's payload: "SPACE:N:PREFIXKEY", SPACE a digit or '*' (a flush: every
+// key), N the prefix's length in bytes. The key is escaped into printable ASCII (a payload is
+// text): bytes 0x20-0x7e as they are but '\', which doubles, and any other byte as \xHH.
+std::string ChangePayload(char space, std::string_view prefix, std::string_view key) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string payload;
+  payload.reserve(8 + prefix.size() + key.size());
+  payload += space;
+  payload += ':';
+  payload += std::to_string(prefix.size());
+  payload += ':';
+  payload += prefix;
+  for (unsigned char c : key) {
+    if (c == '\\') {
+      payload += "\\\\";
+    } else if (c >= 0x20 && c < 0x7f) {
+      payload += static_cast<char>(c);
+    } else {
+      payload += "\\x";
+      payload += kHex[c >> 4];
+      payload += kHex[c & 15];
+    }
+  }
+  return payload;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// The key a payload's escaped tail stands for; nullopt when it is not one ChangePayload made.
+std::optional<std::string> UnescapeKey(std::string_view escaped) {
+  std::string key;
+  for (size_t i = 0; i < escaped.size(); ++i) {
+    if (escaped[i] != '\\') {
+      key += escaped[i];
+    } else if (i + 1 < escaped.size() && escaped[i + 1] == '\\') {
+      key += '\\';
+      ++i;
+    } else if (i + 3 < escaped.size() && escaped[i + 1] == 'x' && HexValue(escaped[i + 2]) >= 0 &&
+               HexValue(escaped[i + 3]) >= 0) {
+      key += static_cast<char>(HexValue(escaped[i + 2]) * 16 + HexValue(escaped[i + 3]));
+      i += 3;
+    } else {
+      return std::nullopt;
+    }
+  }
+  return key;
+}
+
 uint64_t RandomHashPrefix() {
   thread_local std::mt19937_64 rng(std::random_device{}());
   return rng();
@@ -172,9 +250,23 @@ class PostgresStore::Params {
   Params& Int2(int16_t value) { return Integer(value, 2); }
   Params& Int8(int64_t value) { return Integer(value, 8); }
   // A value in text format (the int8[] of the lock statement: "{1,2,3}").
-  Params& TextFormat(std::string text) {
-    text_ = std::move(text);
-    return Add(text_, 0);
+  Params& TextFormat(std::string text) { return Add(Own(std::move(text)), 0); }
+  // One-dimensional arrays in binary format (array_send's layout).
+  Params& ByteaArray(const std::vector<std::string>& items) {
+    std::string out = ArrayHeader(kBytea, items.size());
+    for (const std::string& item : items) {
+      AppendInt(&out, static_cast<int64_t>(item.size()), 4);
+      out += item;
+    }
+    return Add(Own(std::move(out)), 1);
+  }
+  Params& Int8Array(const std::vector<int64_t>& items) {
+    std::string out = ArrayHeader(kInt8, items.size());
+    for (int64_t item : items) {
+      AppendInt(&out, 8, 4);
+      AppendInt(&out, item, 8);
+    }
+    return Add(Own(std::move(out)), 1);
   }
 
   int size() const { return size_; }
@@ -183,7 +275,21 @@ class PostgresStore::Params {
   const int* formats() const { return formats_.data(); }
 
  private:
-  static constexpr int kMax = 6;
+  static constexpr int kMax = 8;
+  static void AppendInt(std::string* out, int64_t value, int bytes) {
+    for (int i = 0; i < bytes; ++i) *out += static_cast<char>(value >> (8 * (bytes - 1 - i)));
+  }
+  // ndim, has-nulls flag, element type, then the dimension's size and lower bound.
+  static std::string ArrayHeader(unsigned element_type, size_t size) {
+    std::string out;
+    AppendInt(&out, 1, 4);
+    AppendInt(&out, 0, 4);
+    AppendInt(&out, element_type, 4);
+    AppendInt(&out, static_cast<int64_t>(size), 4);
+    AppendInt(&out, 1, 4);
+    return out;
+  }
+  std::string_view Own(std::string bytes) { return owned_.emplace_back(std::move(bytes)); }
   Params& Integer(int64_t value, int bytes) {
     char* out = integers_[size_].data();
     for (int i = 0; i < bytes; ++i) out[i] = static_cast<char>(value >> (8 * (bytes - 1 - i)));
@@ -203,7 +309,7 @@ class PostgresStore::Params {
   std::array<int, kMax> lengths_{};
   std::array<int, kMax> formats_{};
   std::array<std::array<char, 8>, kMax> integers_{};
-  std::string text_;
+  std::deque<std::string> owned_;  // array and text-format values (stable addresses)
 };
 
 // A result (binary format), freed when it goes out of scope.
@@ -277,6 +383,38 @@ std::array<PostgresStore::Statement, PostgresStore::kSqlCount> PostgresStore::Bu
   sql[kRandomFrom] = {
       "SELECT key FROM " + t + in_space + live(3) + " AND key_hash >= $4 ORDER BY key_hash LIMIT 1",
       {kText, kInt2, kInt8, kBytea}};
+  // Blind writes: one statement, its own transaction. `locked` takes the same advisory locks as
+  // kLockKeys (ids in $n), and the rows come out of a join with it, so no row is written before
+  // every lock is held: an UpdateBlocking of the same keys is entirely before or after.
+  auto locked = [](int param) {
+    return "WITH locked AS MATERIALIZED (SELECT count(held) AS n FROM (SELECT CASE WHEN o = 1"
+           " THEN pg_advisory_xact_lock_shared(x) ELSE pg_advisory_xact_lock(x) END AS held"
+           " FROM unnest($" +
+           std::to_string(param) + "::int8[]) WITH ORDINALITY AS a(x, o) ORDER BY o) ids) ";
+  };
+  sql[kWriteData] = {locked(6) + "INSERT INTO " + t +
+                         " (prefix, space, key, value, expiration)"
+                         " SELECT $1, $2, k, v, $5 FROM locked, unnest($3::bytea[], $4::bytea[])"
+                         " AS u(k, v) ON CONFLICT (prefix, space, key_hash) DO UPDATE"
+                         " SET value = EXCLUDED.value, expiration = EXCLUDED.expiration",
+                     {kText, kInt2, kByteaArray, kByteaArray, kInt8, kInt8Array}};
+  sql[kWriteLock] = {locked(5) + "INSERT INTO " + l +
+                         " (prefix, key, owner, expiration)"
+                         " SELECT $1, k, v, $4 FROM locked, unnest($2::bytea[], $3::bytea[])"
+                         " AS u(k, v) ON CONFLICT (prefix, key_hash) DO UPDATE"
+                         " SET owner = EXCLUDED.owner, expiration = EXCLUDED.expiration",
+                     {kText, kByteaArray, kByteaArray, kInt8, kInt8Array}};
+  // Deletes the rows, live or not, and returns them so that only live ones count. The lock is
+  // a one-time filter of the scan: it is taken before any row is.
+  const std::string hashes = " key_hash = ANY(ARRAY(SELECT sha256(k) FROM unnest($";
+  sql[kEraseManyData] = {locked(4) + "DELETE FROM " + t + in_space + " AND" + hashes +
+                             "3::bytea[]) AS u(k))) AND key = ANY($3)"
+                             " AND (SELECT n FROM locked) > 0 RETURNING key, expiration",
+                         {kText, kInt2, kByteaArray, kInt8Array}};
+  sql[kEraseManyLock] = {locked(3) + "DELETE FROM " + l + " WHERE prefix = $1 AND" + hashes +
+                             "2::bytea[]) AS u(k))) AND key = ANY($2)"
+                             " AND (SELECT n FROM locked) > 0 RETURNING key, expiration",
+                         {kText, kByteaArray, kInt8Array}};
   // The ids arrive sorted, the store's own first (shared: only FLUSH takes it exclusively);
   // WITH ORDINALITY keeps that order while the locks are taken.
   sql[kLockKeys] = {
@@ -303,7 +441,55 @@ PostgresStore::PostgresStore(database::Settings settings, std::string url, uv_lo
       url_(std::move(url)),
       sql_(BuildSql(settings_.table)),
       store_lock_id_(StoreLockId(settings_.table, settings_.prefix)),
-      connections_(settings_.threads, nullptr) {}
+      connections_(settings_.threads, nullptr) {
+  PostgresChangeChannel::Callbacks callbacks;
+  callbacks.message = [this](std::string_view payload) { OnChange(payload); };
+  callbacks.listening = [this](bool listening) {
+    capabilities_.notifies_remote_changes = listening;
+  };
+  channel_ = std::make_unique<PostgresChangeChannel>(loop, url_, ChannelName(settings_.table),
+                                                     std::move(callbacks));
+}
+
+void PostgresStore::Open(DoneFn done) {
+  channel_->Start();  // once; a reopen after a failure finds it running
+  BlockingStore::Open(std::move(done));
+}
+
+void PostgresStore::Close(DoneFn done) {
+  capabilities_.notifies_remote_changes = false;
+  channel_->Stop(
+      [this, done = std::move(done)]() mutable { BlockingStore::Close(std::move(done)); });
+}
+
+void PostgresStore::Announce(Space space, const std::vector<std::string>& keys,
+                             const std::vector<bool>* changed) {
+  if (!Announced(space)) return;
+  const char digit = static_cast<char>('0' + static_cast<int>(space));
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (changed && (i >= changed->size() || !(*changed)[i])) continue;
+    channel_->Announce(ChangePayload(digit, settings_.prefix, keys[i]));
+  }
+}
+
+void PostgresStore::OnChange(std::string_view payload) {
+  // "SPACE:N:PREFIXKEY"
+  if (payload.size() < 4 || payload[1] != ':') return;
+  const size_t colon = payload.find(':', 2);
+  if (colon == std::string_view::npos) return;
+  size_t length = 0;
+  for (char c : payload.substr(2, colon - 2)) {
+    if (c < '0' || c > '9') return;
+    length = length * 10 + static_cast<size_t>(c - '0');
+  }
+  const std::string_view rest = payload.substr(colon + 1);
+  if (length != settings_.prefix.size() || !rest.starts_with(settings_.prefix)) return;
+  if (payload[0] == '*') return AllKeysWritten();
+  const int space = payload[0] - '0';
+  if (space < 0 || space >= kSpaceCount) return;
+  std::optional<std::string> key = UnescapeKey(rest.substr(length));
+  if (key) KeyWritten(static_cast<Space>(space), *key);
+}
 
 PostgresStore::~PostgresStore() {
   for (PGconn*& conn : connections_) {
@@ -411,6 +597,7 @@ Status PostgresStore::Prepare(PGconn* conn) {
 }
 
 Status PostgresStore::Command(PGconn* conn, const std::string& sql, std::string_view what) {
+  round_trips_.fetch_add(1, std::memory_order_relaxed);
   Rows rows;
   rows.Reset(PQexec(conn, sql.c_str()));
   const ExecStatusType status = PQresultStatus(rows.get());
@@ -420,6 +607,7 @@ Status PostgresStore::Command(PGconn* conn, const std::string& sql, std::string_
 
 Status PostgresStore::Run(PGconn* conn, Sql sql, const Params& params, Rows* rows) {
   const std::string name = "arvel_" + std::to_string(sql);
+  round_trips_.fetch_add(1, std::memory_order_relaxed);
   rows->Reset(PQexecPrepared(conn, name.c_str(), params.size(), params.values(), params.lengths(),
                              params.formats(), /*resultFormat=*/1));
   const ExecStatusType status = PQresultStatus(rows->get());
@@ -435,18 +623,21 @@ void PostgresStore::Abort(size_t worker, PGconn* conn) {
   if (PQtransactionStatus(conn) != PQTRANS_IDLE) (void)Command(conn, "ROLLBACK");
 }
 
-Status PostgresStore::LockKeys(PGconn* conn, Space space, const std::vector<std::string>& keys) {
+std::vector<int64_t> PostgresStore::LockIds(Space space,
+                                            const std::vector<std::string>& keys) const {
   std::vector<int64_t> ids;
   for (const std::string& key : keys) {
     ids.push_back(KeyLockId(settings_.table, settings_.prefix, space, key));
   }
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  std::string array = "{" + std::to_string(store_lock_id_);
-  for (int64_t id : ids) array += "," + std::to_string(id);
-  array += "}";
+  ids.insert(ids.begin(), store_lock_id_);
+  return ids;
+}
+
+Status PostgresStore::LockKeys(PGconn* conn, Space space, const std::vector<std::string>& keys) {
   Rows rows;
-  return Run(conn, kLockKeys, Params().TextFormat(std::move(array)), &rows);
+  return Run(conn, kLockKeys, Params().Int8Array(LockIds(space, keys)), &rows);
 }
 
 Status PostgresStore::ReadRows(PGconn* conn, Space space, const std::vector<std::string>& keys,
@@ -541,8 +732,59 @@ Status PostgresStore::UpdateBlocking(size_t worker, Space space,
   if (!status.ok()) {
     changed->assign(keys.size(), false);
     Abort(worker, *conn);
+    return status;
   }
+  Announce(space, keys, changed);
   return status;
+}
+
+Status PostgresStore::WriteBlocking(size_t worker, Space space,
+                                    const std::vector<std::string>& keys,
+                                    const std::vector<std::string>& values, int64_t expire_at_ms,
+                                    int64_t now_ms) {
+  Result<PGconn*> conn = Connect(worker);
+  if (!conn.ok()) return conn.status();
+  const bool lock = space == Space::kLock;
+  Params params;
+  params.Text(settings_.prefix);
+  if (!lock) params.Int2(static_cast<int16_t>(space));
+  params.ByteaArray(keys).ByteaArray(values).Int8(expire_at_ms).Int8Array(LockIds(space, keys));
+  Rows rows;
+  Status status = Run(*conn, lock ? kWriteLock : kWriteData, params, &rows);
+  if (!status.ok()) {
+    Abort(worker, *conn);
+    return status;
+  }
+  Announce(space, keys);
+  return status;
+}
+
+Status PostgresStore::EraseBlocking(size_t worker, Space space,
+                                    const std::vector<std::string>& keys, int64_t now_ms,
+                                    std::vector<bool>* removed) {
+  removed->assign(keys.size(), false);
+  Result<PGconn*> conn = Connect(worker);
+  if (!conn.ok()) return conn.status();
+  const bool lock = space == Space::kLock;
+  Params params;
+  params.Text(settings_.prefix);
+  if (!lock) params.Int2(static_cast<int16_t>(space));
+  params.ByteaArray(keys).Int8Array(LockIds(space, keys));
+  Rows rows;
+  Status status = Run(*conn, lock ? kEraseManyLock : kEraseManyData, params, &rows);
+  if (!status.ok()) {
+    Abort(worker, *conn);
+    return status;
+  }
+  absl::flat_hash_map<std::string_view, size_t> index;
+  for (size_t i = 0; i < keys.size(); ++i) index.emplace(keys[i], i);
+  for (int row = 0; row < rows.size(); ++row) {
+    if (!database::IsLive(rows.Int(row, 1), now_ms)) continue;
+    const auto it = index.find(rows.Bytes(row, 0));
+    if (it != index.end()) (*removed)[it->second] = true;
+  }
+  Announce(space, keys, removed);
+  return Status::Ok();
 }
 
 Status PostgresStore::ScanSpaceBlocking(size_t worker, Space space, uint64_t cursor, size_t count,
@@ -609,7 +851,11 @@ Status PostgresStore::FlushBlocking(size_t worker) {
   if (status.ok()) status = Run(*conn, kFlushData, Params().Text(settings_.prefix), &rows);
   if (status.ok()) status = Run(*conn, kFlushLocks, Params().Text(settings_.prefix), &rows);
   if (status.ok()) status = Command(*conn, "COMMIT");
-  if (!status.ok()) Abort(worker, *conn);
+  if (!status.ok()) {
+    Abort(worker, *conn);
+    return status;
+  }
+  channel_->Announce(ChangePayload('*', settings_.prefix, {}));
   return status;
 }
 

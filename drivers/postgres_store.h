@@ -1,17 +1,20 @@
 #pragma once
 // PostgresStore: the `database` driver on PostgreSQL (url = postgresql://USER:PW@HOST:PORT/DB or
 // postgres://…), through libpq's blocking API on the store's worker threads, one connection per
-// worker. Table layout in drivers/database_store.h; design notes in postgres_store.cc.
+// worker, plus one that listens for the changes other daemons make (drivers/postgres_channel.h).
+// Table layout in drivers/database_store.h; design notes in postgres_store.cc.
 
 #include <uv.h>
 
 #include <array>
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "drivers/blocking_store.h"
 #include "drivers/database_store.h"
+#include "drivers/postgres_channel.h"
 
 typedef struct pg_conn PGconn;
 
@@ -23,6 +26,17 @@ class PostgresStore : public BlockingStore {
   PostgresStore(database::Settings settings, std::string url, uv_loop_t* loop);
   ~PostgresStore() override;
 
+  // Also starts listening for other daemons' changes; Close stops that first.
+  void Open(DoneFn done) override;
+  void Close(DoneFn done) override;
+
+  // The NOTIFY channel of the stores on `table` (every prefix shares it).
+  static std::string ChannelName(const std::string& table) { return "arvel:" + table; }
+
+  // Statements sent to the server so far, each one round trip (BEGIN and COMMIT included), for
+  // tests. Any thread.
+  uint64_t round_trips() const { return round_trips_.load(); }
+
  protected:
   Status OpenBackend(size_t worker) override;
   void CloseBackend(size_t worker) override;
@@ -30,6 +44,12 @@ class PostgresStore : public BlockingStore {
                       int64_t now_ms, std::vector<std::optional<Entry>>* entries) override;
   Status UpdateBlocking(size_t worker, Space space, const std::vector<std::string>& keys,
                         const UpdateFn& fn, int64_t now_ms, std::vector<bool>* changed) override;
+  // One statement each: the advisory locks and the upsert (or DELETE … RETURNING).
+  Status WriteBlocking(size_t worker, Space space, const std::vector<std::string>& keys,
+                       const std::vector<std::string>& values, int64_t expire_at_ms,
+                       int64_t now_ms) override;
+  Status EraseBlocking(size_t worker, Space space, const std::vector<std::string>& keys,
+                       int64_t now_ms, std::vector<bool>* removed) override;
   bool CanScanSpace(Space space) const override { return space != Space::kLock; }
   Status ScanSpaceBlocking(size_t worker, Space space, uint64_t cursor, size_t count,
                            int64_t now_ms, ScanPage* page) override;
@@ -49,6 +69,10 @@ class PostgresStore : public BlockingStore {
     kEraseLock,
     kExpireData,
     kExpireLock,
+    kWriteData,
+    kWriteLock,
+    kEraseManyData,
+    kEraseManyLock,
     kScan,
     kCount,
     kRandomFrom,
@@ -82,6 +106,8 @@ class PostgresStore : public BlockingStore {
   Status Run(PGconn* conn, Sql sql, const Params& params, Rows* rows);
   // Ends a transaction that failed; drops the connection if it is broken.
   void Abort(size_t worker, PGconn* conn);
+  // The advisory lock ids an update of `keys` takes, in order: the store's, then the keys' sorted.
+  std::vector<int64_t> LockIds(Space space, const std::vector<std::string>& keys) const;
   // Takes this store's shared lock, then an exclusive advisory lock per key (sorted).
   Status LockKeys(PGconn* conn, Space space, const std::vector<std::string>& keys);
   Status ReadRows(PGconn* conn, Space space, const std::vector<std::string>& keys, int64_t now_ms,
@@ -91,12 +117,21 @@ class PostgresStore : public BlockingStore {
   Status DecideAndWrite(PGconn* conn, Space space, const std::vector<std::string>& keys,
                         const UpdateFn& fn, int64_t now_ms, std::vector<bool>* changed);
 
+  // Tells the other daemons (through channel_) that `keys` changed, those with changed[i] when
+  // `changed` is given. Worker threads.
+  void Announce(Space space, const std::vector<std::string>& keys,
+                const std::vector<bool>* changed = nullptr);
+  // A change another daemon announced: to the observer, if it is one of this store's keys.
+  void OnChange(std::string_view payload);
+
   const database::Settings settings_;
   const std::string url_;
   const std::array<Statement, kSqlCount> sql_;
   const int64_t store_lock_id_;  // even; key lock ids are odd, so they never collide
   // One per worker, each touched only by its own worker thread.
   std::vector<PGconn*> connections_;
+  std::atomic<uint64_t> round_trips_{0};
+  std::unique_ptr<PostgresChangeChannel> channel_;
 };
 
 }  // namespace arvel::drivers

@@ -14,6 +14,11 @@
 // reports the store unavailable until a retry succeeds). A multi-key Read is a read transaction,
 // so MGET and friends see one snapshot.
 //
+// Blind writes (WriteBlocking / EraseBlocking: SET, PUTMANY, DEL…) read nothing first: one key
+// is one autocommit INSERT … ON CONFLICT DO UPDATE (or DELETE … RETURNING expiration, so only
+// live rows count), which takes the write lock like BEGIN IMMEDIATE does and is atomic by
+// itself; several keys are those statements inside one BEGIN IMMEDIATE transaction.
+//
 // Durability: journal_mode=WAL with synchronous=NORMAL. A commit appends to the WAL with
 // write(2) before COMMIT returns, so once the client has its +OK the change is in the kernel's
 // page cache and survives kill -9 of the daemon (SPEC §6); only checkpoints fsync. What NORMAL
@@ -68,6 +73,7 @@ struct SqliteStore::Params {
 struct SqliteStore::Connection {
   sqlite3* db = nullptr;
   std::array<sqlite3_stmt*, kSqlCount> statements{};
+  std::atomic<uint64_t>* statements_run = nullptr;  // the store's counter
   SteadyClock::time_point busy_since;  // when the current wait in the busy handler began
 
   void Close() {
@@ -84,7 +90,9 @@ struct SqliteStore::Connection {
 // next use starts clean (and a read does not keep its snapshot open).
 class SqliteStore::Statement {
  public:
-  Statement(Connection& conn, Sql sql) : stmt_(conn.statements[sql]) {}
+  Statement(Connection& conn, Sql sql) : stmt_(conn.statements[sql]) {
+    conn.statements_run->fetch_add(1, std::memory_order_relaxed);
+  }
   ~Statement() {
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);
@@ -192,6 +200,9 @@ std::array<std::string, SqliteStore::kSqlCount> SqliteStore::BuildSql(const std:
   sql[kEraseLock] = "DELETE FROM " + l + lock_key + live;
   sql[kExpireData] = "UPDATE " + t + " SET expiration = ?5" + data_key + live;
   sql[kExpireLock] = "UPDATE " + l + " SET expiration = ?5" + lock_key + live;
+  // Deletes the row live or not, and tells which it was.
+  sql[kDeleteData] = "DELETE FROM " + t + data_key + " RETURNING expiration";
+  sql[kDeleteLock] = "DELETE FROM " + l + lock_key + " RETURNING expiration";
   sql[kScan] =
       "SELECT id, key FROM " + t + in_space + " AND id > ?7" + live + " ORDER BY id LIMIT ?8";
   sql[kCount] = "SELECT count(*) FROM " + t + in_space + live;
@@ -217,7 +228,10 @@ SqliteStore::SqliteStore(database::Settings settings, std::string path, uv_loop_
       in_memory_(path_ == ":memory:"),
       sql_(BuildSql(settings_.table)) {
   const size_t threads = in_memory_ ? 1 : settings_.threads;
-  for (size_t i = 0; i < threads; ++i) connections_.push_back(std::make_unique<Connection>());
+  for (size_t i = 0; i < threads; ++i) {
+    connections_.push_back(std::make_unique<Connection>());
+    connections_.back()->statements_run = &statements_run_;
+  }
 }
 
 SqliteStore::~SqliteStore() {
@@ -425,6 +439,67 @@ Status SqliteStore::UpdateBlocking(size_t worker, Space space, const std::vector
     (void)Exec(c, kRollback);
     changed->assign(keys.size(), false);
   }
+  return status;
+}
+
+Status SqliteStore::WriteAtomically(size_t worker, bool several,
+                                    const std::function<Status(Connection&)>& write) {
+  Result<Connection*> conn = Connect(worker);
+  if (!conn.ok()) return conn.status();
+  Connection& c = **conn;
+  std::lock_guard lock(write_mu_);
+  if (!several) return write(c);  // one statement is a transaction by itself
+  Status status = Exec(c, kBeginImmediate);
+  if (!status.ok()) return status;
+  status = write(c);
+  if (status.ok()) status = Exec(c, kCommit);
+  if (!status.ok()) (void)Exec(c, kRollback);
+  return status;
+}
+
+Status SqliteStore::WriteBlocking(size_t worker, Space space, const std::vector<std::string>& keys,
+                                  const std::vector<std::string>& values, int64_t expire_at_ms,
+                                  int64_t now_ms) {
+  const Sql sql = space == Space::kLock ? kUpsertLock : kUpsertData;
+  return WriteAtomically(worker, keys.size() > 1, [&](Connection& conn) {
+    for (size_t i = 0; i < keys.size(); ++i) {
+      Statement statement(conn, sql);
+      if (statement.Bind({.prefix = settings_.prefix,
+                          .space = static_cast<int>(space),
+                          .key = keys[i],
+                          .value = values[i],
+                          .expiration = expire_at_ms}) != SQLITE_OK) {
+        return Error(conn, "");
+      }
+      int changes = 0;
+      Status status = RunWrite(conn, statement, &changes);
+      if (!status.ok()) return status;
+    }
+    return Status::Ok();
+  });
+}
+
+Status SqliteStore::EraseBlocking(size_t worker, Space space, const std::vector<std::string>& keys,
+                                  int64_t now_ms, std::vector<bool>* removed) {
+  removed->assign(keys.size(), false);
+  const Sql sql = space == Space::kLock ? kDeleteLock : kDeleteData;
+  Status status = WriteAtomically(worker, keys.size() > 1, [&](Connection& conn) {
+    for (size_t i = 0; i < keys.size(); ++i) {
+      Statement statement(conn, sql);
+      if (statement.Bind(
+              {.prefix = settings_.prefix, .space = static_cast<int>(space), .key = keys[i]}) !=
+          SQLITE_OK) {
+        return Error(conn, "");
+      }
+      int rc;
+      while ((rc = statement.Step()) == SQLITE_ROW) {
+        if (database::IsLive(statement.Int(0), now_ms)) (*removed)[i] = true;
+      }
+      if (rc != SQLITE_DONE) return Error(conn, "");
+    }
+    return Status::Ok();
+  });
+  if (!status.ok()) removed->assign(keys.size(), false);
   return status;
 }
 

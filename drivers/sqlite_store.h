@@ -8,6 +8,7 @@
 
 #include <array>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -26,6 +27,9 @@ class SqliteStore : public BlockingStore {
   SqliteStore(database::Settings settings, std::string path, uv_loop_t* loop);
   ~SqliteStore() override;
 
+  // Statements executed so far (BEGIN and COMMIT included), for tests. Any thread.
+  uint64_t statements_run() const { return statements_run_.load(); }
+
  protected:
   Status OpenBackend(size_t worker) override;
   void CloseBackend(size_t worker) override;
@@ -33,6 +37,13 @@ class SqliteStore : public BlockingStore {
                       int64_t now_ms, std::vector<std::optional<Entry>>* entries) override;
   Status UpdateBlocking(size_t worker, Space space, const std::vector<std::string>& keys,
                         const UpdateFn& fn, int64_t now_ms, std::vector<bool>* changed) override;
+  // One upsert (autocommit) per key; several keys in one transaction.
+  Status WriteBlocking(size_t worker, Space space, const std::vector<std::string>& keys,
+                       const std::vector<std::string>& values, int64_t expire_at_ms,
+                       int64_t now_ms) override;
+  // One DELETE … RETURNING expiration per key, likewise.
+  Status EraseBlocking(size_t worker, Space space, const std::vector<std::string>& keys,
+                       int64_t now_ms, std::vector<bool>* removed) override;
   bool CanScanSpace(Space space) const override { return space != Space::kLock; }
   Status ScanSpaceBlocking(size_t worker, Space space, uint64_t cursor, size_t count,
                            int64_t now_ms, ScanPage* page) override;
@@ -56,6 +67,8 @@ class SqliteStore : public BlockingStore {
     kEraseLock,
     kExpireData,
     kExpireLock,
+    kDeleteData,
+    kDeleteLock,
     kScan,
     kCount,
     kBounds,
@@ -86,6 +99,10 @@ class SqliteStore : public BlockingStore {
   // Runs a write statement that returns no rows; `changes` gets the rows it touched.
   Status RunWrite(Connection& conn, Statement& statement, int* changes);
   Status Exec(Connection& conn, Sql sql);
+  // Runs `write(conn)` (statements on this store's write path) under write_mu_: as it is for one
+  // statement (autocommit), in a BEGIN IMMEDIATE transaction for more.
+  Status WriteAtomically(size_t worker, bool several,
+                         const std::function<Status(Connection&)>& write);
 
   const database::Settings settings_;
   const std::string path_;
@@ -99,6 +116,7 @@ class SqliteStore : public BlockingStore {
   // SQLite's busy handler (sleeps); only other processes ever make a writer wait there.
   std::mutex write_mu_;
   std::mutex open_mu_;  // first open of a file: WAL switch and schema, one worker at a time
+  std::atomic<uint64_t> statements_run_{0};
 };
 
 }  // namespace arvel::drivers

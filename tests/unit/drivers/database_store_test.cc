@@ -787,14 +787,22 @@ TEST_F(DatabaseStoreEdgeTest, PostgresReconnectsAfterTheServerDropsItsConnection
   Store& store = Open(config, &status);
   ASSERT_TRUE(status.ok()) << status.message();
   ASSERT_TRUE(Put(store, "k").ok());
+  const std::string connections =
+      "SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + app + "'";
+  // The four workers' and the change channel's, once the channel listens.
+  ASSERT_TRUE(loop_.RunUntil([&] { return store.capabilities().notifies_remote_changes; }));
   // What a server restart does to idle connections.
   EXPECT_EQ(PgScalar(base,
                      "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
                      "WHERE application_name = '" +
                          app + "'"),
-            4);
+            5);
   for (int i = 0; i < 8; ++i) EXPECT_TRUE(Put(store, "k").ok());  // every worker reconnects
   EXPECT_TRUE(store.Health().ok());
+  // So does the change channel, by itself.
+  EXPECT_TRUE(loop_.RunUntil([&] {
+    return store.capabilities().notifies_remote_changes && PgScalar(base, connections) == 5;
+  }));
   (void)PgExec(base, "DROP TABLE IF EXISTS " + table + ", " + table + "_locks");
 }
 
