@@ -264,12 +264,6 @@ class RawSocket {
   int fd_;
 };
 
-int64_t InfoField(Client& client, const std::string& section, const std::string& field) {
-  std::string info = client.Command({"INFO", section}).str;
-  size_t at = info.find(field + ":");
-  return at == std::string::npos ? -1 : std::stoll(info.substr(at + field.size() + 1));
-}
-
 // Waits (up to 5 s) until `predicate()`.
 template <typename Predicate>
 bool Eventually(Predicate predicate) {
