@@ -32,6 +32,9 @@ std::unique_ptr<Store> MakeStore(const config::StoreConfig& config, uv_loop_t* l
     options.db = config.db;
     options.prefix = config.prefix;
     options.default_ttl_s = config.ttl;
+    options.pool_size = static_cast<size_t>(config.pool_size);
+    options.connect_timeout_ms = config.connect_timeout_ms;
+    options.timeout_ms = config.timeout_ms;
     options.lazy = config.implicit;  // an implicit store connects when first used
     return std::make_unique<RedisStore>(config.name, loop, std::move(options));
   }
