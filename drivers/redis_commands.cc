@@ -111,7 +111,6 @@ Status AppliedUnlessNil(const redisReply& reply, OpResult& result) {
 Status IntegerResult(const redisReply& reply, OpResult& result) {
   std::optional<int64_t> value = ReplyInteger(reply);
   if (!value) return Unexpected(reply);
-  result.applied = true;
   result.integer = *value;
   return Status::Ok();
 }
@@ -401,7 +400,6 @@ Status ValuesArray(const redisReply& reply, OpResult& result) {
     if (!IsString(*reply.element[i])) return Unexpected(*reply.element[i]);
     result.values.emplace_back(Str(*reply.element[i]));
   }
-  result.applied = true;
   return Status::Ok();
 }
 
