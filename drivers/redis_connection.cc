@@ -1,6 +1,9 @@
 #include "drivers/redis_connection.h"
 
 #include <hiredis/adapters/libuv.h>
+#include <sys/socket.h>
+
+#include <cstring>
 
 #include <utility>
 
@@ -115,6 +118,14 @@ void RedisConnection::Subscribe(const std::string& pattern, std::function<void()
   on_subscribed_ = std::move(on_subscribed);
   on_message_ = std::move(on_message);
   SendArgv(ctx_, OnSubscription, {"PSUBSCRIBE", pattern});
+}
+
+std::string RedisConnection::PendingConnectError() const {
+  if (ctx_ == nullptr || (ctx_->c.flags & REDIS_CONNECTED) != 0) return {};
+  int error = 0;
+  socklen_t size = sizeof(error);
+  if (getsockopt(ctx_->c.fd, SOL_SOCKET, SO_ERROR, &error, &size) != 0 || error == 0) return {};
+  return std::strerror(error);
 }
 
 void RedisConnection::Abort(const Status& reason) {

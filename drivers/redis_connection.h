@@ -66,6 +66,10 @@ class RedisConnection {
   // Loop time when the oldest unanswered command was sent; 0 when none is.
   uint64_t oldest_sent() const { return pending_.empty() ? 0 : pending_.front().sent; }
   size_t in_flight() const { return pending_.size(); }
+  // The error of a connect that failed but that hiredis has not noticed (its libuv adapter
+  // drops poll errors, so a refused connect would otherwise wait for the connect timeout);
+  // empty while connecting normally or once connected.
+  std::string PendingConnectError() const;
 
  private:
   struct Pending {

@@ -249,6 +249,10 @@ void RedisStore::OnWatchdog() {
     if (now - attempt_started_ > static_cast<uint64_t>(options_.connect_timeout_ms)) {
       return MarkDown("connect timeout");
     }
+    for (const auto& connection : pool_) {
+      std::string error = connection->PendingConnectError();
+      if (!error.empty()) return MarkDown(error);
+    }
   } else if (state_ == State::kDown) {
     if (now >= next_retry_) StartConnecting();
     return;

@@ -66,7 +66,14 @@ inline int FreeLoopbackPort() {
 
 // One blocking hiredis command; the reply as text: "+OK", ":3", "$v", "(nil)", "-ERR …", or
 // "[a, b]" for arrays (elements as their text without markers).
+// Several commands on one connection (AUTH, SELECT…); the text of the last reply.
+inline std::string RedisCommands(int port, const std::vector<std::vector<std::string>>& commands);
+
 inline std::string RedisCommand(int port, const std::vector<std::string>& args) {
+  return RedisCommands(port, {args});
+}
+
+inline std::string RedisCommands(int port, const std::vector<std::vector<std::string>>& commands) {
   timeval timeout{2, 0};
   redisContext* c = redisConnectWithTimeout("127.0.0.1", port, timeout);
   if (c == nullptr || c->err) {
@@ -74,14 +81,19 @@ inline std::string RedisCommand(int port, const std::vector<std::string>& args) 
     return "-connect failed";
   }
   redisSetTimeout(c, timeout);
-  std::vector<const char*> argv;
-  std::vector<size_t> lens;
-  for (const auto& a : args) {
-    argv.push_back(a.data());
-    lens.push_back(a.size());
+  redisReply* r = nullptr;
+  for (const auto& args : commands) {
+    if (r) freeReplyObject(r);
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    r = static_cast<redisReply*>(
+        redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data()));
+    if (r == nullptr) break;
   }
-  auto* r = static_cast<redisReply*>(
-      redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data()));
   std::string text;
   std::function<std::string(const redisReply*)> show = [&](const redisReply* x) -> std::string {
     switch (x->type) {
