@@ -32,6 +32,9 @@ struct StoreConfig {
   int port = 6379;
   std::string password;
   int db = 0;
+  int pool_size = 2;                // connections to Redis
+  int64_t connect_timeout_ms = 1000;  // connect + AUTH/SELECT + SCRIPT LOAD
+  int64_t timeout_ms = 1000;          // a command not answered within it fails
   // database
   std::string url = "sqlite://storage/cache.sqlite";
   std::string table = "cache";

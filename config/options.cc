@@ -133,6 +133,20 @@ const Option kOptions[] = {
     {.section = Section::kStore, .key = "db", .kind = Kind::kInteger, .default_text = "0",
      .env = "CACHE_REDIS_DB", .description = "Redis database index.", .max = kInt32Max,
      .driver = "redis", .field = STORE_FIELD(db)},
+    {.section = Section::kStore, .key = "pool_size", .kind = Kind::kInteger, .default_text = "2",
+     .env = "CACHE_REDIS_POOL",
+     .description = "Connections to Redis; a key's operations always use the same one.",
+     .min = 1, .max = 64, .driver = "redis", .field = STORE_FIELD(pool_size)},
+    {.section = Section::kStore, .key = "connect_timeout", .kind = Kind::kInteger,
+     .default_text = "1000", .env = "CACHE_REDIS_CONNECT_TIMEOUT",
+     .description = "Milliseconds to connect, log in and load scripts before the store counts "
+                    "as unavailable.",
+     .min = 1, .max = kInt32Max, .driver = "redis", .field = STORE_FIELD(connect_timeout_ms)},
+    {.section = Section::kStore, .key = "timeout", .kind = Kind::kInteger, .default_text = "1000",
+     .env = "CACHE_REDIS_TIMEOUT",
+     .description = "Milliseconds Redis has to answer a command; then the command fails with "
+                    "'unavailable' and the store reconnects.",
+     .min = 1, .max = kInt32Max, .driver = "redis", .field = STORE_FIELD(timeout_ms)},
     {.section = Section::kStore, .key = "url", .kind = Kind::kString,
      .default_text = "sqlite://storage/cache.sqlite", .env = "CACHE_DATABASE_URL",
      .description = "sqlite://PATH or postgresql://USER:PASSWORD@HOST:PORT/DB (password "

@@ -4,6 +4,7 @@
 #include "drivers/database_store.h"
 #include "drivers/file_store.h"
 #include "drivers/null_store.h"
+#include "drivers/redis_store.h"
 #include "drivers/unavailable_store.h"
 
 namespace arvel::drivers {
@@ -22,6 +23,20 @@ std::unique_ptr<Store> MakeStore(const config::StoreConfig& config, uv_loop_t* l
     options.prefix = config.prefix;
     options.lazy = config.implicit;  // like the database driver: configured stores open eagerly
     return std::make_unique<FileStore>(config.name, loop, std::move(options));
+  }
+  if (config.driver == "redis") {
+    RedisStoreOptions options;
+    options.host = config.host;
+    options.port = config.port;
+    options.password = config.password;
+    options.db = config.db;
+    options.prefix = config.prefix;
+    options.default_ttl_s = config.ttl;
+    options.pool_size = static_cast<size_t>(config.pool_size);
+    options.connect_timeout_ms = config.connect_timeout_ms;
+    options.timeout_ms = config.timeout_ms;
+    options.lazy = config.implicit;  // an implicit store connects when first used
+    return std::make_unique<RedisStore>(config.name, loop, std::move(options));
   }
   return std::make_unique<UnavailableStore>(
       config.name, config.driver,

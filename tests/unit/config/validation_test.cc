@@ -118,7 +118,7 @@ TEST(FileErrorTest, KeyOfAnotherDriver) {
             "prefix, ttl)");
   EXPECT_EQ(LoadError("[stores.x]\ndriver = \"redis\"\nurl = \"sqlite://x\"\n"),
             "cache.toml:3: stores.x.url: the redis driver takes no such key (it takes driver, "
-            "prefix, ttl, host, port, password, db)");
+            "prefix, ttl, host, port, password, db, pool_size, connect_timeout, timeout)");
 }
 
 TEST(FileErrorTest, SizesMustBeSizes) {

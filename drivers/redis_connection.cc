@@ -1,0 +1,203 @@
+#include "drivers/redis_connection.h"
+
+#include <hiredis/adapters/libuv.h>
+#include <sys/socket.h>
+
+#include <cstring>
+
+#include <utility>
+
+namespace arvel::drivers {
+
+namespace {
+
+RedisConnection* Owner(const redisAsyncContext* ac) {
+  return static_cast<RedisConnection*>(ac->data);
+}
+
+std::string ErrorText(const redisAsyncContext* ac, std::string_view fallback) {
+  if (ac->errstr != nullptr && ac->errstr[0] != '\0') return ac->errstr;
+  return std::string(fallback);
+}
+
+// Sends `argv` on `ac`; false when hiredis refuses (the context is closing).
+bool SendArgv(redisAsyncContext* ac, redisCallbackFn* fn, const std::vector<std::string>& argv) {
+  constexpr size_t kInline = 16;
+  const char* inline_ptrs[kInline];
+  size_t inline_lens[kInline];
+  std::vector<const char*> ptrs;
+  std::vector<size_t> lens;
+  const char** p = inline_ptrs;
+  size_t* l = inline_lens;
+  if (argv.size() > kInline) {
+    ptrs.resize(argv.size());
+    lens.resize(argv.size());
+    p = ptrs.data();
+    l = lens.data();
+  }
+  for (size_t i = 0; i < argv.size(); ++i) {
+    p[i] = argv[i].data();
+    l[i] = argv[i].size();
+  }
+  return redisAsyncCommandArgv(ac, fn, nullptr, static_cast<int>(argv.size()), p, l) == REDIS_OK;
+}
+
+}  // namespace
+
+RedisConnection::RedisConnection(uv_loop_t* loop) : loop_(loop) {}
+
+RedisConnection::~RedisConnection() { Abort(Status::Error("connection closed")); }
+
+void RedisConnection::Connect(const std::string& ip, int port, const RedisLogin& login,
+                              std::vector<std::vector<std::string>> setup,
+                              std::function<void(const Status&)> on_state) {
+  on_state_ = std::move(on_state);
+  ready_ = false;
+  connect_started_ = uv_now(loop_);
+  redisAsyncContext* ac = redisAsyncConnect(ip.c_str(), port);
+  if (ac == nullptr || ac->err != 0) {
+    std::string reason = ac ? ErrorText(ac, "connect failed") : "out of memory";
+    if (ac) redisAsyncFree(ac);
+    auto on_failed = std::move(on_state_);
+    if (on_failed) on_failed(Status::Error(reason));
+    return;
+  }
+  if (redisLibuvAttach(ac, loop_) != REDIS_OK) {
+    redisAsyncFree(ac);
+    auto on_failed = std::move(on_state_);
+    if (on_failed) on_failed(Status::Error("cannot attach to the event loop"));
+    return;
+  }
+  ac->data = this;
+  ctx_ = ac;
+  redisAsyncSetConnectCallback(ac, OnConnect);
+  redisAsyncSetDisconnectCallback(ac, OnDisconnect);
+  // hiredis queues these until the socket connects; they go out ahead of anything sent later.
+  if (!login.password.empty()) setup.insert(setup.begin(), {"AUTH", login.password});
+  if (login.db != 0) {
+    setup.insert(setup.begin() + (login.password.empty() ? 0 : 1),
+                 {"SELECT", std::to_string(login.db)});
+  }
+  handshake_left_ = setup.size();
+  if (setup.empty()) {
+    // Nothing to confirm the connection with: PING, so "ready" means Redis answered.
+    setup.push_back({"PING"});
+    handshake_left_ = 1;
+  }
+  for (const auto& command : setup) {
+    Send(command, [this](const Status& status, const redisReply* reply) {
+      HandshakeStep(status, reply);
+    });
+  }
+}
+
+void RedisConnection::HandshakeStep(const Status& status, const redisReply* reply) {
+  if (!status.ok()) return;  // the connection failed: Lost() reports it
+  if (reply->type == REDIS_REPLY_ERROR) {
+    // AUTH refused, no such db…: this connection is of no use.
+    std::string reason(reply->str, reply->len);
+    auto on_state = std::move(on_state_);
+    Abort(Status::Error(reason));
+    if (on_state) on_state(Status::Error(reason));
+    return;
+  }
+  if (--handshake_left_ > 0) return;
+  ready_ = true;
+  if (on_state_) on_state_(Status::Ok());
+}
+
+void RedisConnection::Send(const std::vector<std::string>& argv, ReplyFn done) {
+  if (ctx_ == nullptr) return done(Status::Error("not connected"), nullptr);
+  if (!SendArgv(ctx_, OnReply, argv)) return done(Status::Error("connection closing"), nullptr);
+  pending_.push_back({std::move(done), uv_now(loop_)});
+}
+
+void RedisConnection::Subscribe(const std::string& pattern, std::function<void()> on_subscribed,
+                                MessageFn on_message) {
+  if (ctx_ == nullptr) return;
+  on_subscribed_ = std::move(on_subscribed);
+  on_message_ = std::move(on_message);
+  SendArgv(ctx_, OnSubscription, {"PSUBSCRIBE", pattern});
+}
+
+std::string RedisConnection::PendingConnectError() const {
+  if (ctx_ == nullptr || (ctx_->c.flags & REDIS_CONNECTED) != 0) return {};
+  int error = 0;
+  socklen_t size = sizeof(error);
+  if (getsockopt(ctx_->c.fd, SOL_SOCKET, SO_ERROR, &error, &size) != 0 || error == 0) return {};
+  return std::strerror(error);
+}
+
+void RedisConnection::Abort(const Status& reason) {
+  ready_ = false;
+  on_state_ = nullptr;
+  on_subscribed_ = nullptr;
+  on_message_ = nullptr;
+  if (redisAsyncContext* ac = std::exchange(ctx_, nullptr)) {
+    ac->data = nullptr;  // its remaining callbacks (replies with NULL) are ignored
+    redisAsyncFree(ac);  // deferred by hiredis when inside one of its callbacks
+  }
+  FailPending(reason);
+}
+
+void RedisConnection::FailPending(const Status& reason) {
+  std::deque<Pending> failed;
+  failed.swap(pending_);
+  for (Pending& pending : failed) pending.done(reason, nullptr);
+}
+
+void RedisConnection::Lost(const std::string& reason) {
+  if (ctx_ != nullptr) {
+    ctx_->data = nullptr;  // hiredis frees it: never touch it again
+    ctx_ = nullptr;
+  }
+  ready_ = false;
+  auto on_state = std::move(on_state_);
+  on_subscribed_ = nullptr;
+  on_message_ = nullptr;
+  FailPending(Status::Error(reason));
+  if (on_state) on_state(Status::Error(reason));
+}
+
+void RedisConnection::OnConnect(const redisAsyncContext* ac, int status) {
+  RedisConnection* self = Owner(ac);
+  if (self == nullptr || status == REDIS_OK) return;
+  self->Lost(ErrorText(ac, "connect failed"));
+}
+
+void RedisConnection::OnDisconnect(const redisAsyncContext* ac, int status) {
+  RedisConnection* self = Owner(ac);
+  if (self == nullptr) return;
+  self->Lost(ErrorText(ac, "connection lost"));
+}
+
+void RedisConnection::OnReply(redisAsyncContext* ac, void* reply, void*) {
+  RedisConnection* self = Owner(ac);
+  if (self == nullptr) return;
+  if (reply == nullptr) {
+    // hiredis is freeing the context after an error: the connection is gone.
+    self->Lost(ErrorText(ac, "connection lost"));
+    return;
+  }
+  if (self->pending_.empty()) return;
+  Pending pending = std::move(self->pending_.front());
+  self->pending_.pop_front();
+  pending.done(Status::Ok(), static_cast<const redisReply*>(reply));
+}
+
+void RedisConnection::OnSubscription(redisAsyncContext* ac, void* reply, void*) {
+  RedisConnection* self = Owner(ac);
+  if (self == nullptr) return;
+  if (reply == nullptr) return self->Lost(ErrorText(ac, "connection lost"));
+  const auto* r = static_cast<const redisReply*>(reply);
+  if (r->type != REDIS_REPLY_ARRAY || r->elements < 3) return;
+  std::string_view kind(r->element[0]->str, r->element[0]->len);
+  if (kind == "psubscribe") {
+    if (auto on_subscribed = std::move(self->on_subscribed_)) on_subscribed();
+  } else if (kind == "pmessage" && r->elements == 4 && self->on_message_) {
+    self->on_message_(std::string_view(r->element[2]->str, r->element[2]->len),
+                      std::string_view(r->element[3]->str, r->element[3]->len));
+  }
+}
+
+}  // namespace arvel::drivers

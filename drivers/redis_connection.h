@@ -1,0 +1,101 @@
+#pragma once
+// One hiredis async connection on the daemon's libuv loop (hiredis's libuv adapter): a login
+// handshake (AUTH, SELECT, then the caller's setup commands such as SCRIPT LOAD) queued ahead of
+// everything else, a FIFO of commands in flight (Redis answers in order, so the oldest is at the
+// front, and its age is what the command timeout looks at), and a clean failure path: when the
+// connection fails, drops or is aborted, every command in flight completes with an error —
+// none is ever left hanging.
+//
+// hiredis 0.14 frees a context itself when the connection fails, and defers a redisAsyncFree
+// made inside one of its callbacks; to stay clear of both, the context's `data` (this object) is
+// cleared before the context is given up, and the static callbacks ignore a context without it.
+//
+// Loop thread only. Completions may run inline (Send on a connection that is down).
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace arvel::drivers {
+
+// A reply (valid only during the call), or the error that prevented one (reply == nullptr).
+// An error reply of Redis is a reply, with an OK status.
+using ReplyFn = std::function<void(const Status& status, const redisReply* reply)>;
+// What a subscription delivers: the channel and the message of each pmessage.
+using MessageFn = std::function<void(std::string_view channel, std::string_view message)>;
+
+struct RedisLogin {
+  std::string password;  // empty: no AUTH
+  int db = 0;
+};
+
+class RedisConnection {
+ public:
+  explicit RedisConnection(uv_loop_t* loop);
+  ~RedisConnection();  // Abort()s
+  RedisConnection(const RedisConnection&) = delete;
+  RedisConnection& operator=(const RedisConnection&) = delete;
+
+  // Connects to `ip`:`port` and queues the login and `setup` commands. `on_state` runs with OK
+  // once every one of them succeeded, and with the reason when the connection fails or drops
+  // (at most once per Connect; never after Abort). REQUIRES: !connected().
+  void Connect(const std::string& ip, int port, const RedisLogin& login,
+               std::vector<std::vector<std::string>> setup, std::function<void(const Status&)> on_state);
+  // Sends one command; `done` runs exactly once, with the reply or an error.
+  void Send(const std::vector<std::string>& argv, ReplyFn done);
+  // PSUBSCRIBE `pattern`: `on_subscribed` runs once when Redis confirms, `on_message` for every
+  // message. Only other subscriptions may follow on this connection.
+  void Subscribe(const std::string& pattern, std::function<void()> on_subscribed,
+                 MessageFn on_message);
+  // Drops the connection; commands in flight complete with `reason`. Idempotent.
+  void Abort(const Status& reason);
+
+  bool connected() const { return ctx_ != nullptr; }
+  bool ready() const { return ready_; }
+  // Loop time (uv_now) when Connect started.
+  uint64_t connect_started() const { return connect_started_; }
+  // Loop time when the oldest unanswered command was sent; 0 when none is.
+  uint64_t oldest_sent() const { return pending_.empty() ? 0 : pending_.front().sent; }
+  size_t in_flight() const { return pending_.size(); }
+  // The error of a connect that failed but that hiredis has not noticed (its libuv adapter
+  // drops poll errors, so a refused connect would otherwise wait for the connect timeout);
+  // empty while connecting normally or once connected.
+  std::string PendingConnectError() const;
+
+ private:
+  struct Pending {
+    ReplyFn done;
+    uint64_t sent = 0;
+  };
+
+  static void OnConnect(const redisAsyncContext* ac, int status);
+  static void OnDisconnect(const redisAsyncContext* ac, int status);
+  static void OnReply(redisAsyncContext* ac, void* reply, void* privdata);
+  static void OnSubscription(redisAsyncContext* ac, void* reply, void* privdata);
+
+  // The connection is gone (hiredis is freeing the context): fail everything, tell the owner.
+  void Lost(const std::string& reason);
+  void FailPending(const Status& reason);
+  void HandshakeStep(const Status& status, const redisReply* reply);
+
+  uv_loop_t* loop_;
+  redisAsyncContext* ctx_ = nullptr;
+  bool ready_ = false;
+  uint64_t connect_started_ = 0;
+  size_t handshake_left_ = 0;
+  std::function<void(const Status&)> on_state_;
+  std::deque<Pending> pending_;
+  std::function<void()> on_subscribed_;
+  MessageFn on_message_;
+};
+
+}  // namespace arvel::drivers
