@@ -5,10 +5,12 @@
 // transaction that notified, WAL flush included (PreCommit_Notify takes a cluster-wide lock and
 // holds it until the commit is durable), which halves the throughput of concurrent writers that
 // would otherwise share their flushes (group commit). Here the writes commit as before and the
-// channel sends what they changed afterwards, many payloads per NOTIFY transaction, with
-// synchronous_commit off (nothing of value is lost with a notification: a listener that misses
-// one re-checks on its timer). A daemon that dies between a commit and the NOTIFY leaves its
-// listeners to that timer too; so does any writer that is not an arvel daemon.
+// channel sends what they changed afterwards, many payloads per NOTIFY transaction (one at a
+// time, starting at least kSendSpacingMs apart, so a write load pays for a few hundred
+// transactions a second whatever its rate), with synchronous_commit off (nothing of value is lost
+// with a notification: a listener that misses one re-checks on its timer). A daemon that dies
+// between a commit and the NOTIFY leaves its listeners to that timer too; so does any writer that
+// is not an arvel daemon.
 //
 // One thread, one connection, in non-blocking mode: it waits with poll(2) on the connection's
 // socket and an eventfd that Announce and Stop write to, so nothing it does blocks the loop or
@@ -42,6 +44,11 @@ constexpr int kConnectTimeoutMs = 10'000;
 constexpr int kFirstBackoffMs = 100;
 constexpr int kMaxBackoffMs = 5'000;
 constexpr size_t kMaxBatch = 1000;  // payloads per NOTIFY transaction
+// NOTIFY transactions start at least this far apart: under a write load the payloads of a few
+// milliseconds share one (each costs the server a transaction and every listener a wake-up),
+// while a lone write is announced at once.
+constexpr int64_t kSendSpacingMs = 2;
+constexpr char kNotifyStatement[] = "arvel_notify";
 constexpr unsigned kTextOid = 25;
 constexpr unsigned kTextArrayOid = 1009;
 
@@ -259,12 +266,20 @@ PGconn* PostgresChangeChannel::Connect(std::string* error) {
   PQsetNoticeProcessor(
       conn, [](void*, const char*) {}, nullptr);
   const std::string setup = "SET synchronous_commit = off; LISTEN " + Quoted(channel_);
-  if (PQsetnonblocking(conn, 1) != 0 || !Exec(conn, setup.c_str())) return fail("LISTEN failed");
+  const unsigned types[] = {kTextOid, kTextArrayOid};
+  const bool ready =
+      PQsetnonblocking(conn, 1) == 0 &&
+      Exec(conn, [&] { return PQsendQuery(conn, setup.c_str()); }) && Exec(conn, [&] {
+        return PQsendPrepare(conn, kNotifyStatement,
+                             "SELECT count(pg_notify($1, p)) FROM unnest($2::text[]) AS p", 2,
+                             types);
+      });
+  if (!ready) return fail("LISTEN failed");
   return conn;
 }
 
-bool PostgresChangeChannel::Exec(PGconn* conn, const char* sql) {
-  if (PQsendQuery(conn, sql) == 0) return false;
+bool PostgresChangeChannel::Exec(PGconn* conn, const std::function<int()>& send) {
+  if (send() == 0) return false;
   bool ok = true;
   for (;;) {
     const int flushed = PQflush(conn);
@@ -299,9 +314,8 @@ bool PostgresChangeChannel::SendBatch(PGconn* conn) {
   const char* values[] = {channel_.c_str(), payloads.data()};
   const int lengths[] = {static_cast<int>(channel_.size()), static_cast<int>(payloads.size())};
   const int formats[] = {0, 1};
-  const unsigned types[] = {kTextOid, kTextArrayOid};
-  return PQsendQueryParams(conn, "SELECT count(pg_notify($1, p)) FROM unnest($2::text[]) AS p", 2,
-                           types, values, lengths, formats, /*resultFormat=*/0) != 0;
+  return PQsendQueryPrepared(conn, kNotifyStatement, 2, values, lengths, formats,
+                             /*resultFormat=*/0) != 0;
 }
 
 void PostgresChangeChannel::Serve(PGconn* conn) {
@@ -313,11 +327,22 @@ void PostgresChangeChannel::Serve(PGconn* conn) {
   listening_ = true;
   Post({.is_state = true, .listening = true});
   bool in_flight = false;
+  int64_t last_send_ms = 0;
   while (!stopping()) {
-    if (!in_flight && SendBatch(conn)) in_flight = true;
+    int timeout_ms = -1;
+    if (!in_flight) {
+      const int64_t wait_ms = last_send_ms + kSendSpacingMs - SteadyMs();
+      if (wait_ms > 0) {
+        std::lock_guard lock(mu_);
+        if (!outbox_.empty()) timeout_ms = static_cast<int>(wait_ms);
+      } else if (SendBatch(conn)) {
+        in_flight = true;
+        last_send_ms = SteadyMs();
+      }
+    }
     const int flushed = PQflush(conn);
     if (flushed < 0) break;
-    const Wake wake = WaitFor(PQsocket(conn), flushed == 1 ? POLLIN | POLLOUT : POLLIN, -1);
+    const Wake wake = WaitFor(PQsocket(conn), flushed == 1 ? POLLIN | POLLOUT : POLLIN, timeout_ms);
     if (wake == Wake::kReady && PQconsumeInput(conn) == 0) break;
     while (in_flight && !PQisBusy(conn)) {
       PGresult* result = PQgetResult(conn);

@@ -73,8 +73,8 @@ class PostgresChangeChannel {
   void Serve(PGconn* conn);
   // Sends the next batch of payloads, if any; true when a NOTIFY is now in flight.
   bool SendBatch(PGconn* conn);
-  // Runs `sql` (no parameters) to completion; false on any failure.
-  bool Exec(PGconn* conn, const char* sql);
+  // Sends a query with `send` (a PQsend* call) and reads it to completion; false on any failure.
+  bool Exec(PGconn* conn, const std::function<int()>& send);
   // Waits until `fd` is ready for `events`, the channel is woken (Announce, Stop), or
   // `timeout_ms` passes (-1: no limit).
   Wake WaitFor(int fd, short events, int timeout_ms);
