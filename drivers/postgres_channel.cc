@@ -87,7 +87,87 @@ int64_t SteadyMs() {
       .count();
 }
 
+// The key an escaped payload tail stands for; nullopt when EncodeChange did not make it.
+std::optional<std::string> UnescapeKey(std::string_view escaped) {
+  auto hex = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  std::string key;
+  for (size_t i = 0; i < escaped.size(); ++i) {
+    if (escaped[i] != '\\') {
+      key += escaped[i];
+    } else if (i + 1 < escaped.size() && escaped[i + 1] == '\\') {
+      key += '\\';
+      ++i;
+    } else if (i + 3 < escaped.size() && escaped[i + 1] == 'x' && hex(escaped[i + 2]) >= 0 &&
+               hex(escaped[i + 3]) >= 0) {
+      key += static_cast<char>(hex(escaped[i + 2]) * 16 + hex(escaped[i + 3]));
+      i += 3;
+    } else {
+      return std::nullopt;
+    }
+  }
+  return key;
+}
+
+std::string Header(char space, std::string_view prefix) {
+  std::string payload;
+  payload += space;
+  payload += ':';
+  payload += std::to_string(prefix.size());
+  payload += ':';
+  payload += prefix;
+  return payload;
+}
+
 }  // namespace
+
+std::string EncodeChange(Space space, std::string_view prefix, std::string_view key) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string payload = Header(static_cast<char>('0' + static_cast<int>(space)), prefix);
+  for (unsigned char c : key) {
+    if (c == '\\') {
+      payload += "\\\\";
+    } else if (c >= 0x20 && c < 0x7f) {
+      payload += static_cast<char>(c);
+    } else {
+      payload += "\\x";
+      payload += kHex[c >> 4];
+      payload += kHex[c & 15];
+    }
+  }
+  return payload;
+}
+
+std::string EncodeFlush(std::string_view prefix) { return Header('*', prefix); }
+
+std::optional<ChangeMessage> DecodeChange(std::string_view payload) {
+  if (payload.size() < 4 || payload[1] != ':') return std::nullopt;
+  const size_t colon = payload.find(':', 2);
+  if (colon == std::string_view::npos || colon == 2) return std::nullopt;
+  size_t length = 0;
+  for (char c : payload.substr(2, colon - 2)) {
+    if (c < '0' || c > '9' || length > payload.size()) return std::nullopt;
+    length = length * 10 + static_cast<size_t>(c - '0');
+  }
+  const std::string_view rest = payload.substr(colon + 1);
+  if (length > rest.size()) return std::nullopt;
+  ChangeMessage change;
+  change.prefix = std::string(rest.substr(0, length));
+  if (payload[0] == '*') {
+    change.all = true;
+    return rest.size() == length ? std::optional(std::move(change)) : std::nullopt;
+  }
+  const int space = payload[0] - '0';
+  if (space < 0 || space >= kSpaceCount) return std::nullopt;
+  change.space = static_cast<Space>(space);
+  std::optional<std::string> key = UnescapeKey(rest.substr(length));
+  if (!key) return std::nullopt;
+  change.key = std::move(*key);
+  return change;
+}
 
 PostgresChangeChannel::PostgresChangeChannel(uv_loop_t* loop, std::string url, std::string channel,
                                              Callbacks callbacks)
