@@ -82,13 +82,13 @@ wait_for_ping() {
 
 # start_arvel STORE -> sets $port; the daemon serves cache.toml's stores with STORE as default.
 start_arvel() {
-  local log="$work/arvel-$1.log"
+  local log="$work/arvel-$1-${#pids[@]}.log"
   ( cd "$work" && exec env CACHE_PORT=1 "$binary" --config "$work/cache.toml" --store "$1" \
       --port 0 2>"$log" ) &
   pids+=($!)
   port=""
   for _ in $(seq 1 100); do
-    port="$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\) .*/\1/p' "$log" | head -n1)"
+    port="$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\) .*/\1/p' "$log" 2>/dev/null | head -n1 || true)"
     [[ -n "$port" ]] && break
     sleep 0.1
   done

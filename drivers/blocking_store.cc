@@ -213,10 +213,14 @@ void BlockingStore::Execute(Operation operation, OpDone done) {
       },
       [this, write, changed, done = std::move(done)](const Status& status) {
         if (!status.ok()) return done(status, OpResult{});
+        // As the generic executor: a write reports `applied`, a delete how many it removed.
         OpResult result;
-        result.applied = true;
         const int64_t count = ReportWrites(write->space, write->keys, *changed);
-        if (write->erase) result.integer = count;
+        if (write->erase) {
+          result.integer = count;
+        } else {
+          result.applied = true;
+        }
         done(Status::Ok(), std::move(result));
       });
 }

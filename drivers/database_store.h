@@ -17,6 +17,10 @@
 //     space, key_hash): a B-tree entry cannot hold a long key, and one index serves lookups,
 //     upserts and SCAN (in hash order; a cursor is the first 8 bytes of a hash).
 // Either way a cursor lives in the table, so it stays valid across restarts and daemons.
+//
+// Daemons sharing a PostgreSQL table also share the NOTIFY channel "arvel:<table>", on which each
+// announces the keys it changed (drivers/postgres_channel.h), so waiters elsewhere wake at once;
+// SQLite has no such mechanism across processes, and waiters there re-check on a timer.
 
 #include <uv.h>
 

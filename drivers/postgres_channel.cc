@@ -5,10 +5,12 @@
 // transaction that notified, WAL flush included (PreCommit_Notify takes a cluster-wide lock and
 // holds it until the commit is durable), which halves the throughput of concurrent writers that
 // would otherwise share their flushes (group commit). Here the writes commit as before and the
-// channel sends what they changed afterwards, many payloads per NOTIFY transaction, with
-// synchronous_commit off (nothing of value is lost with a notification: a listener that misses
-// one re-checks on its timer). A daemon that dies between a commit and the NOTIFY leaves its
-// listeners to that timer too; so does any writer that is not an arvel daemon.
+// channel sends what they changed afterwards, many payloads per NOTIFY transaction (one at a
+// time, starting at least kSendSpacingMs apart, so a write load pays for a few hundred
+// transactions a second whatever its rate), with synchronous_commit off (nothing of value is lost
+// with a notification: a listener that misses one re-checks on its timer). A daemon that dies
+// between a commit and the NOTIFY leaves its listeners to that timer too; so does any writer that
+// is not an arvel daemon.
 //
 // One thread, one connection, in non-blocking mode: it waits with poll(2) on the connection's
 // socket and an eventfd that Announce and Stop write to, so nothing it does blocks the loop or
@@ -42,6 +44,11 @@ constexpr int kConnectTimeoutMs = 10'000;
 constexpr int kFirstBackoffMs = 100;
 constexpr int kMaxBackoffMs = 5'000;
 constexpr size_t kMaxBatch = 1000;  // payloads per NOTIFY transaction
+// NOTIFY transactions start at least this far apart: under a write load the payloads of a few
+// milliseconds share one (each costs the server a transaction and every listener a wake-up),
+// while a lone write is announced at once.
+constexpr int64_t kSendSpacingMs = 2;
+constexpr char kNotifyStatement[] = "arvel_notify";
 constexpr unsigned kTextOid = 25;
 constexpr unsigned kTextArrayOid = 1009;
 
@@ -80,7 +87,87 @@ int64_t SteadyMs() {
       .count();
 }
 
+// The key an escaped payload tail stands for; nullopt when EncodeChange did not make it.
+std::optional<std::string> UnescapeKey(std::string_view escaped) {
+  auto hex = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  std::string key;
+  for (size_t i = 0; i < escaped.size(); ++i) {
+    if (escaped[i] != '\\') {
+      key += escaped[i];
+    } else if (i + 1 < escaped.size() && escaped[i + 1] == '\\') {
+      key += '\\';
+      ++i;
+    } else if (i + 3 < escaped.size() && escaped[i + 1] == 'x' && hex(escaped[i + 2]) >= 0 &&
+               hex(escaped[i + 3]) >= 0) {
+      key += static_cast<char>(hex(escaped[i + 2]) * 16 + hex(escaped[i + 3]));
+      i += 3;
+    } else {
+      return std::nullopt;
+    }
+  }
+  return key;
+}
+
+std::string Header(char space, std::string_view prefix) {
+  std::string payload;
+  payload += space;
+  payload += ':';
+  payload += std::to_string(prefix.size());
+  payload += ':';
+  payload += prefix;
+  return payload;
+}
+
 }  // namespace
+
+std::string EncodeChange(Space space, std::string_view prefix, std::string_view key) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string payload = Header(static_cast<char>('0' + static_cast<int>(space)), prefix);
+  for (unsigned char c : key) {
+    if (c == '\\') {
+      payload += "\\\\";
+    } else if (c >= 0x20 && c < 0x7f) {
+      payload += static_cast<char>(c);
+    } else {
+      payload += "\\x";
+      payload += kHex[c >> 4];
+      payload += kHex[c & 15];
+    }
+  }
+  return payload;
+}
+
+std::string EncodeFlush(std::string_view prefix) { return Header('*', prefix); }
+
+std::optional<ChangeMessage> DecodeChange(std::string_view payload) {
+  if (payload.size() < 4 || payload[1] != ':') return std::nullopt;
+  const size_t colon = payload.find(':', 2);
+  if (colon == std::string_view::npos || colon == 2) return std::nullopt;
+  size_t length = 0;
+  for (char c : payload.substr(2, colon - 2)) {
+    if (c < '0' || c > '9' || length > payload.size()) return std::nullopt;
+    length = length * 10 + static_cast<size_t>(c - '0');
+  }
+  const std::string_view rest = payload.substr(colon + 1);
+  if (length > rest.size()) return std::nullopt;
+  ChangeMessage change;
+  change.prefix = std::string(rest.substr(0, length));
+  if (payload[0] == '*') {
+    change.all = true;
+    return rest.size() == length ? std::optional(std::move(change)) : std::nullopt;
+  }
+  const int space = payload[0] - '0';
+  if (space < 0 || space >= kSpaceCount) return std::nullopt;
+  change.space = static_cast<Space>(space);
+  std::optional<std::string> key = UnescapeKey(rest.substr(length));
+  if (!key) return std::nullopt;
+  change.key = std::move(*key);
+  return change;
+}
 
 PostgresChangeChannel::PostgresChangeChannel(uv_loop_t* loop, std::string url, std::string channel,
                                              Callbacks callbacks)
@@ -259,12 +346,20 @@ PGconn* PostgresChangeChannel::Connect(std::string* error) {
   PQsetNoticeProcessor(
       conn, [](void*, const char*) {}, nullptr);
   const std::string setup = "SET synchronous_commit = off; LISTEN " + Quoted(channel_);
-  if (PQsetnonblocking(conn, 1) != 0 || !Exec(conn, setup.c_str())) return fail("LISTEN failed");
+  const unsigned types[] = {kTextOid, kTextArrayOid};
+  const bool ready =
+      PQsetnonblocking(conn, 1) == 0 &&
+      Exec(conn, [&] { return PQsendQuery(conn, setup.c_str()); }) && Exec(conn, [&] {
+        return PQsendPrepare(conn, kNotifyStatement,
+                             "SELECT count(pg_notify($1, p)) FROM unnest($2::text[]) AS p", 2,
+                             types);
+      });
+  if (!ready) return fail("LISTEN failed");
   return conn;
 }
 
-bool PostgresChangeChannel::Exec(PGconn* conn, const char* sql) {
-  if (PQsendQuery(conn, sql) == 0) return false;
+bool PostgresChangeChannel::Exec(PGconn* conn, const std::function<int()>& send) {
+  if (send() == 0) return false;
   bool ok = true;
   for (;;) {
     const int flushed = PQflush(conn);
@@ -299,9 +394,8 @@ bool PostgresChangeChannel::SendBatch(PGconn* conn) {
   const char* values[] = {channel_.c_str(), payloads.data()};
   const int lengths[] = {static_cast<int>(channel_.size()), static_cast<int>(payloads.size())};
   const int formats[] = {0, 1};
-  const unsigned types[] = {kTextOid, kTextArrayOid};
-  return PQsendQueryParams(conn, "SELECT count(pg_notify($1, p)) FROM unnest($2::text[]) AS p", 2,
-                           types, values, lengths, formats, /*resultFormat=*/0) != 0;
+  return PQsendQueryPrepared(conn, kNotifyStatement, 2, values, lengths, formats,
+                             /*resultFormat=*/0) != 0;
 }
 
 void PostgresChangeChannel::Serve(PGconn* conn) {
@@ -313,11 +407,22 @@ void PostgresChangeChannel::Serve(PGconn* conn) {
   listening_ = true;
   Post({.is_state = true, .listening = true});
   bool in_flight = false;
+  int64_t last_send_ms = 0;
   while (!stopping()) {
-    if (!in_flight && SendBatch(conn)) in_flight = true;
+    int timeout_ms = -1;
+    if (!in_flight) {
+      const int64_t wait_ms = last_send_ms + kSendSpacingMs - SteadyMs();
+      if (wait_ms > 0) {
+        std::lock_guard lock(mu_);
+        if (!outbox_.empty()) timeout_ms = static_cast<int>(wait_ms);
+      } else if (SendBatch(conn)) {
+        in_flight = true;
+        last_send_ms = SteadyMs();
+      }
+    }
     const int flushed = PQflush(conn);
     if (flushed < 0) break;
-    const Wake wake = WaitFor(PQsocket(conn), flushed == 1 ? POLLIN | POLLOUT : POLLIN, -1);
+    const Wake wake = WaitFor(PQsocket(conn), flushed == 1 ? POLLIN | POLLOUT : POLLIN, timeout_ms);
     if (wake == Wake::kReady && PQconsumeInput(conn) == 0) break;
     while (in_flight && !PQisBusy(conn)) {
       PGresult* result = PQgetResult(conn);

@@ -13,14 +13,33 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
+#include "drivers/store_types.h"
+
 typedef struct pg_conn PGconn;
 
 namespace arvel::drivers {
+
+// What a payload on the channel says: `key` of `space` changed in the store with `prefix`, or,
+// with `all`, every key of that store (a flush).
+struct ChangeMessage {
+  bool all = false;
+  Space space = Space::kData;
+  std::string prefix;
+  std::string key;
+};
+// "SPACE:N:PREFIXKEY": SPACE a digit, or '*' for a flush (no key); N the prefix's length in
+// bytes. A payload is text, so the key is escaped into printable ASCII: bytes 0x20-0x7e as they
+// are except '\', which doubles, and any other byte as \xHH.
+std::string EncodeChange(Space space, std::string_view prefix, std::string_view key);
+std::string EncodeFlush(std::string_view prefix);
+// nullopt for a payload the encoders did not make.
+std::optional<ChangeMessage> DecodeChange(std::string_view payload);
 
 class PostgresChangeChannel {
  public:
@@ -73,8 +92,8 @@ class PostgresChangeChannel {
   void Serve(PGconn* conn);
   // Sends the next batch of payloads, if any; true when a NOTIFY is now in flight.
   bool SendBatch(PGconn* conn);
-  // Runs `sql` (no parameters) to completion; false on any failure.
-  bool Exec(PGconn* conn, const char* sql);
+  // Sends a query with `send` (a PQsend* call) and reads it to completion; false on any failure.
+  bool Exec(PGconn* conn, const std::function<int()>& send);
   // Waits until `fd` is ready for `events`, the channel is woken (Announce, Stop), or
   // `timeout_ms` passes (-1: no limit).
   Wake WaitFor(int fd, short events, int timeout_ms);

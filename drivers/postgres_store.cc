@@ -183,58 +183,6 @@ bool Announced(Space space) {
   return space == Space::kData || space == Space::kTagged || space == Space::kLock;
 }
 
-// A change notification's payload: "SPACE:N:PREFIXKEY", SPACE a digit or '*' (a flush: every
-// key), N the prefix's length in bytes. The key is escaped into printable ASCII (a payload is
-// text): bytes 0x20-0x7e as they are but '\', which doubles, and any other byte as \xHH.
-std::string ChangePayload(char space, std::string_view prefix, std::string_view key) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string payload;
-  payload.reserve(8 + prefix.size() + key.size());
-  payload += space;
-  payload += ':';
-  payload += std::to_string(prefix.size());
-  payload += ':';
-  payload += prefix;
-  for (unsigned char c : key) {
-    if (c == '\\') {
-      payload += "\\\\";
-    } else if (c >= 0x20 && c < 0x7f) {
-      payload += static_cast<char>(c);
-    } else {
-      payload += "\\x";
-      payload += kHex[c >> 4];
-      payload += kHex[c & 15];
-    }
-  }
-  return payload;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-// The key a payload's escaped tail stands for; nullopt when it is not one ChangePayload made.
-std::optional<std::string> UnescapeKey(std::string_view escaped) {
-  std::string key;
-  for (size_t i = 0; i < escaped.size(); ++i) {
-    if (escaped[i] != '\\') {
-      key += escaped[i];
-    } else if (i + 1 < escaped.size() && escaped[i + 1] == '\\') {
-      key += '\\';
-      ++i;
-    } else if (i + 3 < escaped.size() && escaped[i + 1] == 'x' && HexValue(escaped[i + 2]) >= 0 &&
-               HexValue(escaped[i + 3]) >= 0) {
-      key += static_cast<char>(HexValue(escaped[i + 2]) * 16 + HexValue(escaped[i + 3]));
-      i += 3;
-    } else {
-      return std::nullopt;
-    }
-  }
-  return key;
-}
-
 uint64_t RandomHashPrefix() {
   thread_local std::mt19937_64 rng(std::random_device{}());
   return rng();
@@ -465,30 +413,17 @@ void PostgresStore::Close(DoneFn done) {
 void PostgresStore::Announce(Space space, const std::vector<std::string>& keys,
                              const std::vector<bool>* changed) {
   if (!Announced(space)) return;
-  const char digit = static_cast<char>('0' + static_cast<int>(space));
   for (size_t i = 0; i < keys.size(); ++i) {
     if (changed && (i >= changed->size() || !(*changed)[i])) continue;
-    channel_->Announce(ChangePayload(digit, settings_.prefix, keys[i]));
+    channel_->Announce(EncodeChange(space, settings_.prefix, keys[i]));
   }
 }
 
 void PostgresStore::OnChange(std::string_view payload) {
-  // "SPACE:N:PREFIXKEY"
-  if (payload.size() < 4 || payload[1] != ':') return;
-  const size_t colon = payload.find(':', 2);
-  if (colon == std::string_view::npos) return;
-  size_t length = 0;
-  for (char c : payload.substr(2, colon - 2)) {
-    if (c < '0' || c > '9') return;
-    length = length * 10 + static_cast<size_t>(c - '0');
-  }
-  const std::string_view rest = payload.substr(colon + 1);
-  if (length != settings_.prefix.size() || !rest.starts_with(settings_.prefix)) return;
-  if (payload[0] == '*') return AllKeysWritten();
-  const int space = payload[0] - '0';
-  if (space < 0 || space >= kSpaceCount) return;
-  std::optional<std::string> key = UnescapeKey(rest.substr(length));
-  if (key) KeyWritten(static_cast<Space>(space), *key);
+  std::optional<ChangeMessage> change = DecodeChange(payload);
+  if (!change || change->prefix != settings_.prefix) return;
+  if (change->all) return AllKeysWritten();
+  KeyWritten(change->space, change->key);
 }
 
 PostgresStore::~PostgresStore() {
@@ -855,7 +790,7 @@ Status PostgresStore::FlushBlocking(size_t worker) {
     Abort(worker, *conn);
     return status;
   }
-  channel_->Announce(ChangePayload('*', settings_.prefix, {}));
+  channel_->Announce(EncodeFlush(settings_.prefix));
   return status;
 }
 

@@ -4,6 +4,8 @@
 // own twice, and never of another prefix's. Runs when ARVEL_TEST_POSTGRES_URL names a reachable
 // database (scripts/start-postgres.sh).
 
+#include "drivers/postgres_channel.h"
+
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 #include <unistd.h>
@@ -52,6 +54,33 @@ std::string PgExec(const std::string& sql) {
   }
   PQfinish(conn);
   return error;
+}
+
+TEST(ChangeMessageTest, EveryKeyRoundTripsAsPrintableText) {
+  std::string all_bytes;
+  for (int c = 0; c < 256; ++c) all_bytes += static_cast<char>(c);
+  for (const std::string& key :
+       {std::string("plain:key"), std::string("a\\xff\\"), all_bytes, std::string()}) {
+    const std::string payload = EncodeChange(Space::kLock, "pre:fix", key);
+    for (unsigned char c : payload) EXPECT_TRUE(c >= 0x20 && c < 0x7f) << payload;
+    std::optional<ChangeMessage> change = DecodeChange(payload);
+    ASSERT_TRUE(change) << payload;
+    EXPECT_FALSE(change->all);
+    EXPECT_EQ(change->space, Space::kLock);
+    EXPECT_EQ(change->prefix, "pre:fix");
+    EXPECT_EQ(change->key, key);
+  }
+  EXPECT_EQ(EncodeChange(Space::kData, "p", "k"), "0:1:pk");
+  std::optional<ChangeMessage> flush = DecodeChange(EncodeFlush(""));
+  ASSERT_TRUE(flush);
+  EXPECT_TRUE(flush->all);
+  EXPECT_EQ(flush->prefix, "");
+  // Prefixes are told apart by length, not by where a separator happens to be.
+  EXPECT_EQ(DecodeChange(EncodeChange(Space::kData, "a:b", "c"))->prefix, "a:b");
+  for (std::string_view bad :
+       {"", "0:", "9:0:k", "0:5:ab", "0:x:k", "0:0:\\q", "0:0:\\x4", "*:0:k"}) {
+    EXPECT_FALSE(DecodeChange(bad)) << bad;
+  }
 }
 
 class PostgresChannelTest : public ::testing::Test {
