@@ -79,7 +79,8 @@ BlockingStore::BlockingStore(std::string name, std::string driver, uv_loop_t* lo
     : Store(std::move(name), std::move(driver)),
       pool_(loop, threads, this->name()),
       threads_(threads) {
-  // Files and databases are the backends several daemons share; none tells us of their writes.
+  // Files and databases are the backends several daemons share. A driver that learns of other
+  // daemons' writes sets notifies_remote_changes itself.
   capabilities_.shared = true;
 }
 
@@ -142,6 +143,7 @@ void BlockingStore::Dispatch(std::function<Status(size_t)> work,
     after(Unavailable(down_reason_));
     return;
   }
+  ++backend_calls_;
   auto status = std::make_shared<Status>();
   pool_.Submit([status, work = std::move(work)](size_t worker) { *status = work(worker); },
                [this, status, after = std::move(after)] {

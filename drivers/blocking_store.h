@@ -51,8 +51,11 @@ class BlockingStore : public Store {
   void Count(CountFn done) final;
   void RandomKey(KeyFn done) final;
   void Flush(DoneFn done) final;
-  void Tick(int64_t now_ms) final;
+  // A subclass that overrides it calls it.
+  void Tick(int64_t now_ms) override;
   void WhenIdle(std::function<void()> fn) final { pool_.WhenIdle(std::move(fn)); }
+  // Calls handed to the workers (each one or a few statements on the backend).
+  int64_t backend_calls() const final { return backend_calls_; }
 
  protected:
   // All of these run on worker `worker` (0..threads-1); each worker may keep its own connection.
@@ -115,6 +118,7 @@ class BlockingStore : public Store {
   int64_t retry_delay_ms_ = 500;  // loop thread only
   int64_t next_prune_ms_ = 0;     // loop thread only
   bool pruning_ = false;          // loop thread only
+  int64_t backend_calls_ = 0;     // loop thread only
 };
 
 }  // namespace arvel::drivers

@@ -19,8 +19,9 @@
 // Either way a cursor lives in the table, so it stays valid across restarts and daemons.
 //
 // Daemons sharing a PostgreSQL table also share the NOTIFY channel "arvel:<table>", on which each
-// announces the keys it changed (drivers/postgres_channel.h), so waiters elsewhere wake at once;
-// SQLite has no such mechanism across processes, and waiters there re-check on a timer.
+// announces the keys it changed (drivers/postgres_channel.h), so waiters elsewhere wake at once.
+// Daemons sharing an SQLite file watch it (inotify on its WAL, drivers/file_watch.h): they learn
+// that some keys changed, not which, and their waiters look again.
 
 #include <uv.h>
 

@@ -30,6 +30,22 @@
 // PruneBlocking, at most kPruneBatch rows per statement and kPruneBudgetMs per pass, through the
 // partial index on (prefix, expiration).
 //
+// Changes made by other daemons: waiters (LOCK BLOCK, REMEMBER) must learn of another daemon's
+// commit, and SQLite has no channel between processes. But every commit writes the database's
+// WAL (in rollback-journal mode, the database file itself), and a failed lock attempt or a read
+// writes nothing there. So the store watches the file's directory with inotify (FileWatch,
+// through libuv's uv_fs_event: no thread, no polling, nothing added to a write) and reports a
+// write of `<file>-wal` or `<file>` as Store::SomeKeysChanged — which keys it cannot know, so the
+// server re-checks every waiter on this store. FileWatch coalesces the reports to at most one
+// per kChangeReportIntervalMs while writes go on, plus one look an interval after a burst began
+// (the inotify event may precede the commit's visibility in the WAL index). This daemon's own
+// writes are reported too (inotify cannot tell them apart): bounded by the same interval, and
+// nothing happens when nobody waits. While the watch runs, capabilities().notifies_remote_changes
+// is set and waiters re-check on their own only once a second, in case a report is lost (inotify
+// queue overflow, a file system where other hosts write: WAL needs one host anyway). Without it
+// (:memory:, whose database no other process sees, so it is not shared; a watch that cannot be
+// started, e.g. the inotify limit) waiters poll every 50 ms as before.
+//
 // SCAN: ids come from the rowid (id INTEGER PRIMARY KEY), so a row keeps its id across upserts
 // and VACUUM; the index on (prefix, space) ends, as every SQLite index does, with the rowid, so
 // "id > cursor ORDER BY id" walks it directly.
@@ -226,7 +242,9 @@ SqliteStore::SqliteStore(database::Settings settings, std::string path, uv_loop_
       settings_(std::move(settings)),
       path_(std::move(path)),
       in_memory_(path_ == ":memory:"),
-      sql_(BuildSql(settings_.table)) {
+      sql_(BuildSql(settings_.table)),
+      loop_(loop) {
+  capabilities_.shared = !in_memory_;  // another process cannot open this database
   const size_t threads = in_memory_ ? 1 : settings_.threads;
   for (size_t i = 0; i < threads; ++i) {
     connections_.push_back(std::make_unique<Connection>());
@@ -237,6 +255,46 @@ SqliteStore::SqliteStore(database::Settings settings, std::string path, uv_loop_
 SqliteStore::~SqliteStore() {
   // Close() normally closed them on the workers; this covers a store that was never closed.
   for (auto& conn : connections_) conn->Close();
+}
+
+void SqliteStore::Open(DoneFn done) {
+  BlockingStore::Open([this, done = std::move(done)](const Status& status) {
+    WatchForChanges(NowMs());
+    if (done) done(status);
+  });
+}
+
+void SqliteStore::Close(DoneFn done) {
+  closed_ = true;
+  capabilities_.notifies_remote_changes = false;
+  watch_.reset();  // its handles close on the loop's next turn
+  BlockingStore::Close(std::move(done));
+}
+
+void SqliteStore::Tick(int64_t now_ms) {
+  BlockingStore::Tick(now_ms);
+  if (watch_ == nullptr || !watch_->watching()) WatchForChanges(now_ms);
+}
+
+void SqliteStore::WatchForChanges(int64_t now_ms) {
+  constexpr int64_t kRetryMs = 1000;
+  if (in_memory_ || closed_ || (watch_ != nullptr && watch_->watching())) return;
+  // A lazy store creates its file (and maybe its directory) on first use only.
+  if ((settings_.lazy_open && !used_) || now_ms < next_watch_try_ms_) return;
+  next_watch_try_ms_ = now_ms + kRetryMs;
+  if (watch_ == nullptr) {
+    watch_ = std::make_unique<FileWatch>(loop_, kChangeReportIntervalMs,
+                                         [this] { SomeKeysChanged(); });
+  }
+  const std::filesystem::path file(path_);
+  const std::string dir = file.has_parent_path() ? file.parent_path().string() : ".";
+  const std::string base = file.filename().string();
+  Status status = watch_->Start(dir, {base, base + "-wal"});
+  capabilities_.notifies_remote_changes = status.ok();
+  if (status.ok() || watch_warned_ || !Health().ok()) return;
+  watch_warned_ = true;
+  spdlog::warn("store '{}': {}; waits for other daemons' writes re-check every 50 ms instead",
+               name(), status.message());
 }
 
 Status SqliteStore::Error(const Connection& conn, std::string_view what) const {

@@ -16,6 +16,7 @@
 
 #include "drivers/blocking_store.h"
 #include "drivers/database_store.h"
+#include "drivers/file_watch.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -26,6 +27,15 @@ class SqliteStore : public BlockingStore {
  public:
   SqliteStore(database::Settings settings, std::string path, uv_loop_t* loop);
   ~SqliteStore() override;
+
+  // Also start watching the database file for other daemons' writes (design notes in
+  // sqlite_store.cc); Close stops that first.
+  void Open(DoneFn done) override;
+  void Close(DoneFn done) override;
+  void Tick(int64_t now_ms) override;
+
+  // Reports of "the database was written" at most one per this many ms while writes go on.
+  static constexpr int64_t kChangeReportIntervalMs = 5;
 
   // Statements executed so far (BEGIN and COMMIT included), for tests. Any thread.
   uint64_t statements_run() const { return statements_run_.load(); }
@@ -103,6 +113,9 @@ class SqliteStore : public BlockingStore {
   // statement (autocommit), in a BEGIN IMMEDIATE transaction for more.
   Status WriteAtomically(size_t worker, bool several,
                          const std::function<Status(Connection&)>& write);
+  // Starts watching the database file's directory once it exists; sets
+  // capabilities_.notifies_remote_changes while the watch runs. Loop thread.
+  void WatchForChanges(int64_t now_ms);
 
   const database::Settings settings_;
   const std::string path_;
@@ -117,6 +130,13 @@ class SqliteStore : public BlockingStore {
   std::mutex write_mu_;
   std::mutex open_mu_;  // first open of a file: WAL switch and schema, one worker at a time
   std::atomic<uint64_t> statements_run_{0};
+  uv_loop_t* const loop_;
+  // Loop thread only: the watch on the database file (none for :memory:, none before the file
+  // exists, none after Close), and when to try starting it again after a failure.
+  std::unique_ptr<FileWatch> watch_;
+  bool closed_ = false;
+  int64_t next_watch_try_ms_ = 0;
+  bool watch_warned_ = false;
 };
 
 }  // namespace arvel::drivers

@@ -43,7 +43,10 @@ struct StoreCapabilities {
   // BLOCK, REMEMBER) must also learn of changes made elsewhere — through the driver's change
   // notifications when it has them (`notifies_remote_changes`), else by re-checking.
   bool shared = false;
-  // The driver tells the observer about keys changed through other daemons, promptly.
+  // The driver tells the observer promptly when other daemons change keys: which keys
+  // (KeyObserver::OnKeyWritten; PostgreSQL, redis), or only that some changed
+  // (KeyObserver::OnRemoteChange; SQLite, which sees its database file written). Either way a
+  // notification may be lost, so waiters still re-check now and then.
   bool notifies_remote_changes = false;
   // The store keeps nothing (null): locks and leases are granted without a record.
   bool keeps_nothing = false;
@@ -59,6 +62,11 @@ class KeyObserver {
   virtual ~KeyObserver() = default;
   // `key` is empty with `all == true` after a Flush.
   virtual void OnKeyWritten(class Store& store, Space space, std::string_view key, bool all) = 0;
+  // Another daemon (or this one: the driver cannot tell) changed some keys of `store`, which ones
+  // unknown: whoever waits for a change of a key there should look again. Nothing says a key did
+  // change, so this is no reason to fail a WATCH. Called at most about once per few milliseconds
+  // per store, however many writes there are.
+  virtual void OnRemoteChange(class Store& store) {}
 };
 
 using DoneFn = std::function<void(const Status&)>;
@@ -145,6 +153,9 @@ class Store {
   virtual size_t max_memory() const { return 0; }
   // Keys currently held, all spaces included, when cheap to know; -1 otherwise.
   virtual int64_t approximate_keys() const { return -1; }
+  // Calls made to the backend so far (each one query or transaction), when the driver counts
+  // them; -1 otherwise. Not reset by CONFIG RESETSTAT.
+  virtual int64_t backend_calls() const { return -1; }
 
   const StoreStats& stats() const { return stats_; }
   StoreStats& mutable_stats() { return stats_; }
@@ -158,6 +169,10 @@ class Store {
   }
   void AllKeysWritten() {
     if (observer_) observer_->OnKeyWritten(*this, Space::kData, {}, true);
+  }
+  // Drivers call this on the loop thread when keys may have changed elsewhere, which ones unknown.
+  void SomeKeysChanged() {
+    if (observer_) observer_->OnRemoteChange(*this);
   }
 
   StoreStats stats_;

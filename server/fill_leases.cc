@@ -11,8 +11,9 @@
 // timer fires. A FORGET of the still-absent key writes nothing, so FORGET reports itself
 // (Forgotten) and the same re-read follows. When the lease is held elsewhere (another daemon on
 // a shared driver), the waiters re-read the key and retry the lease when the store notifies a
-// change made by another daemon, and after RecheckMs at the latest (a short poll on a store
-// that does not notify, a slow safety re-check on one that does).
+// change made by another daemon — of that key, or of some keys (OnRemoteChange) — and after
+// RecheckMs at the latest (a short poll on a store that does not notify, a slow safety re-check
+// on one that does).
 //
 // Every path changes the registry first and finishes replies last: finishing resumes a client,
 // which may run further commands at once and re-enter the registry. Store callbacks capture the
@@ -285,6 +286,17 @@ void FillLeases::OnKeyWritten(drivers::Store& store, drivers::Space space, std::
   it->second->check_timer.Start(0, [this, key = it->first, generation = it->second->generation] {
     Recheck(key, generation);
   });
+}
+
+void FillLeases::OnRemoteChange(drivers::Store& store) {
+  for (auto& [key, fill] : fills_) {
+    // Not with a holder here: the key is absent until that client writes it, and a re-read
+    // would take the absence for the holder giving up.
+    if (key.store != &store || fill->holder != 0) continue;
+    fill->check_timer.Start(0, [this, key = key, generation = fill->generation] {
+      Recheck(key, generation);
+    });
+  }
 }
 
 }  // namespace arvel::server

@@ -55,6 +55,9 @@ class FillLeases : public drivers::KeyObserver {
 
   void OnKeyWritten(drivers::Store& store, drivers::Space space, std::string_view key,
                     bool all) override;
+  // Fills of `store` whose lease is held elsewhere re-read their key now (a fill whose holder is
+  // a client of this daemon waits for that client's write).
+  void OnRemoteChange(drivers::Store& store) override;
 
  private:
   struct Waiter;

@@ -313,6 +313,10 @@ void WriteStores(InfoText& out, const Server& server) {
     line += ",evictions=" + std::to_string(stats.evictions);
     line += ",errors=" + std::to_string(stats.errors);
     line += ",used_memory=" + std::to_string(store->used_memory());
+    // Queries/transactions sent to the backend, where the driver counts them (file, database).
+    if (const int64_t calls = store->backend_calls(); calls >= 0) {
+      line += ",backend_calls=" + std::to_string(calls);
+    }
     if (const drivers::TagReclaimer* reclaimer = server.tag_reclaimer(*store)) {
       const auto& tags = reclaimer->stats();
       if (tags.tags >= 0) line += ",tags=" + std::to_string(tags.tags);

@@ -2,8 +2,10 @@
 // take the lock (one store Update: put-if-absent, drivers/lock_logic.h), so a waiter behind it
 // can never get the lock first: FIFO among BLOCK callers. A failed attempt tells us when the
 // holder's TTL runs out; the queue's `wake` timer fires just after that instant (on shared
-// drivers at least every kSharedPollMs, since another daemon's release is not notified here).
-// Releases through this daemon arrive as kLock write notifications and wake the head at once.
+// drivers at least every RemoteRecheckMs, in case another daemon's release went unheard).
+// Releases through this daemon, and through others where the store notifies them, arrive as
+// kLock write notifications and wake the head at once; a store that only knows that some keys
+// changed elsewhere (OnRemoteChange) wakes every head of its queues.
 //
 // Mutual exclusion never depends on this file: it only decides *when* to try. The lock itself is
 // the kLock record, taken and released by atomic Updates, so an ACQUIRE from another client or
@@ -215,6 +217,12 @@ void LockWaiters::OnKeyWritten(drivers::Store& store, drivers::Space space, std:
   if (space != drivers::Space::kLock) return;
   auto it = queues_.find(StoreKeyView{&store, key});
   if (it != queues_.end()) WakeSoon(it->first, *it->second);
+}
+
+void LockWaiters::OnRemoteChange(drivers::Store& store) {
+  for (auto& [lock, queue] : queues_) {
+    if (lock.store == &store) WakeSoon(lock, *queue);
+  }
 }
 
 void LockWaiters::TimeOut(const StoreKey& lock, uint64_t waiter_id) {

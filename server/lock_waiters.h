@@ -1,9 +1,11 @@
 #pragma once
 // LOCK BLOCK's waiting room: per (store, lock name), a FIFO queue of parked clients, woken when
 // the lock may have become free — released or force-released through this daemon (a kLock
-// write), its holder's TTL reached (a timer), or, on drivers shared between daemons, on a poll
-// interval (another daemon's release is not notified here). Only the queue's head ever tries to
-// take the lock, so waiters get it first come, first served. Everything runs on the loop thread.
+// write), its holder's TTL reached (a timer), or, on drivers shared between daemons, when the
+// store reports a change made elsewhere (that key, or "some keys") and on a re-check interval
+// (a safety net where the store reports such changes, a poll where it does not). Only the queue's
+// head ever tries to take the lock, so waiters get it first come, first served. Everything runs
+// on the loop thread.
 //
 // Also home to two small pieces FillLeases (REMEMBER) shares: StoreKey and LoopTimer.
 
@@ -117,6 +119,8 @@ class LockWaiters : public drivers::KeyObserver {
 
   void OnKeyWritten(drivers::Store& store, drivers::Space space, std::string_view key,
                     bool all) override;
+  // Every queue of `store` tries again (one attempt per contended lock).
+  void OnRemoteChange(drivers::Store& store) override;
 
  private:
   struct Waiter;

@@ -35,6 +35,10 @@ class WatchRegistry : public drivers::KeyObserver {
 
   void OnKeyWritten(drivers::Store& store, drivers::Space space, std::string_view key,
                     bool all) override;
+  // Passed on to the listeners only: it names no key, so no WATCH fails for it.
+  void OnRemoteChange(drivers::Store& store) override {
+    for (drivers::KeyObserver* listener : listeners_) listener->OnRemoteChange(store);
+  }
 
  private:
   using WatchedKey = std::pair<drivers::Store*, std::string>;
