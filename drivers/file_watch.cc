@@ -69,7 +69,7 @@ FileWatch::FileWatch(uv_loop_t* loop, int64_t interval_ms, std::function<void()>
 
 FileWatch::~FileWatch() {
   Stop();
-  handles_->changed = nullptr;
+  // `changed` stays: this may be running inside it, and the handles free it once closed.
   uv_close(reinterpret_cast<uv_handle_t*>(&handles_->event), Handles::OnClose);
   uv_close(reinterpret_cast<uv_handle_t*>(&handles_->timer), Handles::OnClose);
 }

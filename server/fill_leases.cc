@@ -13,7 +13,9 @@
 // a shared driver), the waiters re-read the key and retry the lease when the store notifies a
 // change made by another daemon — of that key, or of some keys (OnRemoteChange) — and after
 // RecheckMs at the latest (a short poll on a store that does not notify, a slow safety re-check
-// on one that does).
+// on one that does). A lease taken after an attempt found it held elsewhere is handed out only
+// after one more read of the key: that holder may have written the value and given the lease up
+// after this fill last looked.
 //
 // Every path changes the registry first and finishes replies last: finishing resumes a client,
 // which may run further commands at once and re-enter the registry. Store callbacks capture the
@@ -55,7 +57,9 @@ struct FillLeases::Fill {
   std::deque<Waiter> waiters;  // arrival order
   uint64_t holder = 0;         // client of this daemon holding the lease; 0 = none here
   std::string record;          // token of the last kLease record written for this key, or ""
-  bool busy = false;           // a lease Update is in flight
+  bool busy = false;           // a lease Update (or the read confirming it) is in flight
+  bool held_elsewhere = false;  // an attempt found the lease held by someone else
+  bool changed_meanwhile = false;  // a change elsewhere was reported while busy
   LoopTimer lease_timer;       // the holder's lease runs out
   LoopTimer check_timer;       // re-read the key (after a write; polling a lease held elsewhere)
 };
@@ -106,6 +110,7 @@ void FillLeases::Advance(const StoreKey& key) {
     return;
   }
   fill.busy = true;
+  fill.changed_meanwhile = false;
   key.store->Execute(
       drivers::op::TakeLease{key.key, fill.record, *token, head.lease_ms},
       [this, key, generation = fill.generation, id = head.id, token = *token](
@@ -123,13 +128,17 @@ void FillLeases::OnLeaseDecided(const StoreKey& key, uint64_t generation, uint64
   }
   fill->busy = false;
   if (taken) fill->record = token;
+  if (!taken && status.ok()) fill->held_elsewhere = true;
   const bool head_waits = !fill->waiters.empty() && fill->waiters.front().id == waiter_id;
+  if (taken && head_waits && fill->held_elsewhere) return ConfirmAbsent(key, *fill, waiter_id);
   if (taken && head_waits) return GrantTo(key, *fill);
   if (taken) return Advance(key);  // the head left: the next waiter takes over the record
   if (!head_waits || (status.ok() && fill->waiters.front().may_wait)) {
-    // Held elsewhere (another daemon, or a record that has not quite expired): poll.
+    // Held elsewhere (another daemon, or a record that has not quite expired): poll — at once
+    // if a change elsewhere was reported while the attempt was in flight.
     if (fill->waiters.empty()) return Retire(key);
-    fill->check_timer.Start(RecheckMs(*key.store), [this, key, generation] { Recheck(key, generation); });
+    fill->check_timer.Start(fill->changed_meanwhile ? 0 : RecheckMs(*key.store),
+                            [this, key, generation] { Recheck(key, generation); });
     return;
   }
   // The head does not wait (MULTI), or the store failed for it: it is answered now.
@@ -151,12 +160,35 @@ void FillLeases::OnLeaseDecided(const StoreKey& key, uint64_t generation, uint64
   });
 }
 
+void FillLeases::ConfirmAbsent(const StoreKey& key, Fill& fill, uint64_t waiter_id) {
+  // The previous holder (another daemon's client) may have written the value and then given the
+  // lease up after this fill last read the key: look once more before handing the lease out.
+  // The lease is ours now, so a value that is absent here is one nobody has written yet.
+  fill.busy = true;
+  std::string_view name = key.key;
+  key.store->Read(drivers::Space::kData, std::span<const std::string_view>(&name, 1),
+                  [this, key, generation = fill.generation, waiter_id](
+                      const Status& status, std::span<const drivers::Entry* const> entries) {
+                    Fill* current = Find(key, generation);
+                    if (current == nullptr) return;
+                    current->busy = false;
+                    const drivers::Entry* entry = entries.empty() ? nullptr : entries[0];
+                    // Copied at once: `entry` points into the store.
+                    if (status.ok() && entry != nullptr) return Deliver(key, entry->value);
+                    const bool head_waits = !current->waiters.empty() &&
+                                            current->waiters.front().id == waiter_id;
+                    if (head_waits) return GrantTo(key, *current);
+                    Advance(key);  // the head left: the next waiter takes over the record
+                  });
+}
+
 void FillLeases::GrantTo(const StoreKey& key, Fill& fill) {
   Waiter head = std::move(fill.waiters.front());
   fill.waiters.pop_front();
   --waiting_;
   if (!head.reply.alive()) return Advance(key);  // gone meanwhile: the next one takes over
   fill.holder = head.client_id;
+  fill.check_timer.Stop();  // a re-check due would take the still absent value for a give-up
   ++active_leases_;
   held_by_[head.client_id].push_back(key);
   fill.lease_timer.Start(head.lease_ms, [this, key, generation = fill.generation] {
@@ -291,8 +323,14 @@ void FillLeases::OnKeyWritten(drivers::Store& store, drivers::Space space, std::
 void FillLeases::OnRemoteChange(drivers::Store& store) {
   for (auto& [key, fill] : fills_) {
     // Not with a holder here: the key is absent until that client writes it, and a re-read
-    // would take the absence for the holder giving up.
+    // would take the absence for the holder giving up. Nor while a lease attempt (or its
+    // confirming read) is in flight, which may make a client here the holder: its outcome
+    // decides when to look again.
     if (key.store != &store || fill->holder != 0) continue;
+    if (fill->busy) {
+      fill->changed_meanwhile = true;
+      continue;
+    }
     fill->check_timer.Start(0, [this, key = key, generation = fill->generation] {
       Recheck(key, generation);
     });

@@ -67,6 +67,7 @@ class FillLeases : public drivers::KeyObserver {
   void Advance(const StoreKey& key);
   void OnLeaseDecided(const StoreKey& key, uint64_t generation, uint64_t waiter_id,
                       const std::string& token, const Status& status, bool taken);
+  void ConfirmAbsent(const StoreKey& key, Fill& fill, uint64_t waiter_id);
   void GrantTo(const StoreKey& key, Fill& fill);
   void Recheck(const StoreKey& key, uint64_t generation);
   void OnChecked(const StoreKey& key, uint64_t generation, const Status& status,

@@ -1,10 +1,16 @@
 // Waits across daemons on a shared `database` store: a LOCK BLOCK waiter on daemon B gets the
-// lock released on daemon A, and a REMEMBER waiter on B gets the value PUT on A. On PostgreSQL
-// B learns of A's write through the store's change notifications (drivers/postgres_channel.h),
-// so the waiter wakes within milliseconds; on SQLite, which has no such mechanism across
-// processes, it re-checks every kPollRecheckMs (server/lock_waiters.h). Each test measures the
-// wake-up latency — from A's reply to the waker to B's reply to the waiter — over 20 rounds and
-// prints it; on PostgreSQL it must stay under 10 ms at the median and 50 ms at the worst.
+// lock released on daemon A, and a REMEMBER waiter on B gets the value PUT on A. B learns of A's
+// write through the store's change notifications — on PostgreSQL the keys A announces on its
+// LISTEN/NOTIFY channel (drivers/postgres_channel.h), on SQLite the write of the database's WAL
+// that B watches (drivers/file_watch.h) — so the waiter wakes within milliseconds. Each test
+// measures the wake-up latency — from A's reply to the waker to B's reply to the waiter — over
+// 100 rounds, prints it, and requires under 10 ms at the median and 50 ms at the 99th percentile
+// (so one round in a hundred may be late: the test machine is shared, and a starved process
+// is no property of the daemon).
+//
+// While nothing is written, a waiter must cost only a bounded rate of backend calls: its safety
+// re-check once a second, not a poll (INFO's backend_calls, compared with a daemon that has no
+// waiters, which pays the same housekeeping).
 //
 // PostgreSQL cases run when ARVEL_TEST_POSTGRES_URL names a reachable database
 // (scripts/start-postgres.sh), each on tables of its own.
@@ -29,7 +35,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr int kRounds = 20;
+constexpr int kRounds = 100;
 constexpr auto kSettle = milliseconds(15);
 
 std::string PostgresUrl() {
@@ -43,14 +49,30 @@ bool Psql(const std::string& url, const std::string& sql) {
   return std::system(command.c_str()) == 0;
 }
 
-// The p50 and the maximum of `latencies` (ms), printed under `what`.
-std::pair<double, double> Summarize(const std::string& what, std::vector<double> latencies) {
+struct Percentiles {
+  double p50 = 0;
+  double p99 = 0;
+};
+
+// The p50 and p99 of `latencies` (ms), printed under `what` with the maximum.
+Percentiles Summarize(const std::string& what, std::vector<double> latencies) {
   std::sort(latencies.begin(), latencies.end());
-  const double p50 = latencies[latencies.size() / 2];
-  const double max = latencies.back();
-  std::printf("[ timing ] %s: p50 %.2f ms, p99/max %.2f ms over %zu rounds\n", what.c_str(), p50,
-              max, latencies.size());
-  return {p50, max};
+  auto at = [&](double q) {
+    const size_t rank = static_cast<size_t>(q * static_cast<double>(latencies.size()) + 0.999999);
+    return latencies[std::clamp<size_t>(rank, 1, latencies.size()) - 1];
+  };
+  const Percentiles result{at(0.50), at(0.99)};
+  std::printf("[ timing ] %s: p50 %.2f ms, p99 %.2f ms, max %.2f ms over %zu rounds\n",
+              what.c_str(), result.p50, result.p99, latencies.back(), latencies.size());
+  return result;
+}
+
+// Sends a command whose reply is read later (GetReply).
+void SendNow(Client& client, const std::vector<std::string>& args) {
+  client.Append(args);
+  int done = 0;
+  while (!done && redisBufferWrite(client.context(), &done) == REDIS_OK) {
+  }
 }
 
 class RemoteWakeupTest : public ::testing::TestWithParam<std::string> {
@@ -118,10 +140,19 @@ class RemoteWakeupTest : public ::testing::TestWithParam<std::string> {
   }
 
   void CheckLatencies(const std::string& what, const std::vector<double>& latencies) {
-    auto [p50, max] = Summarize(GetParam() + ": " + what, latencies);
-    if (GetParam() != "postgres") return;  // SQLite polls: recorded, not asserted
-    EXPECT_LT(p50, 10.0);
-    EXPECT_LT(max, 50.0);
+    const Percentiles got = Summarize(GetParam() + ": " + what, latencies);
+    EXPECT_LT(got.p50, 10.0);
+    EXPECT_LT(got.p99, 50.0);
+  }
+
+  // The backend calls `daemon`'s store has made so far (INFO's store_sql line), -1 if unknown.
+  static int64_t BackendCalls(const Daemon& daemon) {
+    Client info = daemon.Connect();
+    const std::string line = ParseInfo(info.Command({"INFO", "stores"}).str)["store_sql"];
+    const std::string field = "backend_calls=";
+    const size_t at = line.find(field);
+    if (at == std::string::npos) return -1;
+    return std::atoll(line.c_str() + at + field.size());
   }
 
   inline static int counter_ = 0;
@@ -173,6 +204,44 @@ TEST_P(RemoteWakeupTest, RememberWaiterGetsAnotherDaemonsPut) {
         }));
   }
   CheckLatencies("REMEMBER on B woken by PUT on A", latencies);
+}
+
+TEST_P(RemoteWakeupTest, IdleWaitersCostABoundedRateOfBackendCalls) {
+  // A LOCK BLOCK and a REMEMBER waiter on B, for a lock and a fill lease held through A, while
+  // nothing is written.
+  Client holder = a_->Connect();
+  ASSERT_EQ(holder.Command({"LOCK", "ACQUIRE", "idle-job", "60"}).type, REDIS_REPLY_STRING);
+  ASSERT_EQ(Show(holder.Command({"REMEMBER", "idle-report"})), "(nil)");  // holds the lease
+  Client lock_waiter = b_->Connect();
+  Client remember_waiter = b_->Connect();
+  SendNow(lock_waiter, {"LOCK", "BLOCK", "idle-job", "60", "20"});
+  SendNow(remember_waiter, {"REMEMBER", "idle-report"});
+  ASSERT_TRUE(WaitParked(*b_, "lock_waiters"));
+  ASSERT_TRUE(WaitParked(*b_, "remember_waiters"));
+  std::this_thread::sleep_for(milliseconds(300));  // the first looks are over
+
+  constexpr int kWindowMs = 4000;
+  const int64_t a_before = BackendCalls(*a_);
+  const int64_t b_before = BackendCalls(*b_);
+  std::this_thread::sleep_for(milliseconds(kWindowMs));
+  const int64_t a_calls = BackendCalls(*a_) - a_before;
+  const int64_t b_calls = BackendCalls(*b_) - b_before;
+  ASSERT_GE(a_before, 0);
+  ASSERT_GE(b_before, 0);
+  std::printf("[ timing ] %s: idle %d ms: waiting daemon %lld backend calls, other %lld\n",
+              GetParam().c_str(), kWindowMs, static_cast<long long>(b_calls),
+              static_cast<long long>(a_calls));
+  // The waiters' safety re-checks: one lock attempt, and one read plus one lease attempt, a
+  // second (a 50 ms poll would make ~240). Housekeeping (pruning, tag reclaiming) is the same
+  // on both daemons, and bounded too.
+  EXPECT_LE(b_calls - a_calls, 3 * (kWindowMs / 1000 + 2));
+  EXPECT_LE(b_calls, 40 * kWindowMs / 1000);
+
+  // Both waits still end as they should once A acts.
+  ASSERT_EQ(Show(holder.Command({"PUT", "idle-report", "done", "60"})), "+OK");
+  EXPECT_EQ(Show(remember_waiter.GetReply()), "\"done\"");
+  ASSERT_EQ(Show(holder.Command({"LOCK", "FORCERELEASE", "idle-job"})), ":1");
+  EXPECT_EQ(lock_waiter.GetReply().type, REDIS_REPLY_STRING);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, RemoteWakeupTest, ::testing::Values("sqlite", "postgres"),

@@ -28,6 +28,7 @@
 
 #include "common/errors.h"
 #include "config/config.h"
+#include "drivers/sqlite_store.h"
 #include "drivers/store.h"
 #include "tests/unit/drivers/store_test_util.h"
 
@@ -765,6 +766,74 @@ TEST_F(DatabaseStoreEdgeTest, InMemorySqliteWorksWhenAskedFor) {
   ASSERT_TRUE(loop_.RunUntil([&] { return count.has_value(); }));
   EXPECT_EQ(*count, 20);  // one connection, so every call sees the same database
   EXPECT_FALSE(fs::exists(":memory:"));
+}
+
+// Counts the "some keys changed elsewhere" reports a store makes.
+class RemoteChangeCounter : public KeyObserver {
+ public:
+  void OnKeyWritten(Store&, Space, std::string_view, bool) override {}
+  void OnRemoteChange(Store&) override { ++reports; }
+  int reports = 0;
+};
+
+TEST_F(DatabaseStoreEdgeTest, SqliteStoresOnOneFileHearOfEachOthersCommits) {
+  const std::string url = "sqlite://" + dir_.path() + "/cache.sqlite";
+  Status status;
+  Store& writer = Open(Config(url), &status);
+  ASSERT_TRUE(status.ok()) << status.message();
+  Store& waiter = Open(Config(url), &status);  // as a second daemon would
+  ASSERT_TRUE(status.ok()) << status.message();
+  EXPECT_TRUE(waiter.capabilities().shared);
+  EXPECT_TRUE(waiter.capabilities().notifies_remote_changes);
+  RemoteChangeCounter counter;
+  waiter.set_observer(&counter);
+  auto run_for = [&](milliseconds duration) {
+    const auto until = SteadyClock::now() + duration;
+    (void)loop_.RunUntil([&] { return SteadyClock::now() >= until; });
+  };
+  run_for(milliseconds(50));  // whatever opening wrote has been reported
+  counter.reports = 0;
+
+  // Reads, and updates that change nothing (a failed lock attempt), write nothing: no report,
+  // so waiters looking again never wake each other up.
+  std::optional<Status> kept;
+  std::string_view keys[] = {"k"};
+  writer.Update(
+      Space::kLock, keys, [](std::span<KeyUpdate>, int64_t) {},
+      [&](const Status& s) { kept = s; });
+  ASSERT_TRUE(loop_.RunUntil([&] { return kept.has_value(); }));
+  std::optional<Status> read;
+  writer.Read(Space::kData, keys, [&](const Status& s, auto) { read = s; });
+  ASSERT_TRUE(loop_.RunUntil([&] { return read.has_value(); }));
+  run_for(milliseconds(50));
+  EXPECT_EQ(counter.reports, 0);
+
+  // A commit is reported at once.
+  const auto start = SteadyClock::now();
+  ASSERT_TRUE(Put(writer, "k").ok());
+  ASSERT_TRUE(loop_.RunUntil([&] { return counter.reports >= 1; }));
+  EXPECT_LT(SteadyClock::now() - start, milliseconds(500));
+
+  // Many commits: at most one report per interval (plus the burst's first and last).
+  run_for(milliseconds(50));
+  counter.reports = 0;
+  const auto burst = SteadyClock::now();
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE(Put(writer, "k" + std::to_string(i)).ok());
+  const auto elapsed =
+      std::chrono::duration_cast<milliseconds>(SteadyClock::now() - burst).count();
+  run_for(milliseconds(50));
+  EXPECT_GE(counter.reports, 1);
+  EXPECT_LE(counter.reports, elapsed / SqliteStore::kChangeReportIntervalMs + 3)
+      << "300 commits over " << elapsed << " ms";
+  waiter.set_observer(nullptr);
+}
+
+TEST_F(DatabaseStoreEdgeTest, InMemorySqliteIsNotShared) {
+  Status status;
+  Store& store = Open(Config("sqlite://:memory:"), &status);
+  ASSERT_TRUE(status.ok()) << status.message();
+  EXPECT_FALSE(store.capabilities().shared);  // no other process can open it
+  EXPECT_FALSE(store.capabilities().notifies_remote_changes);
 }
 
 TEST_F(DatabaseStoreEdgeTest, UnknownSchemeIsUnavailable) {

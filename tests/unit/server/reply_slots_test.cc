@@ -1,9 +1,9 @@
 // Ordered reply slots (server/connection.h): a connection keeps running pipelined commands while
 // earlier ones wait on a store or on another client, and the replies still leave in request
-// order. The store here is a BlockingStore with many worker threads whose every call takes a
-// fixed time, like a disk or a database that serves requests in parallel; it also records
-// whether any of its calls overlapped a write, which the ordering rules forbid for the calls of
-// one connection.
+// order. The store here is a SlowStore (slow_store.h) with many worker threads whose every call
+// takes a fixed time, like a disk or a database that serves requests in parallel; it also
+// records whether any of its calls overlapped a write, which the ordering rules forbid for the
+// calls of one connection.
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -13,19 +13,16 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <map>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "drivers/blocking_store.h"
 #include "server/command_table.h"
 #include "server/server.h"
 #include "tests/unit/server/server_fixture.h"
+#include "tests/unit/server/slow_store.h"
 
 namespace arvel::testing {
 namespace {
@@ -33,167 +30,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 using Commands = std::vector<std::vector<std::string>>;
-
-// A store whose reads take `read_delay` and whose writes take `write_delay`, on `threads`
-// workers. Tracks the most calls in flight at once and whether a write ever overlapped another
-// call.
-class LatencyStore : public drivers::BlockingStore {
- public:
-  struct Probe {
-    std::atomic<int> in_flight{0};
-    std::atomic<int> writes_in_flight{0};
-    std::atomic<int> max_in_flight{0};
-    std::atomic<bool> write_overlapped{false};
-  };
-
-  LatencyStore(std::string name, uv_loop_t* loop, size_t threads, milliseconds read_delay,
-               milliseconds write_delay, Probe* probe)
-      : BlockingStore(std::move(name), "latency", loop, threads),
-        read_delay_(read_delay),
-        write_delay_(write_delay),
-        probe_(probe) {}
-
- protected:
-  using Space = drivers::Space;
-  using Entry = drivers::Entry;
-
-  Status OpenBackend(size_t) override { return Status::Ok(); }
-
-  Status ReadBlocking(size_t, Space space, const std::vector<std::string>& keys, int64_t,
-                      std::vector<std::optional<Entry>>* entries) override {
-    Call call(probe_, false);
-    std::this_thread::sleep_for(read_delay_);
-    std::lock_guard lock(mu_);
-    entries->clear();
-    for (const std::string& key : keys) {
-      auto it = data_.find({space, key});
-      entries->push_back(it == data_.end() ? std::nullopt : std::optional(it->second));
-    }
-    return Status::Ok();
-  }
-
-  Status UpdateBlocking(size_t, Space space, const std::vector<std::string>& keys,
-                        const drivers::UpdateFn& fn, int64_t now_ms,
-                        std::vector<bool>* changed) override {
-    Call call(probe_, true);
-    std::this_thread::sleep_for(write_delay_);
-    std::lock_guard lock(mu_);
-    std::vector<drivers::KeyUpdate> updates(keys.size());
-    for (size_t i = 0; i < keys.size(); ++i) {
-      updates[i].key = keys[i];
-      auto it = data_.find({space, keys[i]});
-      updates[i].current = it == data_.end() ? nullptr : &it->second;
-    }
-    fn(updates, now_ms);
-    changed->assign(keys.size(), false);
-    for (size_t i = 0; i < keys.size(); ++i) {
-      using Action = drivers::KeyUpdate::Action;
-      if (updates[i].action == Action::kPut) {
-        data_[{space, keys[i]}] = Entry{updates[i].value, updates[i].expire_at_ms};
-        (*changed)[i] = true;
-      } else if (updates[i].action == Action::kErase) {
-        (*changed)[i] = data_.erase({space, keys[i]}) > 0;
-      } else if (updates[i].action == Action::kExpire) {
-        data_[{space, keys[i]}].expire_at_ms = updates[i].expire_at_ms;
-        (*changed)[i] = true;
-      }
-    }
-    return Status::Ok();
-  }
-
-  Status ScanSpaceBlocking(size_t, Space, uint64_t, size_t, int64_t,
-                           drivers::ScanPage* page) override {
-    Call call(probe_, false);
-    std::lock_guard lock(mu_);
-    page->next_cursor = 0;
-    for (const auto& [key, entry] : data_) {
-      if (key.first == Space::kData) page->keys.push_back(key.second);
-    }
-    return Status::Ok();
-  }
-  Status CountBlocking(size_t, int64_t, int64_t* count) override {
-    Call call(probe_, false);
-    std::lock_guard lock(mu_);
-    *count = static_cast<int64_t>(std::count_if(
-        data_.begin(), data_.end(), [](const auto& kv) { return kv.first.first == Space::kData; }));
-    return Status::Ok();
-  }
-  Status RandomKeyBlocking(size_t, int64_t, std::optional<std::string>*) override {
-    return Status::Ok();
-  }
-  Status FlushBlocking(size_t) override {
-    Call call(probe_, true);
-    std::lock_guard lock(mu_);
-    data_.clear();
-    return Status::Ok();
-  }
-
- private:
-  // Counts one call in flight for its lifetime.
-  class Call {
-   public:
-    Call(Probe* probe, bool write) : probe_(probe), write_(write) {
-      const int now = ++probe_->in_flight;
-      int max = probe_->max_in_flight;
-      while (now > max && !probe_->max_in_flight.compare_exchange_weak(max, now)) {
-      }
-      if (write_) ++probe_->writes_in_flight;
-      if (probe_->writes_in_flight > 0 && now > 1) probe_->write_overlapped = true;
-    }
-    ~Call() {
-      if (write_) --probe_->writes_in_flight;
-      --probe_->in_flight;
-    }
-
-   private:
-    Probe* probe_;
-    bool write_;
-  };
-
-  const milliseconds read_delay_;
-  const milliseconds write_delay_;
-  Probe* probe_;
-  std::mutex mu_;
-  std::map<std::pair<Space, std::string>, Entry> data_;  // GUARDED_BY(mu_)
-};
-
-struct LatencyOptions {
-  size_t threads = 16;
-  milliseconds read_delay{10};
-  milliseconds write_delay{10};
-};
-
-// A server (array store by default) with a LatencyStore named "slow", on its own thread.
-class LatencyServer {
- public:
-  explicit LatencyServer(LatencyOptions options = {}, config::Config config = TestConfig())
-      : server_(std::move(config)) {
-    server_.AddStoreForTesting(std::make_unique<LatencyStore>(
-        "slow", server_.loop(), options.threads, options.read_delay, options.write_delay,
-        &probe_));
-    Status listening = server_.Listen();
-    if (!listening.ok()) throw std::runtime_error(listening.message());
-    thread_ = std::thread([this] { server_.Run(); });
-  }
-  ~LatencyServer() {
-    server_.RequestShutdown();
-    thread_.join();
-  }
-  int port() const { return server_.port(); }
-  Client Connect() const { return Client(port()); }
-  // A client whose current store is "slow".
-  Client ConnectSlow() const {
-    Client client(port());
-    if (Text(client.Command({"STORE", "slow"})) != "+OK") throw std::runtime_error("STORE slow");
-    return client;
-  }
-  LatencyStore::Probe& probe() { return probe_; }
-
- private:
-  LatencyStore::Probe probe_;
-  server::Server server_;
-  std::thread thread_;
-};
 
 std::vector<std::string> Texts(const std::vector<Reply>& replies) {
   std::vector<std::string> out;
@@ -278,7 +114,7 @@ bool Eventually(Predicate predicate) {
 // ---- Overlap and order on a slow store -----------------------------------------------------
 
 TEST(ReplySlotsTest, PipelinedGetsOnASlowStoreOverlapAndComeBackInOrder) {
-  LatencyServer server;  // every call takes 10 ms; 16 workers
+  SlowStoreServer server;  // every call takes 10 ms; 16 workers
   Client client = server.ConnectSlow();
   constexpr int kKeys = 16;
   for (int i = 0; i < kKeys; ++i) {
@@ -305,7 +141,7 @@ TEST(ReplySlotsTest, PipelinedGetsOnASlowStoreOverlapAndComeBackInOrder) {
 TEST(ReplySlotsTest, ALaterCommandSeesAnEarlierWriteOfTheSameConnection) {
   // Writes take four times as long as reads: a read that overtook a write would see the old
   // value every time.
-  LatencyServer server({.threads = 16, .read_delay = milliseconds(5),
+  SlowStoreServer server({.threads = 16, .read_delay = milliseconds(5),
                         .write_delay = milliseconds(20)});
   Client client = server.ConnectSlow();
   std::vector<Reply> replies = client.Pipeline({{"SET", "k", "v1"},
@@ -327,7 +163,7 @@ TEST(ReplySlotsTest, ALaterCommandSeesAnEarlierWriteOfTheSameConnection) {
 }
 
 TEST(ReplySlotsTest, ReadsOverlapButAWriteWaitsForThemAndTheyForIt) {
-  LatencyServer server({.threads = 16, .read_delay = milliseconds(20),
+  SlowStoreServer server({.threads = 16, .read_delay = milliseconds(20),
                         .write_delay = milliseconds(20)});
   Client client = server.ConnectSlow();
   ASSERT_EQ(Text(client.Command({"PUT", "k", "old"})), "+OK");
@@ -347,7 +183,7 @@ TEST(ReplySlotsTest, ReadsOverlapButAWriteWaitsForThemAndTheyForIt) {
 }
 
 TEST(ReplySlotsTest, InlineRepliesWaitBehindASlowReply) {
-  LatencyServer server({.threads = 4, .read_delay = milliseconds(50)});
+  SlowStoreServer server({.threads = 4, .read_delay = milliseconds(50)});
   Client client = server.ConnectSlow();
   ASSERT_EQ(Text(client.Command({"PUT", "k", "slow-value"})), "+OK");
   std::vector<Reply> replies = client.Pipeline({{"GET", "k"},
@@ -368,7 +204,7 @@ TEST(ReplySlotsTest, InlineRepliesWaitBehindASlowReply) {
 }
 
 TEST(ReplySlotsTest, AFastStoreReplyWaitsBehindASlowStoreReplyAcrossStore) {
-  LatencyServer server({.threads = 4, .read_delay = milliseconds(50)});
+  SlowStoreServer server({.threads = 4, .read_delay = milliseconds(50)});
   Client client = server.Connect();
   ASSERT_EQ(Text(client.Command({"PUT", "k", "fast-value"})), "+OK");
   ASSERT_EQ(Text(client.Command({"STORE", "slow"})), "+OK");
@@ -428,7 +264,7 @@ TEST(ReplySlotsTest, RepliesBehindAWaitingLockBlockAreHeldBackUntilItIsAnswered)
 }
 
 TEST(ReplySlotsTest, OwnPutWakesOwnRememberWaitingOnASlowStore) {
-  LatencyServer server;
+  SlowStoreServer server;
   Client filler = server.ConnectSlow();
   ASSERT_EQ(Text(filler.Command({"REMEMBER", "k"})), "(nil)");  // holds the fill lease (10 s)
 
@@ -445,7 +281,7 @@ TEST(ReplySlotsTest, OwnPutWakesOwnRememberWaitingOnASlowStore) {
 // ---- Connection state keeps exact semantics ------------------------------------------------
 
 TEST(ReplySlotsTest, MultiExecBehindPendingSlots) {
-  LatencyServer server;
+  SlowStoreServer server;
   Client client = server.ConnectSlow();
   std::vector<Reply> replies = client.Pipeline({{"SET", "a", "1"},
                                                 {"GET", "a"},
@@ -469,7 +305,7 @@ TEST(ReplySlotsTest, MultiExecBehindPendingSlots) {
 }
 
 TEST(ReplySlotsTest, HelloWaitsForEarlierRepliesWhichKeepTheirEncoding) {
-  LatencyServer server({.threads = 4, .read_delay = milliseconds(50)});
+  SlowStoreServer server({.threads = 4, .read_delay = milliseconds(50)});
   RawSocket client(server.port());
   client.Send(Resp({"STORE", "slow"}));
   ASSERT_EQ(client.ReadExactly(5, milliseconds(2000)), "+OK\r\n");
@@ -486,7 +322,7 @@ TEST(ReplySlotsTest, HelloWaitsForEarlierRepliesWhichKeepTheirEncoding) {
 }
 
 TEST(ReplySlotsTest, QuitClosesAfterThePendingReplies) {
-  LatencyServer server({.threads = 4, .read_delay = milliseconds(30),
+  SlowStoreServer server({.threads = 4, .read_delay = milliseconds(30),
                         .write_delay = milliseconds(30)});
   RawSocket client(server.port());
   client.Send(Resp({"STORE", "slow"}) + Resp({"PUT", "k", "v"}) + Resp({"GET", "k"}) +
@@ -499,7 +335,7 @@ TEST(ReplySlotsTest, QuitClosesAfterThePendingReplies) {
 }
 
 TEST(ReplySlotsTest, AProtocolErrorClosesAfterThePendingReplies) {
-  LatencyServer server({.threads = 4, .read_delay = milliseconds(30)});
+  SlowStoreServer server({.threads = 4, .read_delay = milliseconds(30)});
   RawSocket client(server.port());
   client.Send(Resp({"STORE", "slow"}));
   ASSERT_EQ(client.ReadExactly(5, milliseconds(2000)), "+OK\r\n");
@@ -530,7 +366,7 @@ TEST(ReplySlotsTest, ConnectionStateCommandsAreBarriers) {
 // ---- Limits and going away -----------------------------------------------------------------
 
 TEST(ReplySlotsTest, DisconnectWithPendingSlotsLeavesNothingBehind) {
-  LatencyServer server({.threads = 4, .read_delay = milliseconds(30),
+  SlowStoreServer server({.threads = 4, .read_delay = milliseconds(30),
                         .write_delay = milliseconds(30)});
   Client other = server.ConnectSlow();
   ASSERT_EQ(Text(other.Command({"LOCK", "ACQUIRE", "x", "10", "OWNER", "a"})), "$a");
@@ -562,7 +398,7 @@ TEST(ReplySlotsTest, DisconnectWithPendingSlotsLeavesNothingBehind) {
 }
 
 TEST(ReplySlotsTest, ClientKillWithPendingSlots) {
-  LatencyServer server({.threads = 4, .read_delay = milliseconds(200)});
+  SlowStoreServer server({.threads = 4, .read_delay = milliseconds(200)});
   Client killer = server.Connect();
   RawSocket victim(server.port());
   std::string pipeline = Resp({"CLIENT", "SETNAME", "victim"}) + Resp({"STORE", "slow"});

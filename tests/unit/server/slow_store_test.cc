@@ -7,13 +7,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <map>
-#include <mutex>
 #include <thread>
 
-#include "drivers/blocking_store.h"
-#include "server/server.h"
-#include "tests/unit/server/conformance.h"
+#include "tests/unit/server/server_fixture.h"
+#include "tests/unit/server/slow_store.h"
 
 namespace arvel::testing {
 namespace {
@@ -23,107 +20,12 @@ using std::chrono::steady_clock;
 
 constexpr auto kDelay = milliseconds(500);
 
-// A BlockingStore over a map whose every call sleeps kDelay on its single worker first: a disk
-// or database that takes half a second per request.
-class SlowStore : public drivers::BlockingStore {
- public:
-  SlowStore(std::string name, uv_loop_t* loop)
-      : BlockingStore(std::move(name), "slow", loop, /*threads=*/1) {}
-
- protected:
-  using Space = drivers::Space;
-  using Entry = drivers::Entry;
-
-  Status OpenBackend(size_t) override { return Status::Ok(); }
-  Status ReadBlocking(size_t, Space space, const std::vector<std::string>& keys, int64_t,
-                      std::vector<std::optional<Entry>>* entries) override {
-    std::this_thread::sleep_for(kDelay);
-    std::lock_guard lock(mu_);
-    entries->clear();
-    for (const std::string& key : keys) {
-      auto it = data_.find({space, key});
-      entries->push_back(it == data_.end() ? std::nullopt : std::optional(it->second));
-    }
-    return Status::Ok();
-  }
-  Status UpdateBlocking(size_t, Space space, const std::vector<std::string>& keys,
-                        const drivers::UpdateFn& fn, int64_t now_ms,
-                        std::vector<bool>* changed) override {
-    std::this_thread::sleep_for(kDelay);
-    std::lock_guard lock(mu_);
-    std::vector<drivers::KeyUpdate> updates(keys.size());
-    for (size_t i = 0; i < keys.size(); ++i) {
-      updates[i].key = keys[i];
-      auto it = data_.find({space, keys[i]});
-      updates[i].current = it == data_.end() ? nullptr : &it->second;
-    }
-    fn(updates, now_ms);
-    changed->assign(keys.size(), false);
-    for (size_t i = 0; i < keys.size(); ++i) {
-      if (updates[i].action == drivers::KeyUpdate::Action::kPut) {
-        data_[{space, keys[i]}] = Entry{updates[i].value, updates[i].expire_at_ms};
-        (*changed)[i] = true;
-      } else if (updates[i].action == drivers::KeyUpdate::Action::kErase) {
-        (*changed)[i] = data_.erase({space, keys[i]}) > 0;
-      }
-    }
-    return Status::Ok();
-  }
-  Status ScanSpaceBlocking(size_t, drivers::Space, uint64_t, size_t, int64_t,
-                           drivers::ScanPage* page) override {
-    std::this_thread::sleep_for(kDelay);
-    std::lock_guard lock(mu_);
-    page->next_cursor = 0;
-    for (const auto& [key, entry] : data_) {
-      if (key.first == Space::kData) page->keys.push_back(key.second);
-    }
-    return Status::Ok();
-  }
-  Status CountBlocking(size_t, int64_t, int64_t* count) override {
-    std::this_thread::sleep_for(kDelay);
-    std::lock_guard lock(mu_);
-    *count = static_cast<int64_t>(std::count_if(
-        data_.begin(), data_.end(), [](const auto& kv) { return kv.first.first == Space::kData; }));
-    return Status::Ok();
-  }
-  Status RandomKeyBlocking(size_t, int64_t, std::optional<std::string>* key) override {
-    std::this_thread::sleep_for(kDelay);
-    return Status::Ok();
-  }
-  Status FlushBlocking(size_t) override {
-    std::this_thread::sleep_for(kDelay);
-    std::lock_guard lock(mu_);
-    data_.clear();
-    return Status::Ok();
-  }
-
- private:
-  std::mutex mu_;
-  std::map<std::pair<Space, std::string>, Entry> data_;  // GUARDED_BY(mu_)
-};
-
-// A server (default config: array store) with a SlowStore named "slow" added, on its own thread.
-class SlowStoreServer {
- public:
-  SlowStoreServer() : server_(TestConfig()) {
-    server_.AddStoreForTesting(std::make_unique<SlowStore>("slow", server_.loop()));
-    Status listening = server_.Listen();
-    if (!listening.ok()) throw std::runtime_error(listening.message());
-    thread_ = std::thread([this] { server_.Run(); });
-  }
-  ~SlowStoreServer() {
-    server_.RequestShutdown();
-    thread_.join();
-  }
-  int port() const { return server_.port(); }
-
- private:
-  server::Server server_;
-  std::thread thread_;
-};
+// A disk or database that takes half a second per request, one at a time.
+constexpr SlowStoreOptions kHalfSecondStore{
+    .threads = 1, .read_delay = kDelay, .write_delay = kDelay};
 
 TEST(SlowStoreTest, ASlowStoreNeverDelaysClientsOfAnotherStore) {
-  SlowStoreServer server;
+  SlowStoreServer server(kHalfSecondStore);
   Client fast(server.port());
   ASSERT_EQ(Text(fast.Command({"SET", "k", "v"})), "+OK");
 
@@ -172,7 +74,7 @@ TEST(SlowStoreTest, ASlowStoreNeverDelaysClientsOfAnotherStore) {
 }
 
 TEST(SlowStoreTest, RepliesStayInOrderBehindASlowCommand) {
-  SlowStoreServer server;
+  SlowStoreServer server(kHalfSecondStore);
   Client slow_client(server.port());
   ASSERT_EQ(Text(slow_client.Command({"STORE", "slow"})), "+OK");
   // Pipelined: the PING queued behind a slow GET on the same connection answers in order.
