@@ -8,7 +8,9 @@
 #
 # With --wakeup it measures instead how fast a waiter on one daemon learns of a change made
 # through another daemon sharing the store (bench/wakeup.py: LOCK BLOCK woken by LOCK RELEASE,
-# REMEMBER woken by PUT): SQLite re-checks every 50 ms, PostgreSQL is notified (LISTEN/NOTIFY).
+# REMEMBER woken by PUT), and what idle waiting costs in backend calls per second: SQLite
+# daemons watch the database's WAL (inotify), PostgreSQL ones are notified (LISTEN/NOTIFY);
+# binaries from before either polled every 50 ms.
 #
 #   bench/database.sh [--binary PATH] [--requests N] [--clients N] [--postgres URL] [--quick]
 #                     [--wakeup [--rounds N]]
@@ -27,7 +29,8 @@ seconds=10
 pg_url="${ARVEL_TEST_POSTGRES_URL:-}"
 workers=4  # the database store's worker threads (drivers/database_store.h)
 wakeup=0
-rounds=20
+rounds=100
+idle=3
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
@@ -37,7 +40,7 @@ while [[ $# -gt 0 ]]; do
     --requests|-n) requests="$2"; shift ;;
     --clients|-c) clients="$2"; shift ;;
     --postgres) pg_url="$2"; shift ;;
-    --quick) requests=2000; seconds=2; rounds=5 ;;
+    --quick) requests=2000; seconds=2; rounds=5; idle=1 ;;
     --wakeup) wakeup=1 ;;
     --rounds) rounds="$2"; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -150,7 +153,8 @@ if [[ $wakeup -eq 1 ]]; then
     start_arvel "$store"
     port_a=$port
     start_arvel "$store"
-    python3 "$root/bench/wakeup.py" --a "$port_a" --b "$port" --rounds "$rounds" --label "$store"
+    python3 "$root/bench/wakeup.py" --a "$port_a" --b "$port" --rounds "$rounds" --idle "$idle" \
+      --label "$store"
   done
   exit 0
 fi
