@@ -12,8 +12,12 @@
 # daemons watch the database's WAL (inotify), PostgreSQL ones are notified (LISTEN/NOTIFY);
 # binaries from before either polled every 50 ms.
 #
+# With --against OTHER it compares instead the daemon's PUT/GET req/s with another build's: both
+# binaries in turn, --repeat times (default 7), each run on a fresh SQLite file and a fresh
+# PostgreSQL table; it prints each side's median and the median of the paired ratios.
+#
 #   bench/database.sh [--binary PATH] [--requests N] [--clients N] [--postgres URL] [--quick]
-#                     [--wakeup [--rounds N]]
+#                     [--wakeup [--rounds N]] [--against PATH [--repeat N]]
 #
 # PostgreSQL rows need --postgres or $ARVEL_TEST_POSTGRES_URL (scripts/start-postgres.sh prints
 # one) and are skipped otherwise. Everything runs on loopback; the SQLite files live in a
@@ -31,6 +35,8 @@ workers=4  # the database store's worker threads (drivers/database_store.h)
 wakeup=0
 rounds=100
 idle=3
+against=""
+repeat=7
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
@@ -40,9 +46,11 @@ while [[ $# -gt 0 ]]; do
     --requests|-n) requests="$2"; shift ;;
     --clients|-c) clients="$2"; shift ;;
     --postgres) pg_url="$2"; shift ;;
-    --quick) requests=2000; seconds=2; rounds=5; idle=1 ;;
+    --quick) requests=2000; seconds=2; rounds=5; idle=1; repeat=2 ;;
     --wakeup) wakeup=1 ;;
     --rounds) rounds="$2"; shift ;;
+    --against) against="$2"; shift ;;
+    --repeat) repeat="$2"; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -156,6 +164,61 @@ if [[ $wakeup -eq 1 ]]; then
     python3 "$root/bench/wakeup.py" --a "$port_a" --b "$port" --rounds "$rounds" --idle "$idle" \
       --label "$store"
   done
+  exit 0
+fi
+
+# --- Throughput against another build
+if [[ -n "$against" ]]; then
+  [[ -x "$against" ]] || { echo "arvel-cached binary not found: $against" >&2; exit 1; }
+  against="$(readlink -f "$against")"
+  results="$work/against.txt"
+  for run in $(seq 1 "$repeat"); do
+    for side in this other; do
+      bin="$binary"
+      [[ $side == other ]] && bin="$against"
+      for store in sqlite ${pg_url:+postgres}; do
+        # A fresh database per run: a grown table would favour whoever runs first.
+        dir="$work/run-$run-$side" && mkdir -p "$dir"
+        url="sqlite://$dir/cache.sqlite"
+        [[ $store == postgres ]] && url="$pg_url"
+        printf '[stores.%s]\ndriver = "database"\nurl = "%s"\ntable = "%s_%s"\n' \
+          "$store" "$url" "$table" "$run$side" >"$work/cache.toml"
+        start_arvel "$store"
+        put=$(redis_bench "$port" PUT key:__rand_int__ value)
+        get=$(redis_bench "$port" GET key:__rand_int__)
+        kill -TERM "${pids[-1]}" && wait "${pids[-1]}" 2>/dev/null || true
+        if [[ $store == postgres ]]; then
+          psql -X -q "$pg_url" -c "DROP TABLE IF EXISTS ${table}_$run$side, ${table}_$run${side}_locks" \
+            >/dev/null 2>&1 || true
+        fi
+        echo "$run $side $store $put $get" >>"$results"
+      done
+    done
+  done
+  echo "this:  $binary"
+  echo "other: $against"
+  echo "redis-benchmark -c $clients -n $requests -r $keyspace, $repeat runs each, alternating"
+  echo
+  python3 - "$results" <<'PY'
+import collections, statistics, sys
+runs = collections.defaultdict(dict)
+for line in open(sys.argv[1]):
+    run, side, store, put, get = line.split()
+    runs[(run, store)][side] = (float(put), float(get))
+print("%-14s %12s %12s %8s   %s" % ("workload", "this req/s", "other req/s", "ratio", "paired ratios"))
+for store in ("sqlite", "postgres"):
+    for i, op in enumerate(("PUT", "GET")):
+        pairs = [(v["this"][i], v["other"][i]) for (r, s), v in runs.items()
+                 if s == store and len(v) == 2]
+        if not pairs:
+            continue
+        ratios = sorted(a / b for a, b in pairs)
+        print("%-14s %12.0f %12.0f %8.2f   median %.2f, %.2f-%.2f over %d"
+              % (store + " " + op, statistics.median(a for a, _ in pairs),
+                 statistics.median(b for _, b in pairs),
+                 statistics.median(a for a, _ in pairs) / statistics.median(b for _, b in pairs),
+                 statistics.median(ratios), ratios[0], ratios[-1], len(ratios)))
+PY
   exit 0
 fi
 
