@@ -283,8 +283,8 @@ void SqliteStore::WatchForChanges(int64_t now_ms) {
   if ((settings_.lazy_open && !used_) || now_ms < next_watch_try_ms_) return;
   next_watch_try_ms_ = now_ms + kRetryMs;
   if (watch_ == nullptr) {
-    watch_ = std::make_unique<FileWatch>(loop_, kChangeReportIntervalMs,
-                                         [this] { SomeKeysChanged(); });
+    watch_ =
+        std::make_unique<FileWatch>(loop_, kChangeReportIntervalMs, [this] { SomeKeysChanged(); });
   }
   const std::filesystem::path file(path_);
   const std::string dir = file.has_parent_path() ? file.parent_path().string() : ".";

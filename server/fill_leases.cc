@@ -58,7 +58,7 @@ struct FillLeases::Fill {
   uint64_t holder = 0;         // client of this daemon holding the lease; 0 = none here
   std::string record;          // token of the last kLease record written for this key, or ""
   bool busy = false;           // a lease Update (or the read confirming it) is in flight
-  bool held_elsewhere = false;  // an attempt found the lease held by someone else
+  bool held_elsewhere = false;     // an attempt found the lease held by someone else
   bool changed_meanwhile = false;  // a change elsewhere was reported while busy
   LoopTimer lease_timer;       // the holder's lease runs out
   LoopTimer check_timer;       // re-read the key (after a write; polling a lease held elsewhere)
@@ -175,8 +175,8 @@ void FillLeases::ConfirmAbsent(const StoreKey& key, Fill& fill, uint64_t waiter_
                     const drivers::Entry* entry = entries.empty() ? nullptr : entries[0];
                     // Copied at once: `entry` points into the store.
                     if (status.ok() && entry != nullptr) return Deliver(key, entry->value);
-                    const bool head_waits = !current->waiters.empty() &&
-                                            current->waiters.front().id == waiter_id;
+                    const bool head_waits =
+                        !current->waiters.empty() && current->waiters.front().id == waiter_id;
                     if (head_waits) return GrantTo(key, *current);
                     Advance(key);  // the head left: the next waiter takes over the record
                   });
@@ -331,9 +331,8 @@ void FillLeases::OnRemoteChange(drivers::Store& store) {
       fill->changed_meanwhile = true;
       continue;
     }
-    fill->check_timer.Start(0, [this, key = key, generation = fill->generation] {
-      Recheck(key, generation);
-    });
+    fill->check_timer.Start(
+        0, [this, key = key, generation = fill->generation] { Recheck(key, generation); });
   }
 }
 

@@ -799,8 +799,7 @@ TEST_F(DatabaseStoreEdgeTest, SqliteStoresOnOneFileHearOfEachOthersCommits) {
   std::optional<Status> kept;
   std::string_view keys[] = {"k"};
   writer.Update(
-      Space::kLock, keys, [](std::span<KeyUpdate>, int64_t) {},
-      [&](const Status& s) { kept = s; });
+      Space::kLock, keys, [](std::span<KeyUpdate>, int64_t) {}, [&](const Status& s) { kept = s; });
   ASSERT_TRUE(loop_.RunUntil([&] { return kept.has_value(); }));
   std::optional<Status> read;
   writer.Read(Space::kData, keys, [&](const Status& s, auto) { read = s; });
@@ -819,8 +818,7 @@ TEST_F(DatabaseStoreEdgeTest, SqliteStoresOnOneFileHearOfEachOthersCommits) {
   counter.reports = 0;
   const auto burst = SteadyClock::now();
   for (int i = 0; i < 300; ++i) ASSERT_TRUE(Put(writer, "k" + std::to_string(i)).ok());
-  const auto elapsed =
-      std::chrono::duration_cast<milliseconds>(SteadyClock::now() - burst).count();
+  const auto elapsed = std::chrono::duration_cast<milliseconds>(SteadyClock::now() - burst).count();
   run_for(milliseconds(50));
   EXPECT_GE(counter.reports, 1);
   EXPECT_LE(counter.reports, elapsed / SqliteStore::kChangeReportIntervalMs + 3)

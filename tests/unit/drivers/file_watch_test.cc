@@ -21,6 +21,8 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
+void Nothing(uv_timer_t*) {}
+
 class FileWatchTest : public ::testing::Test {
  protected:
   FileWatchTest() {
@@ -41,20 +43,19 @@ class FileWatchTest : public ::testing::Test {
   }
 
   // Appends a line to dir_/name (one write(2), as a WAL commit is).
-  void Append(const std::string& name) {
-    std::ofstream(dir_ + "/" + name, std::ios::app) << "x\n";
-  }
+  void Append(const std::string& name) { std::ofstream(dir_ + "/" + name, std::ios::app) << "x\n"; }
 
-  // Runs the loop for `duration`, or until `done()`; returns done().
-  bool Run(milliseconds duration, const std::function<bool()>& done = [] { return false; }) {
-    uv_timer_t tick;
+  // Runs the loop for `duration`, or until `done()` (when given); returns whether it is done.
+  bool Run(milliseconds duration, const std::function<bool()>& done = nullptr) {
+    auto finished = [&] { return done && done(); };
+    uv_timer_t tick;  // wakes the loop now and then, so the deadline is seen
     uv_timer_init(&loop_, &tick);
-    uv_timer_start(&tick, [](uv_timer_t*) {}, 1, 1);
+    uv_timer_start(&tick, Nothing, 1, 1);
     const auto deadline = Clock::now() + duration;
-    while (!done() && Clock::now() < deadline) uv_run(&loop_, UV_RUN_ONCE);
+    while (!finished() && Clock::now() < deadline) uv_run(&loop_, UV_RUN_ONCE);
     uv_close(reinterpret_cast<uv_handle_t*>(&tick), nullptr);
     uv_run(&loop_, UV_RUN_NOWAIT);
-    return done();
+    return finished();
   }
 
   std::string dir_;

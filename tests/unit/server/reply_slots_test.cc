@@ -141,8 +141,8 @@ TEST(ReplySlotsTest, PipelinedGetsOnASlowStoreOverlapAndComeBackInOrder) {
 TEST(ReplySlotsTest, ALaterCommandSeesAnEarlierWriteOfTheSameConnection) {
   // Writes take four times as long as reads: a read that overtook a write would see the old
   // value every time.
-  SlowStoreServer server({.threads = 16, .read_delay = milliseconds(5),
-                        .write_delay = milliseconds(20)});
+  SlowStoreServer server(
+      {.threads = 16, .read_delay = milliseconds(5), .write_delay = milliseconds(20)});
   Client client = server.ConnectSlow();
   std::vector<Reply> replies = client.Pipeline({{"SET", "k", "v1"},
                                                 {"GET", "k"},
@@ -163,8 +163,8 @@ TEST(ReplySlotsTest, ALaterCommandSeesAnEarlierWriteOfTheSameConnection) {
 }
 
 TEST(ReplySlotsTest, ReadsOverlapButAWriteWaitsForThemAndTheyForIt) {
-  SlowStoreServer server({.threads = 16, .read_delay = milliseconds(20),
-                        .write_delay = milliseconds(20)});
+  SlowStoreServer server(
+      {.threads = 16, .read_delay = milliseconds(20), .write_delay = milliseconds(20)});
   Client client = server.ConnectSlow();
   ASSERT_EQ(Text(client.Command({"PUT", "k", "old"})), "+OK");
   // 4 reads (20 ms together), a write (20 ms), 4 reads (20 ms together): about 60 ms; with no
@@ -322,8 +322,8 @@ TEST(ReplySlotsTest, HelloWaitsForEarlierRepliesWhichKeepTheirEncoding) {
 }
 
 TEST(ReplySlotsTest, QuitClosesAfterThePendingReplies) {
-  SlowStoreServer server({.threads = 4, .read_delay = milliseconds(30),
-                        .write_delay = milliseconds(30)});
+  SlowStoreServer server(
+      {.threads = 4, .read_delay = milliseconds(30), .write_delay = milliseconds(30)});
   RawSocket client(server.port());
   client.Send(Resp({"STORE", "slow"}) + Resp({"PUT", "k", "v"}) + Resp({"GET", "k"}) +
               Resp({"QUIT"}) + Resp({"PING"}));
@@ -366,8 +366,8 @@ TEST(ReplySlotsTest, ConnectionStateCommandsAreBarriers) {
 // ---- Limits and going away -----------------------------------------------------------------
 
 TEST(ReplySlotsTest, DisconnectWithPendingSlotsLeavesNothingBehind) {
-  SlowStoreServer server({.threads = 4, .read_delay = milliseconds(30),
-                        .write_delay = milliseconds(30)});
+  SlowStoreServer server(
+      {.threads = 4, .read_delay = milliseconds(30), .write_delay = milliseconds(30)});
   Client other = server.ConnectSlow();
   ASSERT_EQ(Text(other.Command({"LOCK", "ACQUIRE", "x", "10", "OWNER", "a"})), "$a");
   ASSERT_EQ(Text(other.Command({"REMEMBER", "r"})), "(nil)");  // holds r's fill lease

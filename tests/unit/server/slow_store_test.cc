@@ -2,6 +2,8 @@
 // takes 500 ms kept busy by several clients, PING and GET on the array store still answer within
 // a few milliseconds, and the slow store's clients get their (correct) replies in the end.
 
+#include "tests/unit/server/slow_store.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,7 +12,6 @@
 #include <thread>
 
 #include "tests/unit/server/server_fixture.h"
-#include "tests/unit/server/slow_store.h"
 
 namespace arvel::testing {
 namespace {
