@@ -1,11 +1,12 @@
 #include "drivers/redis_connection.h"
 
-#include <hiredis/adapters/libuv.h>
 #include <sys/socket.h>
 
 #include <cstring>
 
 #include <utility>
+
+#include "drivers/redis_uv_events.h"
 
 namespace arvel::drivers {
 
@@ -62,7 +63,7 @@ void RedisConnection::Connect(const std::string& ip, int port, const RedisLogin&
     if (on_failed) on_failed(Status::Error(reason));
     return;
   }
-  if (redisLibuvAttach(ac, loop_) != REDIS_OK) {
+  if (AttachToLoop(ac, loop_) != REDIS_OK) {
     redisAsyncFree(ac);
     auto on_failed = std::move(on_state_);
     if (on_failed) on_failed(Status::Error("cannot attach to the event loop"));

@@ -1,5 +1,6 @@
 #pragma once
-// One hiredis async connection on the daemon's libuv loop (hiredis's libuv adapter): a login
+// One hiredis async connection on the daemon's libuv loop (redis_uv_events.h: the commands of a
+// loop turn leave in one write at its end, and a dropped connection is noticed at once): a login
 // handshake (AUTH, SELECT, then the caller's setup commands such as SCRIPT LOAD) queued ahead of
 // everything else, a FIFO of commands in flight (Redis answers in order, so the oldest is at the
 // front, and its age is what the command timeout looks at), and a clean failure path: when the
@@ -66,9 +67,9 @@ class RedisConnection {
   // Loop time when the oldest unanswered command was sent; 0 when none is.
   uint64_t oldest_sent() const { return pending_.empty() ? 0 : pending_.front().sent; }
   size_t in_flight() const { return pending_.size(); }
-  // The error of a connect that failed but that hiredis has not noticed (its libuv adapter
-  // drops poll errors, so a refused connect would otherwise wait for the connect timeout);
-  // empty while connecting normally or once connected.
+  // The error of a connect that failed but that hiredis has not noticed yet (a safety net: the
+  // event hooks report a refused connect as soon as the poll does); empty while connecting
+  // normally or once connected.
   std::string PendingConnectError() const;
 
  private:

@@ -79,6 +79,9 @@ RedisStore::RedisStore(std::string name, uv_loop_t* loop, RedisStoreOptions opti
   capabilities_.notifies_remote_changes = false;  // until the listener is subscribed
   capabilities_.default_put_ttl_s = options_.default_ttl_s;
   options_.pool_size = std::max<size_t>(1, options_.pool_size);
+  // One connection applies the calls in the order they are sent (Redis runs a connection's
+  // commands in order); several spread keys over connections that overtake each other.
+  capabilities_.keeps_order = options_.pool_size == 1;
   for (size_t i = 0; i < options_.pool_size; ++i) {
     pool_.push_back(std::make_unique<RedisConnection>(loop));
   }

@@ -43,7 +43,7 @@ struct RedisStoreOptions {
   int db = 0;
   std::string prefix = "arvel_cache";
   int64_t default_ttl_s = 3600;  // what PUT without ttl gets (Arvel's RedisStore)
-  size_t pool_size = 2;
+  size_t pool_size = 1;
   int64_t connect_timeout_ms = 1000;
   int64_t timeout_ms = 1000;  // a command not answered within it fails, and the store goes down
   bool notifications = true;  // subscribe to keyspace notifications
