@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <charconv>
 #include <cstring>
 
 #include <utility>
@@ -21,29 +22,25 @@ std::string ErrorText(const redisAsyncContext* ac, std::string_view fallback) {
   return std::string(fallback);
 }
 
-// Sends `argv` on `ac`; false when hiredis refuses (the context is closing).
-bool SendArgv(redisAsyncContext* ac, redisCallbackFn* fn, const std::vector<std::string>& argv) {
-  constexpr size_t kInline = 16;
-  const char* inline_ptrs[kInline];
-  size_t inline_lens[kInline];
-  std::vector<const char*> ptrs;
-  std::vector<size_t> lens;
-  const char** p = inline_ptrs;
-  size_t* l = inline_lens;
-  if (argv.size() > kInline) {
-    ptrs.resize(argv.size());
-    lens.resize(argv.size());
-    p = ptrs.data();
-    l = lens.data();
-  }
-  for (size_t i = 0; i < argv.size(); ++i) {
-    p[i] = argv[i].data();
-    l[i] = argv[i].size();
-  }
-  return redisAsyncCommandArgv(ac, fn, nullptr, static_cast<int>(argv.size()), p, l) == REDIS_OK;
+void AppendNumberLine(std::string& out, char type, size_t n) {
+  char digits[24];
+  digits[0] = type;
+  char* end = std::to_chars(digits + 1, digits + sizeof(digits) - 2, n).ptr;
+  *end++ = '\r';
+  *end++ = '\n';
+  out.append(digits, static_cast<size_t>(end - digits));
 }
 
 }  // namespace
+
+void AppendArrayHeader(std::string& out, size_t n) { AppendNumberLine(out, '*', n); }
+
+void AppendBulkHeader(std::string& out, size_t size) { AppendNumberLine(out, '$', size); }
+
+void AppendCommand(std::string& out, std::span<const std::string> argv) {
+  AppendArrayHeader(out, argv.size());
+  for (const std::string& arg : argv) AppendBulk(out, arg);
+}
 
 RedisConnection::RedisConnection(uv_loop_t* loop) : loop_(loop) {}
 
@@ -71,6 +68,9 @@ void RedisConnection::Connect(const std::string& ip, int port, const RedisLogin&
   }
   ac->data = this;
   ctx_ = ac;
+  // hiredis frees its read buffer whenever it is empty and above maxbuf (16 kB by default),
+  // then grows a new one: a large allocation per read under load. Keep up to 1 MB.
+  if (ac->c.reader != nullptr) ac->c.reader->maxbuf = 1 << 20;
   redisAsyncSetConnectCallback(ac, OnConnect);
   redisAsyncSetDisconnectCallback(ac, OnDisconnect);
   // hiredis queues these until the socket connects; they go out ahead of anything sent later.
@@ -108,8 +108,19 @@ void RedisConnection::HandshakeStep(const Status& status, const redisReply* repl
 }
 
 void RedisConnection::Send(const std::vector<std::string>& argv, ReplyFn done) {
+  request_.clear();
+  AppendCommand(request_, argv);
+  SendFormatted(request_, std::move(done));
+}
+
+void RedisConnection::SendFormatted(std::string_view request, ReplyFn done) {
   if (ctx_ == nullptr) return done(Status::Error("not connected"), nullptr);
-  if (!SendArgv(ctx_, OnReply, argv)) return done(Status::Error("connection closing"), nullptr);
+  // hiredis appends the bytes to its output buffer; they leave with the loop turn's other
+  // commands (redis_uv_events.h).
+  if (redisAsyncFormattedCommand(ctx_, OnReply, nullptr, request.data(), request.size()) !=
+      REDIS_OK) {
+    return done(Status::Error("connection closing"), nullptr);
+  }
   pending_.push_back({std::move(done), uv_now(loop_)});
 }
 
@@ -118,7 +129,9 @@ void RedisConnection::Subscribe(const std::string& pattern, std::function<void()
   if (ctx_ == nullptr) return;
   on_subscribed_ = std::move(on_subscribed);
   on_message_ = std::move(on_message);
-  SendArgv(ctx_, OnSubscription, {"PSUBSCRIBE", pattern});
+  request_.clear();
+  AppendCommand(request_, std::vector<std::string>{"PSUBSCRIBE", pattern});
+  redisAsyncFormattedCommand(ctx_, OnSubscription, nullptr, request_.data(), request_.size());
 }
 
 std::string RedisConnection::PendingConnectError() const {

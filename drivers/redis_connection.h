@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,20 @@ namespace arvel::drivers {
 using ReplyFn = std::function<void(const Status& status, const redisReply* reply)>;
 // What a subscription delivers: the channel and the message of each pmessage.
 using MessageFn = std::function<void(std::string_view channel, std::string_view message)>;
+
+// Appends one request to `out` in the form Redis reads (RESP: an array of bulk strings), so
+// callers can format into a buffer they reuse: AppendArrayHeader(out, n), then n arguments, each
+// AppendBulk(out, text) or, for an argument made of pieces, AppendBulkHeader(out, total size),
+// the pieces, and AppendBulkEnd(out).
+void AppendArrayHeader(std::string& out, size_t n);
+void AppendBulkHeader(std::string& out, size_t size);
+inline void AppendBulkEnd(std::string& out) { out.append("\r\n", 2); }
+inline void AppendBulk(std::string& out, std::string_view text) {
+  AppendBulkHeader(out, text.size());
+  out.append(text);
+  AppendBulkEnd(out);
+}
+void AppendCommand(std::string& out, std::span<const std::string> argv);
 
 struct RedisLogin {
   std::string password;  // empty: no AUTH
@@ -53,6 +68,8 @@ class RedisConnection {
                std::vector<std::vector<std::string>> setup, std::function<void(const Status&)> on_state);
   // Sends one command; `done` runs exactly once, with the reply or an error.
   void Send(const std::vector<std::string>& argv, ReplyFn done);
+  // The same for a request formatted already (AppendCommand); `request` is copied.
+  void SendFormatted(std::string_view request, ReplyFn done);
   // PSUBSCRIBE `pattern`: `on_subscribed` runs once when Redis confirms, `on_message` for every
   // message. Only other subscriptions may follow on this connection.
   void Subscribe(const std::string& pattern, std::function<void()> on_subscribed,
@@ -97,6 +114,7 @@ class RedisConnection {
   std::deque<Pending> pending_;
   std::function<void()> on_subscribed_;
   MessageFn on_message_;
+  std::string request_;  // Send's formatting buffer
 };
 
 }  // namespace arvel::drivers

@@ -90,8 +90,21 @@ class RedisStore : public Store {
   // reply is retried once with EVAL and the source.
   void Call(std::string_view route, std::vector<std::string> argv, const RedisScript* script,
             ReplyFn done);
-  void SendNow(size_t connection, std::shared_ptr<std::vector<std::string>> argv,
-               const RedisScript* script, bool retried, ReplyFn done);
+  void CallOn(size_t connection, std::vector<std::string> argv, const RedisScript* script,
+              ReplyFn done);
+  // The same for a request formatted already (AppendCommand), without a script.
+  void CallFormatted(size_t connection, std::string_view request, ReplyFn done);
+  // Runs `send` once the first connection is made (StartConnecting if nobody has yet).
+  void Defer(std::function<void()> send);
+  // REQUIRES: the call is counted in flight. Finish ends it.
+  void SendFormatted(size_t connection, std::string_view request, ReplyFn done);
+  void SendScript(size_t connection, std::shared_ptr<std::vector<std::string>> argv,
+                  const RedisScript* script, bool retried, ReplyFn done);
+  void Finish(const ReplyFn& done, const Status& status, const redisReply* reply);
+  // The store's error for a call whose connection failed (taking the store down), or for a call
+  // made while it is not up.
+  Status Failed(const Status& connection_status);
+  Status NotUp() const;
   size_t ConnectionFor(std::string_view route) const;
   Status Unavailable(std::string_view reason) const;
   void CallDone();
@@ -105,6 +118,9 @@ class RedisStore : public Store {
   void FinishOpening(const Status& status);
   void StartListener();
   void FinishClose();
+
+  // ReadValues' reply of one GET.
+  void ReadOneValue(Space space, const redisReply& reply, const ReadFn& done);
 
   // Multi-step walks (SCAN pages).
   void ScanPage(Space space, uint64_t cursor, size_t count, ScanFn done);
@@ -132,6 +148,7 @@ class RedisStore : public Store {
   int64_t retry_delay_ms_ = 0;
   std::string ip_;                                // resolved address of options_.host
   std::vector<std::function<void()>> deferred_;   // calls waiting for the first connection
+  std::string request_;                           // formatting buffer of the calls
   std::vector<DoneFn> open_waiters_;
   size_t in_flight_ = 0;
   std::vector<std::function<void()>> idle_waiters_;
