@@ -124,13 +124,13 @@ void RedisConnection::SendFormatted(std::string_view request, ReplyFn done) {
   pending_.push_back({std::move(done), uv_now(loop_)});
 }
 
-void RedisConnection::Subscribe(const std::string& pattern, std::function<void()> on_subscribed,
+void RedisConnection::Subscribe(const std::string& channel, std::function<void()> on_subscribed,
                                 MessageFn on_message) {
   if (ctx_ == nullptr) return;
   on_subscribed_ = std::move(on_subscribed);
   on_message_ = std::move(on_message);
   request_.clear();
-  AppendCommand(request_, std::vector<std::string>{"PSUBSCRIBE", pattern});
+  AppendCommand(request_, std::vector<std::string>{"SUBSCRIBE", channel});
   redisAsyncFormattedCommand(ctx_, OnSubscription, nullptr, request_.data(), request_.size());
 }
 
@@ -205,12 +205,14 @@ void RedisConnection::OnSubscription(redisAsyncContext* ac, void* reply, void*) 
   if (reply == nullptr) return self->Lost(ErrorText(ac, "connection lost"));
   const auto* r = static_cast<const redisReply*>(reply);
   if (r->type != REDIS_REPLY_ARRAY || r->elements < 3) return;
+  if (r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING) {
+    return;
+  }
   std::string_view kind(r->element[0]->str, r->element[0]->len);
-  if (kind == "psubscribe") {
+  if (kind == "subscribe") {
     if (auto on_subscribed = std::move(self->on_subscribed_)) on_subscribed();
-  } else if (kind == "pmessage" && r->elements == 4 && self->on_message_) {
-    self->on_message_(std::string_view(r->element[2]->str, r->element[2]->len),
-                      std::string_view(r->element[3]->str, r->element[3]->len));
+  } else if (kind == "message" && self->on_message_) {
+    self->on_message_(std::string_view(r->element[1]->str, r->element[1]->len), *r->element[2]);
   }
 }
 

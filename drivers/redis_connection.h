@@ -32,8 +32,9 @@ namespace arvel::drivers {
 // A reply (valid only during the call), or the error that prevented one (reply == nullptr).
 // An error reply of Redis is a reply, with an OK status.
 using ReplyFn = std::function<void(const Status& status, const redisReply* reply)>;
-// What a subscription delivers: the channel and the message of each pmessage.
-using MessageFn = std::function<void(std::string_view channel, std::string_view message)>;
+// What a subscription delivers: the channel and the payload of each message (valid only during
+// the call; a bulk string, or an array for the __redis__:invalidate channel).
+using MessageFn = std::function<void(std::string_view channel, const redisReply& payload)>;
 
 // Appends one request to `out` in the form Redis reads (RESP: an array of bulk strings), so
 // callers can format into a buffer they reuse: AppendArrayHeader(out, n), then n arguments, each
@@ -70,9 +71,9 @@ class RedisConnection {
   void Send(const std::vector<std::string>& argv, ReplyFn done);
   // The same for a request formatted already (AppendCommand); `request` is copied.
   void SendFormatted(std::string_view request, ReplyFn done);
-  // PSUBSCRIBE `pattern`: `on_subscribed` runs once when Redis confirms, `on_message` for every
+  // SUBSCRIBE `channel`: `on_subscribed` runs once when Redis confirms, `on_message` for every
   // message. Only other subscriptions may follow on this connection.
-  void Subscribe(const std::string& pattern, std::function<void()> on_subscribed,
+  void Subscribe(const std::string& channel, std::function<void()> on_subscribed,
                  MessageFn on_message);
   // Drops the connection; commands in flight complete with `reason`. Idempotent.
   void Abort(const Status& reason);

@@ -72,8 +72,10 @@ RedisStore::RedisStore(std::string name, uv_loop_t* loop, RedisStoreOptions opti
       options_(std::move(options)),
       keys_(options_.prefix),
       login_{options_.password, options_.db},
-      listener_(loop, keys_, options_.db, this->name(),
-                [this](Space space, std::string_view key) { KeyWritten(space, key); }),
+      listener_(
+          loop, keys_, this->name(),
+          [this](Space space, std::string_view key) { KeyWritten(space, key); },
+          [this] { AllKeysWritten(); }),
       alive_(std::make_shared<bool>(true)) {
   capabilities_.shared = true;
   capabilities_.notifies_remote_changes = false;  // until the listener is subscribed
@@ -216,14 +218,40 @@ void RedisStore::FinishOpening(const Status& status) {
 
 void RedisStore::StartListener() {
   if (!options_.notifications || state_ != State::kUp) return;
-  listener_.Start(ip_, options_.port, login_, [this](const Status& status, bool refused) {
-    capabilities_.notifies_remote_changes = status.ok();
-    if (!status.ok() && !refused) {
-      spdlog::debug("store '{}': keyspace listener: {}", name(), status.message());
-    }
-    if (!status.ok()) next_retry_ = uv_now(loop_) + kListenerRetryMs;
-    if (refused) options_.notifications = false;  // CONFIG is not ours to use: poll instead
-  });
+  const uint64_t attempt = attempt_;
+  listener_.Start(ip_, options_.port, login_,
+                  [this, attempt](const Status& status, bool refused, int64_t client_id) {
+                    if (status.ok()) return StartTracking(attempt, client_id);
+                    ListenerFailed(status, refused);
+                  });
+}
+
+void RedisStore::StartTracking(uint64_t attempt, int64_t client_id) {
+  // On the first data connection: after tracking is on, Redis tells the listener about every
+  // other connection's writes, and leaves out this one's (NOLOOP). Counted calls, so Close
+  // waits for them and a store going down fails them.
+  auto commands = listener_.TrackingCommands(client_id);
+  CallOn(0, std::move(commands[0]), nullptr, [](const Status&, const redisReply*) {});
+  CallOn(0, std::move(commands[1]), nullptr,
+         [this, attempt](const Status& status, const redisReply* reply) {
+           if (attempt != attempt_ || !listener_.subscribed()) return;  // superseded
+           if (!status.ok()) return;  // the store went down; it starts a new listener once up
+           if (reply->type == REDIS_REPLY_ERROR) {
+             spdlog::warn("store '{}': CLIENT TRACKING refused ({}); waits across daemons will "
+                          "poll",
+                          name(), ReplyText(*reply));
+             listener_.Stop();
+             return ListenerFailed(Status::Error("change notifications unavailable"), true);
+           }
+           capabilities_.notifies_remote_changes = true;
+         });
+}
+
+void RedisStore::ListenerFailed(const Status& status, bool refused) {
+  capabilities_.notifies_remote_changes = false;
+  if (!refused) spdlog::debug("store '{}': change listener: {}", name(), status.message());
+  next_retry_ = uv_now(loop_) + kListenerRetryMs;
+  if (refused) options_.notifications = false;  // not ours to use: waits poll instead
 }
 
 void RedisStore::MarkDown(const std::string& reason) {
@@ -268,7 +296,7 @@ void RedisStore::OnWatchdog() {
   }
   if (state_ != State::kUp || !options_.notifications) return;
   const RedisConnection& subscriber = listener_.connection();
-  if (subscriber.connected() && !listener_.listening() &&
+  if (subscriber.connected() && !capabilities_.notifies_remote_changes &&
       now - subscriber.connect_started() > static_cast<uint64_t>(options_.connect_timeout_ms)) {
     listener_.Stop();
     capabilities_.notifies_remote_changes = false;

@@ -15,7 +15,7 @@
 // Order. A call goes to the connection chosen by a hash of its first key, so the operations on
 // one key keep their order; calls on different keys may overtake each other (store.h allows it).
 //
-// Notifications. A keyspace listener (redis_notifications.h) reports writes made through
+// Notifications. A change listener (redis_notifications.h: client tracking) reports writes made through
 // other daemons to the observer; capabilities().notifies_remote_changes is true while it
 // listens. This daemon's own writes are reported directly before their completion runs (and a
 // second time when their notification arrives, which is harmless).
@@ -46,7 +46,7 @@ struct RedisStoreOptions {
   size_t pool_size = 1;
   int64_t connect_timeout_ms = 1000;
   int64_t timeout_ms = 1000;  // a command not answered within it fails, and the store goes down
-  bool notifications = true;  // subscribe to keyspace notifications
+  bool notifications = true;  // listen for other daemons' writes (client tracking)
   // Connect on first use instead of in Open (implicit stores nobody may ever use).
   bool lazy = false;
 };
@@ -117,6 +117,10 @@ class RedisStore : public Store {
   void OnWatchdog();
   void FinishOpening(const Status& status);
   void StartListener();
+  // The listener is subscribed as client `client_id`: redirect the first connection's tracking
+  // to it (attempt: the connection attempt it belongs to).
+  void StartTracking(uint64_t attempt, int64_t client_id);
+  void ListenerFailed(const Status& status, bool refused);
   void FinishClose();
 
   // ReadValues' reply of one GET.
@@ -135,7 +139,7 @@ class RedisStore : public Store {
   RedisKeys keys_;
   RedisLogin login_;
   std::vector<std::unique_ptr<RedisConnection>> pool_;
-  RedisKeyspaceListener listener_;
+  RedisChangeListener listener_;
   std::unique_ptr<Watchdog> watchdog_;
 
   State state_ = State::kIdle;

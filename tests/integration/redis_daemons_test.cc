@@ -7,8 +7,8 @@
 //   after the flush's reply sees them);
 // - REMEMBER is single flight across daemons: one caller computes, every other waits and gets
 //   its value;
-// - a waiter on one daemon wakes within milliseconds of another daemon's write (keyspace
-//   notifications, not the 1 s safety re-check): p50 < 5 ms over 20 rounds.
+// - a waiter on one daemon wakes within milliseconds of another daemon's write (Redis's client
+//   tracking, not the 1 s safety re-check): p50 < 5 ms over 20 rounds.
 // Everything is bounded: fixed rounds, client receive timeouts, waits of a few seconds.
 
 #include <gtest/gtest.h>

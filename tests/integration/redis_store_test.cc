@@ -1,6 +1,6 @@
 // The `redis` store in the real binary (SPEC §6), next to its redis-server: a FLUSH touches only
 // its own prefix; an upstream killed and restarted under load costs errors within the command
-// timeout, never a crash or a hang, and the store (keyspace listener included) recovers by
+// timeout, never a crash or a hang, and the store (change listener included) recovers by
 // itself; a slow upstream delays only that store while an `array` store of the same daemon
 // answers at once. Each daemon is stopped at the end and must exit 0, which under
 // AddressSanitizer (scripts/test.sh) also means it leaked nothing. Commands behaving the same
@@ -73,12 +73,12 @@ TEST_F(RedisDaemonTest, FlushTouchesOnlyItsPrefixAndTagsAreShared) {
   EXPECT_EQ(redis_->Command({"GET", "two:d:k"}), "$two");
 }
 
-// Connections of `redis` with a pattern subscription (the daemons' keyspace listeners).
-int PatternSubscribers(const testing::RedisTestServer& redis) {
+// Connections of `redis` subscribed to a channel (the daemons' change listeners).
+int Subscribers(const testing::RedisTestServer& redis) {
   const std::string clients = redis.Command({"CLIENT", "LIST"});
   int n = 0;
-  for (size_t at = clients.find("psub=1"); at != std::string::npos;
-       at = clients.find("psub=1", at + 1)) {
+  for (size_t at = clients.find(" sub=1"); at != std::string::npos;
+       at = clients.find(" sub=1", at + 1)) {
     n++;
   }
   return n;
@@ -179,13 +179,13 @@ TEST_F(RedisDaemonTest, UpstreamKilledAndRestartedUnderLoad) {
   // command timeout (plus the watchdog's period and some slack for a busy machine).
   EXPECT_LT(record.slowest_ms, kTimeoutMs + 500);
 
-  // Full recovery: both keyspace listeners are back, so a wait on one daemon wakes on the
+  // Full recovery: both change listeners are back, so a wait on one daemon wakes on the
   // other's release long before the 1 s safety re-check.
   const auto listening = Clock::now() + milliseconds(5000);
-  while (PatternSubscribers(*redis_) != 2 && Clock::now() < listening) {
+  while (Subscribers(*redis_) != 2 && Clock::now() < listening) {
     std::this_thread::sleep_for(milliseconds(20));
   }
-  EXPECT_EQ(PatternSubscribers(*redis_), 2);
+  EXPECT_EQ(Subscribers(*redis_), 2);
   Client ca = a->Connect();
   Reply token = ca.Command({"LOCK", "ACQUIRE", "job", "60"});
   ASSERT_EQ(token.type, REDIS_REPLY_STRING) << Show(token);
