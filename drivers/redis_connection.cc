@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <hiredis/sds.h>
+
 #include <charconv>
 #include <cstring>
 
@@ -12,6 +14,10 @@
 namespace arvel::drivers {
 
 namespace {
+
+// Buffered requests beyond this are written at once rather than at the end of the loop turn:
+// about what Redis reads in one go, so it works on one part while we read the next.
+constexpr size_t kEagerWriteBytes = 16 * 1024;
 
 RedisConnection* Owner(const redisAsyncContext* ac) {
   return static_cast<RedisConnection*>(ac->data);
@@ -122,6 +128,7 @@ void RedisConnection::SendFormatted(std::string_view request, ReplyFn done) {
     return done(Status::Error("connection closing"), nullptr);
   }
   pending_.push_back({std::move(done), uv_now(loop_)});
+  if (!in_callback_ && sdslen(ctx_->c.obuf) >= kEagerWriteBytes) WriteNow(ctx_);
 }
 
 void RedisConnection::Subscribe(const std::string& channel, std::function<void()> on_subscribed,
@@ -196,7 +203,9 @@ void RedisConnection::OnReply(redisAsyncContext* ac, void* reply, void*) {
   if (self->pending_.empty()) return;
   Pending pending = std::move(self->pending_.front());
   self->pending_.pop_front();
+  const bool was_in_callback = std::exchange(self->in_callback_, true);
   pending.done(Status::Ok(), static_cast<const redisReply*>(reply));
+  self->in_callback_ = was_in_callback;
 }
 
 void RedisConnection::OnSubscription(redisAsyncContext* ac, void* reply, void*) {

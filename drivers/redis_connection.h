@@ -116,6 +116,7 @@ class RedisConnection {
   std::function<void()> on_subscribed_;
   MessageFn on_message_;
   std::string request_;  // Send's formatting buffer
+  bool in_callback_ = false;  // a reply's completion runs (hiredis is on the stack)
 };
 
 }  // namespace arvel::drivers

@@ -108,6 +108,17 @@ void Cleanup(void* privdata) {
 
 }  // namespace
 
+void WriteNow(redisAsyncContext* ac) {
+  Events* e = Of(ac->ev.data);
+  if (e == nullptr || e->context == nullptr || !Connected(e) || (e->watched & UV_WRITABLE)) {
+    return;
+  }
+  uv_prepare_stop(&e->prepare);
+  e->writing = true;
+  redisAsyncHandleWrite(ac);  // may end in the cleanup hook: `e` lives on until closed
+  e->writing = false;
+}
+
 int AttachToLoop(redisAsyncContext* ac, uv_loop_t* loop) {
   if (ac->ev.data != nullptr) return REDIS_ERR;
   auto* e = new Events;

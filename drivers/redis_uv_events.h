@@ -24,4 +24,9 @@ namespace arvel::drivers {
 // the handles cannot be set up; the context is then unchanged.
 int AttachToLoop(redisAsyncContext* ac, uv_loop_t* loop);
 
+// Writes what `ac` has buffered now instead of at the end of the loop turn (a large pipeline:
+// Redis can start on it while the rest is still being read from the clients). Does nothing
+// while connecting or while the socket is full. Not from inside a hiredis callback.
+void WriteNow(redisAsyncContext* ac);
+
 }  // namespace arvel::drivers

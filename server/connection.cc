@@ -143,8 +143,8 @@ void Connection::ProcessInput(bool flush_now) {
   in_process_ = false;
   if (closing_) return;
   CompactInput();
-  if (flush_now) {
-    Flush();
+  if (flush_now || pending_slots_ == 0) {
+    Flush();  // nothing more to wait for: the client may send its next pipeline now
   } else {
     ScheduleFlush();
   }

@@ -149,9 +149,10 @@ class Connection {
     std::function<void()> cancel;
   };
 
-  // Runs what the input holds; then writes the replies at once (`flush_now`), or — when a
-  // store completion resumed us — once every completion of this loop turn has landed, so a
-  // pipeline whose replies complete one by one still leaves in one write.
+  // Runs what the input holds; then writes the replies at once (`flush_now`, or no reply is
+  // pending any more), or — when a store completion resumed us and more are due — once every
+  // completion of this loop turn has landed, so a pipeline whose replies complete one by one
+  // still leaves in one write.
   void ProcessInput(bool flush_now = true);
   void ScheduleFlush();
   bool Stalled() const;
