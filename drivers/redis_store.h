@@ -1,9 +1,10 @@
 #pragma once
 // RedisStore: the `redis` driver (SPEC §6) — many stateless daemons in front of one Redis or
 // Valkey. Keys live upstream under the store's prefix (redis_keys.h); every operation is one
-// upstream command or one script (redis_commands.h), pipelined over a small pool of hiredis
-// connections on the daemon's own loop. Nothing blocks the loop: host names are resolved with
-// uv_getaddrinfo, and everything else is hiredis's non-blocking I/O.
+// upstream command or one script (redis_commands.h), pipelined over one hiredis connection (or
+// a small pool) on the daemon's own loop: the requests of a loop turn leave in one write
+// (redis_uv_events.h). Nothing blocks the loop: host names are resolved with uv_getaddrinfo,
+// and everything else is hiredis's non-blocking I/O.
 //
 // Availability. The store is up when every pool connection has logged in (AUTH, SELECT) and
 // loaded the scripts. Any failure — a connection refused, dropped, or a command not answered
@@ -12,13 +13,19 @@
 // reconnects with exponential backoff until Redis answers again. A call made while the first
 // connection is still being set up waits for it (bounded by connect_timeout_ms).
 //
-// Order. A call goes to the connection chosen by a hash of its first key, so the operations on
-// one key keep their order; calls on different keys may overtake each other (store.h allows it).
+// Order. With one connection (pool_size 1, the default) Redis applies the calls in the order
+// they are made, and the store says so (capabilities().keeps_order), which lets the server send
+// a client's pipelined commands together. With several, a call goes to the connection chosen by
+// a hash of its first key, so the operations on one key keep their order but calls on different
+// keys may overtake each other (store.h allows it). One exception: a script call answered
+// NOSCRIPT (someone ran SCRIPT FLUSH) is sent again with its source, after the calls made
+// behind it.
 //
-// Notifications. A change listener (redis_notifications.h: client tracking) reports writes made through
-// other daemons to the observer; capabilities().notifies_remote_changes is true while it
-// listens. This daemon's own writes are reported directly before their completion runs (and a
-// second time when their notification arrives, which is harmless).
+// Notifications. A change listener (redis_notifications.h: client tracking) reports changes of
+// lock and lease records made through other daemons to the observer;
+// capabilities().notifies_remote_changes is true while it listens. This daemon's own writes
+// are reported directly before their completion runs (and, for script writes, a second time
+// when Redis reports them, which is harmless).
 
 #include <uv.h>
 
