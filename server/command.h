@@ -15,12 +15,12 @@
 //   - kReadOnly commands: past pending kReadOnly slots of the same store, and past slots on
 //     other stores;
 //   - any other command is treated as a write of the current store: past slots on other stores
-//     only;
-//   - on a store that keeps order (redis with one connection), any command starts past a slot
-//     whose command has made its one store call (CommandContext::SuspendForOneCall). A command with neither kWrite nor kReadOnly must not touch a store (PING, ECHO,
+//     only. A command with neither kWrite nor kReadOnly must not touch a store (PING, ECHO,
 //     COMMAND) and starts past anything but a barrier;
 //   - a slot that waits for another client (PendingReply::MarkWaiting: LOCK BLOCK, REMEMBER
-//     behind a fill lease) holds back only barriers.
+//     behind a fill lease) holds back only barriers;
+//   - on a store that keeps order (redis with one connection), a slot whose command has made
+//     its one store call (CommandContext::SuspendForOneCall) holds back only barriers too.
 // So a later command never sees a state older than an earlier command's effect on its store,
 // while pipelined reads of a slow store overlap.
 

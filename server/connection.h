@@ -30,7 +30,8 @@
 // as Redis itself runs a pipeline. Commands that chain calls (TAGS, REMEMBER…) still do.
 //
 // Replies that store completions finish are written once per loop turn (Server::ScheduleFlush),
-// so 16 pipelined GETs answered one by one still leave in one write.
+// so 16 pipelined GETs answered one by one still leave in one write — or at once when no slot
+// is pending any more, so the client can send its next pipeline without waiting for the turn.
 //
 // EXEC runs its queued commands one after another inside one slot, dispatching nothing else until
 // it ends; its store gate (Server::EnterGate) works as before.
