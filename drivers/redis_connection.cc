@@ -119,15 +119,16 @@ void RedisConnection::Send(const std::vector<std::string>& argv, ReplyFn done) {
   SendFormatted(request_, std::move(done));
 }
 
-void RedisConnection::SendFormatted(std::string_view request, ReplyFn done) {
-  if (ctx_ == nullptr) return done(Status::Error("not connected"), nullptr);
+void RedisConnection::SendFormatted(std::string_view request, ReplyFn done, bool counted) {
+  Pending pending{std::move(done), uv_now(loop_), counted};
+  if (ctx_ == nullptr) return Complete(pending, Status::Error("not connected"), nullptr);
   // hiredis appends the bytes to its output buffer; they leave with the loop turn's other
   // commands (redis_uv_events.h).
   if (redisAsyncFormattedCommand(ctx_, OnReply, nullptr, request.data(), request.size()) !=
       REDIS_OK) {
-    return done(Status::Error("connection closing"), nullptr);
+    return Complete(pending, Status::Error("connection closing"), nullptr);
   }
-  pending_.push_back({std::move(done), uv_now(loop_)});
+  pending_.push_back(std::move(pending));
   if (!in_callback_ && sdslen(ctx_->c.obuf) >= kEagerWriteBytes) WriteNow(ctx_);
 }
 
@@ -164,7 +165,18 @@ void RedisConnection::Abort(const Status& reason) {
 void RedisConnection::FailPending(const Status& reason) {
   std::deque<Pending> failed;
   failed.swap(pending_);
-  for (Pending& pending : failed) pending.done(reason, nullptr);
+  for (Pending& pending : failed) Complete(pending, reason, nullptr);
+}
+
+void RedisConnection::Complete(Pending& pending, const Status& status, const redisReply* reply) {
+  if (!pending.counted || observer_ == nullptr) return pending.done(status, reply);
+  CallObserver* observer = observer_;  // `this` may be aborted by what follows, never freed
+  if (status.ok()) {
+    pending.done(status, reply);
+  } else {
+    pending.done(observer->CallFailed(status), nullptr);
+  }
+  observer->CallEnded(status.ok());
 }
 
 void RedisConnection::Lost(const std::string& reason) {
@@ -204,7 +216,7 @@ void RedisConnection::OnReply(redisAsyncContext* ac, void* reply, void*) {
   Pending pending = std::move(self->pending_.front());
   self->pending_.pop_front();
   const bool was_in_callback = std::exchange(self->in_callback_, true);
-  pending.done(Status::Ok(), static_cast<const redisReply*>(reply));
+  self->Complete(pending, Status::Ok(), static_cast<const redisReply*>(reply));
   self->in_callback_ = was_in_callback;
 }
 

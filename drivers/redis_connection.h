@@ -57,6 +57,17 @@ struct RedisLogin {
 
 class RedisConnection {
  public:
+  // Told about the end of every call sent `counted` (the store's bookkeeping of its calls in
+  // flight), so that the caller needs no wrapper around each callback.
+  class CallObserver {
+   public:
+    virtual ~CallObserver() = default;
+    // What a counted call whose connection failed completes with, given why it failed.
+    virtual Status CallFailed(const Status& reason) = 0;
+    // After a counted call's callback ran; `ok`: it got a reply.
+    virtual void CallEnded(bool ok) = 0;
+  };
+
   explicit RedisConnection(uv_loop_t* loop);
   ~RedisConnection();  // Abort()s
   RedisConnection(const RedisConnection&) = delete;
@@ -69,8 +80,10 @@ class RedisConnection {
                std::vector<std::vector<std::string>> setup, std::function<void(const Status&)> on_state);
   // Sends one command; `done` runs exactly once, with the reply or an error.
   void Send(const std::vector<std::string>& argv, ReplyFn done);
-  // The same for a request formatted already (AppendCommand); `request` is copied.
-  void SendFormatted(std::string_view request, ReplyFn done);
+  // The same for a request formatted already (AppendCommand); `request` is copied. A `counted`
+  // call's end is reported to the call observer.
+  void SendFormatted(std::string_view request, ReplyFn done, bool counted = false);
+  void set_call_observer(CallObserver* observer) { observer_ = observer; }
   // SUBSCRIBE `channel`: `on_subscribed` runs once when Redis confirms, `on_message` for every
   // message. Only other subscriptions may follow on this connection.
   void Subscribe(const std::string& channel, std::function<void()> on_subscribed,
@@ -94,7 +107,11 @@ class RedisConnection {
   struct Pending {
     ReplyFn done;
     uint64_t sent = 0;
+    bool counted = false;
   };
+
+  // Runs `pending`'s callback with the reply or the failure, and tells the observer.
+  void Complete(Pending& pending, const Status& status, const redisReply* reply);
 
   static void OnConnect(const redisAsyncContext* ac, int status);
   static void OnDisconnect(const redisAsyncContext* ac, int status);
@@ -116,6 +133,7 @@ class RedisConnection {
   std::function<void()> on_subscribed_;
   MessageFn on_message_;
   std::string request_;  // Send's formatting buffer
+  CallObserver* observer_ = nullptr;
   bool in_callback_ = false;  // a reply's completion runs (hiredis is on the stack)
 };
 

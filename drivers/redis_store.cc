@@ -86,6 +86,7 @@ RedisStore::RedisStore(std::string name, uv_loop_t* loop, RedisStoreOptions opti
   capabilities_.keeps_order = options_.pool_size == 1;
   for (size_t i = 0; i < options_.pool_size; ++i) {
     pool_.push_back(std::make_unique<RedisConnection>(loop));
+    pool_.back()->set_call_observer(this);
   }
   const int64_t shortest = std::min(options_.timeout_ms, options_.connect_timeout_ms);
   watchdog_ = std::make_unique<Watchdog>(loop, this, std::clamp<int64_t>(shortest / 4, 5, 100));
@@ -404,11 +405,16 @@ Status RedisStore::NotUp() const {
 
 void RedisStore::SendFormatted(size_t connection, std::string_view request, ReplyFn done) {
   if (state_ != State::kUp) return Finish(done, NotUp(), nullptr);
-  pool_[connection]->SendFormatted(
-      request, [this, done = std::move(done)](const Status& status, const redisReply* reply) {
-        if (!status.ok()) return Finish(done, Failed(status), nullptr);
-        Finish(done, status, reply);
-      });
+  // Counted: the connection tells us when it ends (CallFailed, CallEnded), so `done` goes
+  // through without a wrapper.
+  pool_[connection]->SendFormatted(request, std::move(done), /*counted=*/true);
+}
+
+Status RedisStore::CallFailed(const Status& reason) { return Failed(reason); }
+
+void RedisStore::CallEnded(bool ok) {
+  if (!ok) stats_.errors++;
+  CallDone();
 }
 
 void RedisStore::SendScript(size_t connection, std::shared_ptr<std::vector<std::string>> argv,

@@ -58,7 +58,7 @@ struct RedisStoreOptions {
   bool lazy = false;
 };
 
-class RedisStore : public Store {
+class RedisStore : public Store, private RedisConnection::CallObserver {
  public:
   RedisStore(std::string name, uv_loop_t* loop, RedisStoreOptions options);
   ~RedisStore() override;
@@ -108,6 +108,9 @@ class RedisStore : public Store {
   void SendScript(size_t connection, std::shared_ptr<std::vector<std::string>> argv,
                   const RedisScript* script, bool retried, ReplyFn done);
   void Finish(const ReplyFn& done, const Status& status, const redisReply* reply);
+  // RedisConnection::CallObserver: the end of a call sent by SendFormatted.
+  Status CallFailed(const Status& reason) override;
+  void CallEnded(bool ok) override;
   // The store's error for a call whose connection failed (taking the store down), or for a call
   // made while it is not up.
   Status Failed(const Status& connection_status);
