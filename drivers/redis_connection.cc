@@ -9,6 +9,7 @@
 
 #include <utility>
 
+#include "drivers/redis_reply_pool.h"
 #include "drivers/redis_uv_events.h"
 
 namespace arvel::drivers {
@@ -76,7 +77,10 @@ void RedisConnection::Connect(const std::string& ip, int port, const RedisLogin&
   ctx_ = ac;
   // hiredis frees its read buffer whenever it is empty and above maxbuf (16 kB by default),
   // then grows a new one: a large allocation per read under load. Keep up to 1 MB.
-  if (ac->c.reader != nullptr) ac->c.reader->maxbuf = 1 << 20;
+  if (ac->c.reader != nullptr) {
+    ac->c.reader->maxbuf = 1 << 20;
+    UsePooledReplies(ac->c.reader);
+  }
   redisAsyncSetConnectCallback(ac, OnConnect);
   redisAsyncSetDisconnectCallback(ac, OnDisconnect);
   // hiredis queues these until the socket connects; they go out ahead of anything sent later.
