@@ -7,7 +7,9 @@
 #                  [--pool N] [--pin]
 #
 # Each round runs every workload against the three setups (the order rotates from round to
-# round); the table shows each setup's median req/s and its ratio to direct Redis. --pool sets
+# round); the table shows each setup's median req/s and its ratio to direct Redis, and a second
+# one the CPU time Redis and each proxy spent per request (user + system, from /proc: steadier
+# than throughput on a busy machine). --pool sets
 # the redis store's pool_size (CACHE_REDIS_POOL; default: the store's default). --pin puts
 # redis-server and both proxies on core 0 and redis-benchmark on core 1; by default nothing is
 # pinned, so a proxied run spreads three processes over the machine's cores.
@@ -119,6 +121,31 @@ bench() {
 
 setups=(direct arvel twemproxy)
 declare -A port_of=([direct]=$redis_port [arvel]=$arvel_port [twemproxy]=$nutcracker_port)
+declare -A pid_of=([redis]=${pids[0]} [arvel]=${pids[1]} [twemproxy]=${pids[2]})
+clk_tck="$(getconf CLK_TCK)"
+
+# cpu_ticks PID -> user + system time of the process so far, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# per_request TICKS -> microseconds per request of one run.
+per_request() {
+  awk -v t="$1" -v hz="$clk_tck" -v n="$requests" 'BEGIN { printf "%.3f", t * 1e6 / hz / n }'
+}
+
+# measured SETUP PIPELINE ARGS... -> "req/s redis-us proxy-us" of one run.
+measured() {
+  local setup="$1" proxy_pid=""
+  shift
+  [[ "$setup" != direct ]] && proxy_pid="${pid_of[$setup]}"
+  local redis0 proxy0=0 rps
+  redis0="$(cpu_ticks "${pid_of[redis]}")"
+  [[ -n "$proxy_pid" ]] && proxy0="$(cpu_ticks "$proxy_pid")"
+  rps="$(bench "${port_of[$setup]}" "$@")"
+  local redis1 proxy1=0
+  redis1="$(cpu_ticks "${pid_of[redis]}")"
+  [[ -n "$proxy_pid" ]] && proxy1="$(cpu_ticks "$proxy_pid")"
+  echo "${rps:-0} $(per_request $((redis1 - redis0))) $(per_request $((proxy1 - proxy0)))"
+}
 
 # Preload: the keys GET asks for (arvel's live under its prefix, the others share Redis's).
 bench "$redis_port" 16 -t set >/dev/null
@@ -138,24 +165,35 @@ printf '%-10s %12s %12s %7s %12s %7s %10s\n' -------- "req/s" "req/s" "-----" "r
 # Workloads: name | pipeline | redis-benchmark test
 workloads=("SET -P1|1|set" "GET -P1|1|get" "SET -P16|16|set" "GET -P16|16|get")
 failed=0
+cpu_rows=()
 for workload in "${workloads[@]}"; do
   IFS='|' read -r name pipeline test <<<"$workload"
   declare -A results=([direct]="" [arvel]="" [twemproxy]="")
   for round in $(seq 0 $((rounds - 1))); do
     for i in 0 1 2; do
       setup="${setups[$(((round + i) % 3))]}"
-      results[$setup]+="$(bench "${port_of[$setup]}" "$pipeline" -t "$test")"$'\n'
+      results[$setup]+="$(measured "$setup" "$pipeline" -t "$test")"$'\n'
     done
   done
-  declare -A rps=()
+  declare -A rps=() redis_us=() proxy_us=()
   for setup in "${setups[@]}"; do
-    rps[$setup]="$(printf '%s' "${results[$setup]}" | grep -E '^[0-9.]+$' | median)"
+    rps[$setup]="$(printf '%s' "${results[$setup]}" | awk '{ print $1 }' | median)"
+    redis_us[$setup]="$(printf '%s' "${results[$setup]}" | awk '{ print $2 }' | median)"
+    proxy_us[$setup]="$(printf '%s' "${results[$setup]}" | awk '{ print $3 }' | median)"
     [[ "${rps[$setup]}" == "0" ]] && failed=1
   done
   printf '%-10s %12.0f %12.0f %7s %12.0f %7s %10s\n' "$name" "${rps[direct]}" "${rps[arvel]}" \
     "$(ratio "${rps[arvel]}" "${rps[direct]}")" "${rps[twemproxy]}" \
     "$(ratio "${rps[twemproxy]}" "${rps[direct]}")" "$(ratio "${rps[arvel]}" "${rps[twemproxy]}")"
+  cpu_rows+=("$(printf '%-10s %12s %12s %12s %12s %12s' "$name" "${redis_us[direct]}" \
+    "${redis_us[arvel]}" "${proxy_us[arvel]}" "${redis_us[twemproxy]}" "${proxy_us[twemproxy]}")")
 done
+
+echo
+echo "CPU per request, microseconds (median; user + system time of the process over a run)"
+printf '%-10s %12s %12s %12s %12s %12s\n' workload "redis" "redis" "arvel" "redis" "twemproxy"
+printf '%-10s %12s %12s %12s %12s %12s\n' -------- "(direct)" "(via arvel)" "" "(via twem)" ""
+printf '%s\n' "${cpu_rows[@]}"
 
 for pid in "${pids[@]}"; do
   if ! kill -0 "$pid" 2>/dev/null; then
