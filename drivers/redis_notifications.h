@@ -8,14 +8,15 @@
 //     PREFIX <PREFIX:l:> PREFIX <PREFIX:e:> NOLOOP (TrackingCommands; kWatchedSpaces below).
 // From then on Redis sends the listener the lock and lease keys that any other connection
 // modified — writes, deletions, expirations, evictions; FLUSHDB/FLUSHALL as "everything" —
-// gathered into one message per Redis event-loop turn, and leaves out whatever the tracking
-// connection itself wrote (NOLOOP): this daemon reports its own writes directly.
+// gathered into one message per Redis event-loop turn, and leaves out what the tracking
+// connection itself wrote with plain commands (NOLOOP; writes made inside our scripts come back
+// too, which is harmless): this daemon reports its own writes directly.
 //
 // Compared with keyspace notifications (PSUBSCRIBE __keyspace@…), which this replaced: no
 // server-wide `notify-keyspace-events` to change (managed services often refuse CONFIG), no
-// pub/sub message per write, no echo of the daemon's own writes, and nothing at all for writes
-// of ordinary keys — under a write-heavy load keyspace notifications cost Redis and the daemon
-// each about a third of their CPU.
+// pub/sub message per write, and nothing at all for writes of ordinary keys — under a
+// write-heavy load keyspace notifications cost the daemon a third of its CPU and Redis nearly
+// half of its.
 //
 // Limits: tracking is not per database, so a write under the same prefix in another db also
 // wakes waiters (they re-check and wait again); when the server refuses (an ACL without CLIENT,
