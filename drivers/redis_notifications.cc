@@ -84,8 +84,8 @@ void RedisChangeListener::Deliver(const redisReply& payload) {
 
 std::vector<std::vector<std::string>> RedisChangeListener::TrackingCommands(
     int64_t client_id) const {
-  std::vector<std::string> on = {"CLIENT", "TRACKING", "on", "REDIRECT",
-                                 std::to_string(client_id), "BCAST"};
+  std::vector<std::string> on = {"CLIENT", "TRACKING", "on", "REDIRECT", std::to_string(client_id),
+                                 "BCAST"};
   for (Space space : kWatchedSpaces) {
     on.push_back("PREFIX");
     on.push_back(keys_.base() + SpaceTag(space) + ":");

@@ -51,8 +51,8 @@ class RedisChangeListener {
   // will not let us (logged here).
   using StateFn = std::function<void(const Status& status, bool refused, int64_t client_id)>;
 
-  RedisChangeListener(uv_loop_t* loop, const RedisKeys& keys, std::string store_name,
-                      KeyFn on_key, FlushFn on_flush);
+  RedisChangeListener(uv_loop_t* loop, const RedisKeys& keys, std::string store_name, KeyFn on_key,
+                      FlushFn on_flush);
 
   // Connects, asks for the client id and subscribes. REQUIRES: stopped.
   void Start(const std::string& ip, int port, const RedisLogin& login, StateFn on_state);

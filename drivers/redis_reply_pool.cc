@@ -9,7 +9,7 @@ namespace arvel::drivers {
 
 namespace {
 
-constexpr size_t kInlineBytes = 64;     // strings shorter than this live in the object
+constexpr size_t kInlineBytes = 64;  // strings shorter than this live in the object
 constexpr size_t kMaxFreeObjects = 4096;
 
 struct PooledReply {

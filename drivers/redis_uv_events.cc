@@ -12,8 +12,8 @@ struct Events {
   redisAsyncContext* context = nullptr;  // nullptr once hiredis let go of us
   uv_poll_t poll;
   uv_prepare_t prepare;
-  int watched = 0;         // events `poll` watches now
-  bool writing = false;    // inside its own deferred write
+  int watched = 0;       // events `poll` watches now
+  bool writing = false;  // inside its own deferred write
   int open_handles = 0;
 };
 

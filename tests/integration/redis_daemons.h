@@ -22,10 +22,10 @@ namespace arvel::integration {
 inline DaemonOptions RedisDaemonOptions(int port, const std::string& prefix,
                                         const std::string& store_settings = "",
                                         const std::string& more = "") {
-  return DaemonOptions().Config("default = \"shared\"\n[stores.shared]\ndriver = \"redis\"\n"
-                                "host = \"127.0.0.1\"\nport = " +
-                                std::to_string(port) + "\nprefix = \"" + prefix + "\"\n" +
-                                store_settings + more);
+  return DaemonOptions().Config(
+      "default = \"shared\"\n[stores.shared]\ndriver = \"redis\"\n"
+      "host = \"127.0.0.1\"\nport = " +
+      std::to_string(port) + "\nprefix = \"" + prefix + "\"\n" + store_settings + more);
 }
 
 // Runs `each` `per_client` times on `clients` connections of every daemon at once (one thread

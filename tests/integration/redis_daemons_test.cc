@@ -11,6 +11,8 @@
 //   tracking, not the 1 s safety re-check): p50 < 5 ms over 20 rounds.
 // Everything is bounded: fixed rounds, client receive timeouts, waits of a few seconds.
 
+#include "tests/integration/redis_daemons.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -27,7 +29,6 @@
 #include <vector>
 
 #include "tests/integration/daemon.h"
-#include "tests/integration/redis_daemons.h"
 #include "tests/unit/drivers/redis_test_server.h"
 
 namespace arvel::integration {
@@ -107,8 +108,7 @@ TEST_P(RedisDaemonsTest, ThrottleIsExactAcrossDaemons) {
   EXPECT_EQ(allowed, kMax);
   for (Daemon* d : daemons_) {
     Client client = d->Connect();
-    EXPECT_EQ(Show(client.Command({"THROTTLE", "ATTEMPTS", "login"})), ":" +
-                                                                          std::to_string(kMax));
+    EXPECT_EQ(Show(client.Command({"THROTTLE", "ATTEMPTS", "login"})), ":" + std::to_string(kMax));
     EXPECT_EQ(Show(client.Command({"THROTTLE", "TOOMANY", "login", "50"})), ":1");
   }
 
@@ -130,7 +130,7 @@ TEST_P(RedisDaemonsTest, ThrottleIsExactAcrossDaemons) {
 
 TEST_P(RedisDaemonsTest, CountersAreExactAcrossDaemons) {
   constexpr int kPerClient = 40;
-  RunOnAll(daemons_, 3, kPerClient, [](Client& client, size_t d, int i) {
+  RunOnAll(daemons_, 3, kPerClient, [](Client& client, size_t, int) {
     // Every daemon adds 1s and 3s, and takes 2s back: the sum is known in advance.
     IntegerOf(client, {"INCREMENT", "hits"});
     IntegerOf(client, {"INCREMENT", "weighted", "3"});
@@ -144,7 +144,9 @@ TEST_P(RedisDaemonsTest, CountersAreExactAcrossDaemons) {
     EXPECT_EQ(Show(client.Command({"GET", "weighted"})), "\"" + std::to_string(n) + "\"");
   }
   EXPECT_EQ(RunOnAll(daemons_, 3, 5,
-                     [](Client& c, size_t, int) { return IntegerOf(c, {"ADD", "once", "v", "60"}); }),
+                     [](Client& c, size_t, int) {
+                       return IntegerOf(c, {"ADD", "once", "v", "60"});
+                     }),
             1);
 }
 
@@ -153,8 +155,7 @@ TEST_P(RedisDaemonsTest, TagFlushIsVisibleEverywhereAtOnce) {
   for (int round = 0; round < kRounds; ++round) {
     {
       Client writer = daemon(round).Connect();
-      ASSERT_EQ(Show(writer.Command({"TAGS", "people,authors", "PUT", "john", "v", "600"})),
-                "+OK");
+      ASSERT_EQ(Show(writer.Command({"TAGS", "people,authors", "PUT", "john", "v", "600"})), "+OK");
     }
     struct Read {
       Clock::time_point start, end;
@@ -253,7 +254,8 @@ class WakeupRounds {
   // `wait` runs on the waiter's daemon and parks (INFO `parked_field` shows it); then `wake`
   // runs on the waker's daemon.
   double Round(int round, const std::string& parked_field,
-               const std::function<Reply(Client&)>& wait, const std::function<void(Client&)>& wake) {
+               const std::function<Reply(Client&)>& wait,
+               const std::function<void(Client&)>& wake) {
     const size_t waker = round % daemons_.size();
     const size_t waiter = (round + 1) % daemons_.size();
     Clock::time_point replied;
@@ -315,11 +317,16 @@ TEST_P(RedisDaemonsTest, WaitersWakeWithinMillisecondsOfAnotherDaemonsWrite) {
     const std::string key = "fill" + std::to_string(round);
     ASSERT_EQ(Show(rounds.client(round).Command({"REMEMBER", key})), "(nil)");  // the lease
     remember_latencies.push_back(rounds.Round(
-        round, "remember_waiters", [&](Client& c) { return c.Command({"REMEMBER", key}); },
-        [&](Client& c) { EXPECT_EQ(Show(c.Command({"PUT", key, "value", "60"})), "+OK"); }));
+        round, "remember_waiters",
+        [&](Client& c) {
+          return c.Command({"REMEMBER", key});
+        },
+        [&](Client& c) {
+          EXPECT_EQ(Show(c.Command({"PUT", key, "value", "60"})), "+OK");
+        }));
   }
-  EXPECT_LT(P50(remember_latencies, std::to_string(GetParam()) +
-                                        " daemons: REMEMBER woken by another daemon's PUT"),
+  EXPECT_LT(P50(remember_latencies,
+                std::to_string(GetParam()) + " daemons: REMEMBER woken by another daemon's PUT"),
             5.0);
 }
 

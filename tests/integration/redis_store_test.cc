@@ -101,11 +101,21 @@ void RunLoad(int port, int id, std::atomic<bool>& stop, LoadRecord& record) {
     const std::string key = "k" + std::to_string(id) + "_" + std::to_string(i % 50);
     std::vector<std::string> command;
     switch (i % 5) {
-      case 0: command = {"PUT", key, "v", "60"}; break;
-      case 1: command = {"GET", key}; break;
-      case 2: command = {"INCREMENT", "n" + std::to_string(id)}; break;
-      case 3: command = {"THROTTLE", "HIT", "t" + std::to_string(id), "60"}; break;
-      default: command = {"TAGS", "load", "PUT", key, "v", "60"}; break;
+      case 0:
+        command = {"PUT", key, "v", "60"};
+        break;
+      case 1:
+        command = {"GET", key};
+        break;
+      case 2:
+        command = {"INCREMENT", "n" + std::to_string(id)};
+        break;
+      case 3:
+        command = {"THROTTLE", "HIT", "t" + std::to_string(id), "60"};
+        break;
+      default:
+        command = {"TAGS", "load", "PUT", key, "v", "60"};
+        break;
     }
     const auto start = Clock::now();
     const std::string shown = Show(client.Command(command));

@@ -86,8 +86,9 @@ class DelayedCompletionStore : public drivers::Store {
     max_in_flight_ = std::max(max_in_flight_, queued_.size());
     if (queued_.size() == 1) {
       uv_timer_start(
-          &timer_, [](uv_timer_t* t) { static_cast<DelayedCompletionStore*>(t->data)->CompleteAll(); },
-          5, 0);
+          &timer_,
+          [](uv_timer_t* t) { static_cast<DelayedCompletionStore*>(t->data)->CompleteAll(); }, 5,
+          0);
     }
   }
   // Newest first: keeping order promises the order calls take effect in, not the order they
