@@ -1,12 +1,10 @@
 #include "drivers/redis_connection.h"
 
-#include <sys/socket.h>
-
 #include <hiredis/sds.h>
+#include <sys/socket.h>
 
 #include <charconv>
 #include <cstring>
-
 #include <utility>
 
 #include "drivers/redis_reply_pool.h"

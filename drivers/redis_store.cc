@@ -238,8 +238,7 @@ void RedisStore::StartTracking(uint64_t attempt, int64_t client_id) {
            if (attempt != attempt_ || !listener_.subscribed()) return;  // superseded
            if (!status.ok()) return;  // the store went down; it starts a new listener once up
            if (reply->type == REDIS_REPLY_ERROR) {
-             spdlog::warn("store '{}': CLIENT TRACKING refused ({}); waits across daemons will "
-                          "poll",
+             spdlog::warn("store '{}': CLIENT TRACKING refused ({}); waits across daemons poll",
                           name(), ReplyText(*reply));
              listener_.Stop();
              return ListenerFailed(Status::Error("change notifications unavailable"), true);
@@ -352,8 +351,8 @@ void RedisStore::Call(std::string_view route, std::vector<std::string> argv,
   CallOn(ConnectionFor(route), std::move(argv), script, std::move(done));
 }
 
-void RedisStore::CallOn(size_t connection, std::vector<std::string> argv,
-                        const RedisScript* script, ReplyFn done) {
+void RedisStore::CallOn(size_t connection, std::vector<std::string> argv, const RedisScript* script,
+                        ReplyFn done) {
   if (script == nullptr) {
     request_.clear();
     AppendCommand(request_, argv);
@@ -372,10 +371,10 @@ void RedisStore::CallOn(size_t connection, std::vector<std::string> argv,
 void RedisStore::CallFormatted(size_t connection, std::string_view request, ReplyFn done) {
   ++in_flight_;
   if (state_ == State::kIdle || state_ == State::kOpening) {
-    return Defer([this, connection, request = std::string(request),
-                  done = std::move(done)]() mutable {
-      SendFormatted(connection, request, std::move(done));
-    });
+    return Defer(
+        [this, connection, request = std::string(request), done = std::move(done)]() mutable {
+          SendFormatted(connection, request, std::move(done));
+        });
   }
   SendFormatted(connection, request, std::move(done));
 }
@@ -485,7 +484,7 @@ void RedisStore::ReadValues(Space space, std::span<const std::string_view> keys,
   }
   CallFormatted(ConnectionFor(keys[0]), request_,
                 [this, space, n = keys.size(), done = std::move(done)](const Status& status,
-                                                                        const redisReply* reply) {
+                                                                       const redisReply* reply) {
                   if (!status.ok()) return done(status, {});
                   if (reply->type == REDIS_REPLY_ERROR) {
                     return done(ErrorReplyStatus(ReplyText(*reply), name()), {});

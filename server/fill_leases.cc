@@ -289,10 +289,8 @@ void FillLeases::OnKeyWritten(drivers::Store& store, drivers::Space space, std::
   // poll. Unlike a write of the key, it never ends a lease held here.
   const bool after_write = space == drivers::Space::kData;
   if (!after_write && it->second->holder != 0) return;
-  it->second->check_timer.Start(
-      0, [this, key = it->first, generation = it->second->generation, after_write] {
-        Recheck(key, generation, after_write);
-      });
+  it->second->check_timer.Start(0, [this, key = it->first, generation = it->second->generation,
+                                    after_write] { Recheck(key, generation, after_write); });
 }
 
 }  // namespace arvel::server

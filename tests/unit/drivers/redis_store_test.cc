@@ -249,9 +249,7 @@ TEST_F(RedisStoreTest, OtherDaemonsLearnOfLockAndLeaseChanges) {
     for (const auto& e : o.events) n += e.space == space && e.key == key;
     return n;
   };
-  auto seen = [&](Space space, const std::string& key) {
-    return count(observer, space, key) > 0;
-  };
+  auto seen = [&](Space space, const std::string& key) { return count(observer, space, key) > 0; };
 
   auto start = steady_clock::now();
   ASSERT_TRUE(Wrote(*writer, op::Acquire{Space::kLock, "job", "t", 0}).ok());

@@ -156,9 +156,9 @@ class RedisTestServer {
       dup2(null, 1);
       dup2(null, 2);
       const std::string port = std::to_string(port_);
-      execl(binary.c_str(), "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", dir_.c_str(),
-            "--logfile", "", "--enable-debug-command", "local", nullptr);
+      execl(binary.c_str(), "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1", "--save",
+            "", "--appendonly", "no", "--daemonize", "no", "--dir", dir_.c_str(), "--logfile", "",
+            "--enable-debug-command", "local", nullptr);
       _exit(127);
     }
     pid_ = pid;
