@@ -9,6 +9,8 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 binary="$root/build/arvel-cached"
 rounds=3
 requests=200000
@@ -66,21 +68,6 @@ if command -v taskset >/dev/null && [[ "$(nproc)" -ge 2 ]]; then
   client_cpu=(taskset -c 1)
 fi
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
-wait_for_ping() {
-  local port="$1"
-  for _ in $(seq 1 100); do
-    [[ "$(redis-cli -h 127.0.0.1 -p "$port" PING 2>/dev/null)" == "PONG" ]] && return 0
-    sleep 0.1
-  done
-  echo "server on port $port did not answer PING" >&2
-  return 1
-}
-
 start_redis() {
   redis_port="$(free_port)"
   "${server_cpu[@]}" redis-server --bind 127.0.0.1 --port "$redis_port" --save '' \
@@ -93,14 +80,7 @@ start_arvel() {
   ( cd "$work" && exec env CACHE_PORT=1 "${server_cpu[@]}" "$binary" --bind 127.0.0.1 \
       --port 0 --log-level info 2>"$work/arvel.log" ) &
   pids+=($!)
-  arvel_port=""
-  for _ in $(seq 1 100); do
-    arvel_port="$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\) .*/\1/p' "$work/arvel.log" |
-      head -n1)"
-    [[ -n "$arvel_port" ]] && break
-    kill -0 "${pids[-1]}" 2>/dev/null || break
-    sleep 0.1
-  done
+  arvel_port="$(wait_for_listening "$work/arvel.log" "${pids[-1]}")"
   if [[ -z "$arvel_port" ]]; then
     echo "arvel-cached did not start:" >&2
     cat "$work/arvel.log" >&2
@@ -116,10 +96,6 @@ bench() {
   timeout "$run_timeout" "${client_cpu[@]}" redis-benchmark -h 127.0.0.1 -p "$port" -q --csv \
     -n "$requests" -c "$clients" -P "$pipeline" -r "$keyspace" "$@" 2>/dev/null |
     awk -F'","' 'NR > 1 && NF > 1 { print $2; exit }'
-}
-
-median() {
-  sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else print v[int((NR + 1) / 2)] }'
 }
 
 # Workloads: name | pipeline | redis command | arvel command
@@ -157,8 +133,7 @@ for workload in "${workloads[@]}"; do
   done
   redis_rps="$(printf '%s\n' "${redis_results[@]}" | grep -E '^[0-9.]+$' | median)"
   arvel_rps="$(printf '%s\n' "${arvel_results[@]}" | grep -E '^[0-9.]+$' | median)"
-  ratio="$(awk -v a="$arvel_rps" -v r="$redis_rps" \
-    'BEGIN { if (r > 0) printf "%.2f", a / r; else print "n/a" }')"
+  ratio="$(ratio "$arvel_rps" "$redis_rps")"
   printf '%-14s %14.0f %14.0f %8s\n' "$name" "$redis_rps" "$arvel_rps" "$ratio"
   if [[ "$redis_rps" == "0" || "$arvel_rps" == "0" ]]; then failed=1; fi
 done

@@ -32,7 +32,7 @@ struct StoreConfig {
   int port = 6379;
   std::string password;
   int db = 0;
-  int pool_size = 2;                // connections to Redis
+  int pool_size = 1;                // connections to Redis
   int64_t connect_timeout_ms = 1000;  // connect + AUTH/SELECT + SCRIPT LOAD
   int64_t timeout_ms = 1000;          // a command not answered within it fails
   // database

@@ -133,9 +133,11 @@ const Option kOptions[] = {
     {.section = Section::kStore, .key = "db", .kind = Kind::kInteger, .default_text = "0",
      .env = "CACHE_REDIS_DB", .description = "Redis database index.", .max = kInt32Max,
      .driver = "redis", .field = STORE_FIELD(db)},
-    {.section = Section::kStore, .key = "pool_size", .kind = Kind::kInteger, .default_text = "2",
+    {.section = Section::kStore, .key = "pool_size", .kind = Kind::kInteger, .default_text = "1",
      .env = "CACHE_REDIS_POOL",
-     .description = "Connections to Redis; a key's operations always use the same one.",
+     .description = "Connections to Redis. With 1, every command is pipelined on it in order; "
+                    "with more, keys are spread over them and a client's pipelined writes wait "
+                    "for each other.",
      .min = 1, .max = 64, .driver = "redis", .field = STORE_FIELD(pool_size)},
     {.section = Section::kStore, .key = "connect_timeout", .kind = Kind::kInteger,
      .default_text = "1000", .env = "CACHE_REDIS_CONNECT_TIMEOUT",

@@ -1,15 +1,22 @@
 #include "drivers/redis_connection.h"
 
-#include <hiredis/adapters/libuv.h>
+#include <hiredis/sds.h>
 #include <sys/socket.h>
 
+#include <charconv>
 #include <cstring>
-
 #include <utility>
+
+#include "drivers/redis_reply_pool.h"
+#include "drivers/redis_uv_events.h"
 
 namespace arvel::drivers {
 
 namespace {
+
+// Buffered requests beyond this are written at once rather than at the end of the loop turn:
+// about what Redis reads in one go, so it works on one part while we read the next.
+constexpr size_t kEagerWriteBytes = 16 * 1024;
 
 RedisConnection* Owner(const redisAsyncContext* ac) {
   return static_cast<RedisConnection*>(ac->data);
@@ -20,29 +27,25 @@ std::string ErrorText(const redisAsyncContext* ac, std::string_view fallback) {
   return std::string(fallback);
 }
 
-// Sends `argv` on `ac`; false when hiredis refuses (the context is closing).
-bool SendArgv(redisAsyncContext* ac, redisCallbackFn* fn, const std::vector<std::string>& argv) {
-  constexpr size_t kInline = 16;
-  const char* inline_ptrs[kInline];
-  size_t inline_lens[kInline];
-  std::vector<const char*> ptrs;
-  std::vector<size_t> lens;
-  const char** p = inline_ptrs;
-  size_t* l = inline_lens;
-  if (argv.size() > kInline) {
-    ptrs.resize(argv.size());
-    lens.resize(argv.size());
-    p = ptrs.data();
-    l = lens.data();
-  }
-  for (size_t i = 0; i < argv.size(); ++i) {
-    p[i] = argv[i].data();
-    l[i] = argv[i].size();
-  }
-  return redisAsyncCommandArgv(ac, fn, nullptr, static_cast<int>(argv.size()), p, l) == REDIS_OK;
+void AppendNumberLine(std::string& out, char type, size_t n) {
+  char digits[24];
+  digits[0] = type;
+  char* end = std::to_chars(digits + 1, digits + sizeof(digits) - 2, n).ptr;
+  *end++ = '\r';
+  *end++ = '\n';
+  out.append(digits, static_cast<size_t>(end - digits));
 }
 
 }  // namespace
+
+void AppendArrayHeader(std::string& out, size_t n) { AppendNumberLine(out, '*', n); }
+
+void AppendBulkHeader(std::string& out, size_t size) { AppendNumberLine(out, '$', size); }
+
+void AppendCommand(std::string& out, std::span<const std::string> argv) {
+  AppendArrayHeader(out, argv.size());
+  for (const std::string& arg : argv) AppendBulk(out, arg);
+}
 
 RedisConnection::RedisConnection(uv_loop_t* loop) : loop_(loop) {}
 
@@ -62,7 +65,7 @@ void RedisConnection::Connect(const std::string& ip, int port, const RedisLogin&
     if (on_failed) on_failed(Status::Error(reason));
     return;
   }
-  if (redisLibuvAttach(ac, loop_) != REDIS_OK) {
+  if (AttachToLoop(ac, loop_) != REDIS_OK) {
     redisAsyncFree(ac);
     auto on_failed = std::move(on_state_);
     if (on_failed) on_failed(Status::Error("cannot attach to the event loop"));
@@ -70,6 +73,12 @@ void RedisConnection::Connect(const std::string& ip, int port, const RedisLogin&
   }
   ac->data = this;
   ctx_ = ac;
+  // hiredis frees its read buffer whenever it is empty and above maxbuf (16 kB by default),
+  // then grows a new one: a large allocation per read under load. Keep up to 1 MB.
+  if (ac->c.reader != nullptr) {
+    ac->c.reader->maxbuf = 1 << 20;
+    UsePooledReplies(ac->c.reader);
+  }
   redisAsyncSetConnectCallback(ac, OnConnect);
   redisAsyncSetDisconnectCallback(ac, OnDisconnect);
   // hiredis queues these until the socket connects; they go out ahead of anything sent later.
@@ -107,17 +116,32 @@ void RedisConnection::HandshakeStep(const Status& status, const redisReply* repl
 }
 
 void RedisConnection::Send(const std::vector<std::string>& argv, ReplyFn done) {
-  if (ctx_ == nullptr) return done(Status::Error("not connected"), nullptr);
-  if (!SendArgv(ctx_, OnReply, argv)) return done(Status::Error("connection closing"), nullptr);
-  pending_.push_back({std::move(done), uv_now(loop_)});
+  request_.clear();
+  AppendCommand(request_, argv);
+  SendFormatted(request_, std::move(done));
 }
 
-void RedisConnection::Subscribe(const std::string& pattern, std::function<void()> on_subscribed,
+void RedisConnection::SendFormatted(std::string_view request, ReplyFn done, bool counted) {
+  Pending pending{std::move(done), uv_now(loop_), counted};
+  if (ctx_ == nullptr) return Complete(pending, Status::Error("not connected"), nullptr);
+  // hiredis appends the bytes to its output buffer; they leave with the loop turn's other
+  // commands (redis_uv_events.h).
+  if (redisAsyncFormattedCommand(ctx_, OnReply, nullptr, request.data(), request.size()) !=
+      REDIS_OK) {
+    return Complete(pending, Status::Error("connection closing"), nullptr);
+  }
+  pending_.push_back(std::move(pending));
+  if (!in_callback_ && sdslen(ctx_->c.obuf) >= kEagerWriteBytes) WriteNow(ctx_);
+}
+
+void RedisConnection::Subscribe(const std::string& channel, std::function<void()> on_subscribed,
                                 MessageFn on_message) {
   if (ctx_ == nullptr) return;
   on_subscribed_ = std::move(on_subscribed);
   on_message_ = std::move(on_message);
-  SendArgv(ctx_, OnSubscription, {"PSUBSCRIBE", pattern});
+  request_.clear();
+  AppendCommand(request_, std::vector<std::string>{"SUBSCRIBE", channel});
+  redisAsyncFormattedCommand(ctx_, OnSubscription, nullptr, request_.data(), request_.size());
 }
 
 std::string RedisConnection::PendingConnectError() const {
@@ -143,7 +167,18 @@ void RedisConnection::Abort(const Status& reason) {
 void RedisConnection::FailPending(const Status& reason) {
   std::deque<Pending> failed;
   failed.swap(pending_);
-  for (Pending& pending : failed) pending.done(reason, nullptr);
+  for (Pending& pending : failed) Complete(pending, reason, nullptr);
+}
+
+void RedisConnection::Complete(Pending& pending, const Status& status, const redisReply* reply) {
+  if (!pending.counted || observer_ == nullptr) return pending.done(status, reply);
+  CallObserver* observer = observer_;  // `this` may be aborted by what follows, never freed
+  if (status.ok()) {
+    pending.done(status, reply);
+  } else {
+    pending.done(observer->CallFailed(status), nullptr);
+  }
+  observer->CallEnded(status.ok());
 }
 
 void RedisConnection::Lost(const std::string& reason) {
@@ -182,7 +217,9 @@ void RedisConnection::OnReply(redisAsyncContext* ac, void* reply, void*) {
   if (self->pending_.empty()) return;
   Pending pending = std::move(self->pending_.front());
   self->pending_.pop_front();
-  pending.done(Status::Ok(), static_cast<const redisReply*>(reply));
+  const bool was_in_callback = std::exchange(self->in_callback_, true);
+  self->Complete(pending, Status::Ok(), static_cast<const redisReply*>(reply));
+  self->in_callback_ = was_in_callback;
 }
 
 void RedisConnection::OnSubscription(redisAsyncContext* ac, void* reply, void*) {
@@ -191,12 +228,14 @@ void RedisConnection::OnSubscription(redisAsyncContext* ac, void* reply, void*) 
   if (reply == nullptr) return self->Lost(ErrorText(ac, "connection lost"));
   const auto* r = static_cast<const redisReply*>(reply);
   if (r->type != REDIS_REPLY_ARRAY || r->elements < 3) return;
+  if (r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING) {
+    return;
+  }
   std::string_view kind(r->element[0]->str, r->element[0]->len);
-  if (kind == "psubscribe") {
+  if (kind == "subscribe") {
     if (auto on_subscribed = std::move(self->on_subscribed_)) on_subscribed();
-  } else if (kind == "pmessage" && r->elements == 4 && self->on_message_) {
-    self->on_message_(std::string_view(r->element[2]->str, r->element[2]->len),
-                      std::string_view(r->element[3]->str, r->element[3]->len));
+  } else if (kind == "message" && self->on_message_) {
+    self->on_message_(std::string_view(r->element[1]->str, r->element[1]->len), *r->element[2]);
   }
 }
 

@@ -7,99 +7,91 @@
 namespace arvel::drivers {
 
 namespace {
-
-constexpr std::string_view kNeeded = "Kg$xe";
-// Classes that 'A' stands for (Redis 7: g$lshzxetd).
-constexpr std::string_view kAllAlias = "g$lshzxetd";
-
+constexpr std::string_view kInvalidateChannel = "__redis__:invalidate";
 }  // namespace
 
-std::string NotifyFlagsToSet(std::string_view current) {
-  const bool all = current.find('A') != std::string_view::npos;
-  std::string missing;
-  for (char c : kNeeded) {
-    if (current.find(c) != std::string_view::npos) continue;
-    if (all && kAllAlias.find(c) != std::string_view::npos) continue;
-    missing += c;
-  }
-  if (missing.empty()) return {};
-  return std::string(current) + missing;
-}
-
-RedisKeyspaceListener::RedisKeyspaceListener(uv_loop_t* loop, const RedisKeys& keys, int db,
-                                             std::string store_name, KeyFn on_key)
+RedisChangeListener::RedisChangeListener(uv_loop_t* loop, const RedisKeys& keys,
+                                         std::string store_name, KeyFn on_key, FlushFn on_flush)
     : connection_(loop),
       keys_(keys),
-      channel_prefix_("__keyspace@" + std::to_string(db) + "__:"),
       store_name_(std::move(store_name)),
-      on_key_(std::move(on_key)) {}
+      on_key_(std::move(on_key)),
+      on_flush_(std::move(on_flush)) {}
 
-void RedisKeyspaceListener::Start(const std::string& ip, int port, const RedisLogin& login,
-                                  StateFn on_state) {
+void RedisChangeListener::Start(const std::string& ip, int port, const RedisLogin& login,
+                                StateFn on_state) {
   on_state_ = std::move(on_state);
-  listening_ = false;
+  subscribed_ = false;
   connection_.Connect(ip, port, login, {}, [this](const Status& status) {
     if (!status.ok()) return Fail(status, false);
-    EnableEvents();
+    AskClientId();
   });
 }
 
-void RedisKeyspaceListener::Stop() {
-  listening_ = false;
+void RedisChangeListener::Stop() {
+  subscribed_ = false;
   on_state_ = nullptr;
   connection_.Abort(Status::Error("stopped"));
 }
 
-void RedisKeyspaceListener::Fail(const Status& status, bool refused) {
-  listening_ = false;
+void RedisChangeListener::Fail(const Status& status, bool refused) {
+  subscribed_ = false;
   auto on_state = std::move(on_state_);
   if (refused) connection_.Abort(status);
-  if (on_state) on_state(status, refused);
+  if (on_state) on_state(status, refused, 0);
 }
 
-void RedisKeyspaceListener::EnableEvents() {
-  connection_.Send(
-      {"CONFIG", "GET", "notify-keyspace-events"},
-      [this](const Status& status, const redisReply* reply) {
-        if (!status.ok()) return;  // the connection failed: reported through Connect's callback
-        if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
-          spdlog::warn("store '{}': CONFIG GET notify-keyspace-events refused ({}); waits "
-                       "across daemons will poll",
-                       store_name_,
-                       reply->type == REDIS_REPLY_ERROR ? std::string(reply->str, reply->len)
-                                                        : "unexpected reply");
-          return Fail(Status::Error("keyspace notifications unavailable"), true);
-        }
-        std::string flags = NotifyFlagsToSet({reply->element[1]->str, reply->element[1]->len});
-        if (flags.empty()) return Subscribe();
-        connection_.Send({"CONFIG", "SET", "notify-keyspace-events", flags},
-                         [this](const Status& status, const redisReply* reply) {
-                           if (!status.ok()) return;
-                           if (reply->type == REDIS_REPLY_ERROR) {
-                             spdlog::warn("store '{}': CONFIG SET notify-keyspace-events refused "
-                                          "({}); waits across daemons will poll",
-                                          store_name_, std::string(reply->str, reply->len));
-                             return Fail(Status::Error("keyspace notifications unavailable"),
-                                         true);
-                           }
-                           Subscribe();
-                         });
-      });
+void RedisChangeListener::AskClientId() {
+  connection_.Send({"CLIENT", "ID"}, [this](const Status& status, const redisReply* reply) {
+    if (!status.ok()) return;  // the connection failed: reported through Connect's callback
+    if (reply->type != REDIS_REPLY_INTEGER) {
+      spdlog::warn("store '{}': CLIENT ID refused ({}); waits across daemons will poll",
+                   store_name_,
+                   reply->type == REDIS_REPLY_ERROR ? std::string(reply->str, reply->len)
+                                                    : "unexpected reply");
+      return Fail(Status::Error("change notifications unavailable"), true);
+    }
+    Subscribe(reply->integer);
+  });
 }
 
-void RedisKeyspaceListener::Subscribe() {
-  const std::string pattern = EscapeGlob(channel_prefix_) + keys_.AllPattern();
+void RedisChangeListener::Subscribe(int64_t client_id) {
   connection_.Subscribe(
-      pattern,
-      [this] {
-        listening_ = true;
-        if (on_state_) on_state_(Status::Ok(), false);
+      std::string(kInvalidateChannel),
+      [this, client_id] {
+        subscribed_ = true;
+        if (on_state_) on_state_(Status::Ok(), false, client_id);
       },
-      [this](std::string_view channel, std::string_view) {
-        if (!channel.starts_with(channel_prefix_)) return;
-        channel.remove_prefix(channel_prefix_.size());
-        if (auto parsed = keys_.Parse(channel)) on_key_(parsed->first, parsed->second);
+      [this](std::string_view channel, const redisReply& payload) {
+        if (channel == kInvalidateChannel) Deliver(payload);
       });
+}
+
+void RedisChangeListener::Deliver(const redisReply& payload) {
+  if (payload.type == REDIS_REPLY_NIL) {  // FLUSHALL, FLUSHDB
+    if (on_flush_) on_flush_();
+    return;
+  }
+  if (payload.type != REDIS_REPLY_ARRAY) return;
+  for (size_t i = 0; i < payload.elements; ++i) {
+    const redisReply* key = payload.element[i];
+    if (key->type != REDIS_REPLY_STRING) continue;
+    if (auto parsed = keys_.Parse(std::string_view(key->str, key->len))) {
+      on_key_(parsed->first, parsed->second);
+    }
+  }
+}
+
+std::vector<std::vector<std::string>> RedisChangeListener::TrackingCommands(
+    int64_t client_id) const {
+  std::vector<std::string> on = {"CLIENT", "TRACKING", "on", "REDIRECT", std::to_string(client_id),
+                                 "BCAST"};
+  for (Space space : kWatchedSpaces) {
+    on.push_back("PREFIX");
+    on.push_back(keys_.base() + SpaceTag(space) + ":");
+  }
+  on.push_back("NOLOOP");
+  return {{"CLIENT", "TRACKING", "off"}, std::move(on)};
 }
 
 }  // namespace arvel::drivers

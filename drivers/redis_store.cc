@@ -72,15 +72,21 @@ RedisStore::RedisStore(std::string name, uv_loop_t* loop, RedisStoreOptions opti
       options_(std::move(options)),
       keys_(options_.prefix),
       login_{options_.password, options_.db},
-      listener_(loop, keys_, options_.db, this->name(),
-                [this](Space space, std::string_view key) { KeyWritten(space, key); }),
+      listener_(
+          loop, keys_, this->name(),
+          [this](Space space, std::string_view key) { KeyWritten(space, key); },
+          [this] { AllKeysWritten(); }),
       alive_(std::make_shared<bool>(true)) {
   capabilities_.shared = true;
   capabilities_.notifies_remote_changes = false;  // until the listener is subscribed
   capabilities_.default_put_ttl_s = options_.default_ttl_s;
   options_.pool_size = std::max<size_t>(1, options_.pool_size);
+  // One connection applies the calls in the order they are sent (Redis runs a connection's
+  // commands in order); several spread keys over connections that overtake each other.
+  capabilities_.keeps_order = options_.pool_size == 1;
   for (size_t i = 0; i < options_.pool_size; ++i) {
     pool_.push_back(std::make_unique<RedisConnection>(loop));
+    pool_.back()->set_call_observer(this);
   }
   const int64_t shortest = std::min(options_.timeout_ms, options_.connect_timeout_ms);
   watchdog_ = std::make_unique<Watchdog>(loop, this, std::clamp<int64_t>(shortest / 4, 5, 100));
@@ -213,14 +219,39 @@ void RedisStore::FinishOpening(const Status& status) {
 
 void RedisStore::StartListener() {
   if (!options_.notifications || state_ != State::kUp) return;
-  listener_.Start(ip_, options_.port, login_, [this](const Status& status, bool refused) {
-    capabilities_.notifies_remote_changes = status.ok();
-    if (!status.ok() && !refused) {
-      spdlog::debug("store '{}': keyspace listener: {}", name(), status.message());
-    }
-    if (!status.ok()) next_retry_ = uv_now(loop_) + kListenerRetryMs;
-    if (refused) options_.notifications = false;  // CONFIG is not ours to use: poll instead
-  });
+  const uint64_t attempt = attempt_;
+  listener_.Start(ip_, options_.port, login_,
+                  [this, attempt](const Status& status, bool refused, int64_t client_id) {
+                    if (status.ok()) return StartTracking(attempt, client_id);
+                    ListenerFailed(status, refused);
+                  });
+}
+
+void RedisStore::StartTracking(uint64_t attempt, int64_t client_id) {
+  // On the first data connection: after tracking is on, Redis tells the listener about every
+  // other connection's writes, and leaves out this one's (NOLOOP). Counted calls, so Close
+  // waits for them and a store going down fails them.
+  auto commands = listener_.TrackingCommands(client_id);
+  CallOn(0, std::move(commands[0]), nullptr, [](const Status&, const redisReply*) {});
+  CallOn(0, std::move(commands[1]), nullptr,
+         [this, attempt](const Status& status, const redisReply* reply) {
+           if (attempt != attempt_ || !listener_.subscribed()) return;  // superseded
+           if (!status.ok()) return;  // the store went down; it starts a new listener once up
+           if (reply->type == REDIS_REPLY_ERROR) {
+             spdlog::warn("store '{}': CLIENT TRACKING refused ({}); waits across daemons poll",
+                          name(), ReplyText(*reply));
+             listener_.Stop();
+             return ListenerFailed(Status::Error("change notifications unavailable"), true);
+           }
+           capabilities_.notifies_remote_changes = true;
+         });
+}
+
+void RedisStore::ListenerFailed(const Status& status, bool refused) {
+  capabilities_.notifies_remote_changes = false;
+  if (!refused) spdlog::debug("store '{}': change listener: {}", name(), status.message());
+  next_retry_ = uv_now(loop_) + kListenerRetryMs;
+  if (refused) options_.notifications = false;  // not ours to use: waits poll instead
 }
 
 void RedisStore::MarkDown(const std::string& reason) {
@@ -265,7 +296,7 @@ void RedisStore::OnWatchdog() {
   }
   if (state_ != State::kUp || !options_.notifications) return;
   const RedisConnection& subscriber = listener_.connection();
-  if (subscriber.connected() && !listener_.listening() &&
+  if (subscriber.connected() && !capabilities_.notifies_remote_changes &&
       now - subscriber.connect_started() > static_cast<uint64_t>(options_.connect_timeout_ms)) {
     listener_.Stop();
     capabilities_.notifies_remote_changes = false;
@@ -311,56 +342,95 @@ void RedisStore::CallDone() {
 // ---- Calls
 
 size_t RedisStore::ConnectionFor(std::string_view route) const {
+  if (pool_.size() == 1) return 0;
   return std::hash<std::string_view>{}(route) % pool_.size();
 }
 
 void RedisStore::Call(std::string_view route, std::vector<std::string> argv,
                       const RedisScript* script, ReplyFn done) {
-  ++in_flight_;
-  ReplyFn counted = [this, done = std::move(done)](const Status& status, const redisReply* reply) {
-    if (!status.ok()) stats_.errors++;
-    done(status, reply);
-    CallDone();
-  };
-  auto send = [this, connection = ConnectionFor(route), script](
-                  std::vector<std::string> argv, ReplyFn counted) {
-    if (state_ != State::kUp) {
-      return counted(Unavailable(state_ == State::kDown ? down_reason_ : "closed"), nullptr);
-    }
-    SendNow(connection, std::make_shared<std::vector<std::string>>(std::move(argv)), script,
-            false, std::move(counted));
-  };
-  if (state_ == State::kIdle || state_ == State::kOpening) {
-    deferred_.push_back(
-        [send, argv = std::move(argv), counted = std::move(counted)]() mutable {
-          send(std::move(argv), std::move(counted));
-        });
-    if (state_ == State::kIdle) {
-      state_ = State::kOpening;
-      StartConnecting();
-    }
-    return;
-  }
-  send(std::move(argv), std::move(counted));
+  CallOn(ConnectionFor(route), std::move(argv), script, std::move(done));
 }
 
-void RedisStore::SendNow(size_t connection, std::shared_ptr<std::vector<std::string>> argv,
-                         const RedisScript* script, bool retried, ReplyFn done) {
+void RedisStore::CallOn(size_t connection, std::vector<std::string> argv, const RedisScript* script,
+                        ReplyFn done) {
+  if (script == nullptr) {
+    request_.clear();
+    AppendCommand(request_, argv);
+    return CallFormatted(connection, request_, std::move(done));
+  }
+  ++in_flight_;
+  auto kept = std::make_shared<std::vector<std::string>>(std::move(argv));  // for a NOSCRIPT
+  if (state_ == State::kIdle || state_ == State::kOpening) {
+    return Defer([this, connection, kept, script, done = std::move(done)]() mutable {
+      SendScript(connection, std::move(kept), script, false, std::move(done));
+    });
+  }
+  SendScript(connection, std::move(kept), script, false, std::move(done));
+}
+
+void RedisStore::CallFormatted(size_t connection, std::string_view request, ReplyFn done) {
+  ++in_flight_;
+  if (state_ == State::kIdle || state_ == State::kOpening) {
+    return Defer(
+        [this, connection, request = std::string(request), done = std::move(done)]() mutable {
+          SendFormatted(connection, request, std::move(done));
+        });
+  }
+  SendFormatted(connection, request, std::move(done));
+}
+
+void RedisStore::Defer(std::function<void()> send) {
+  deferred_.push_back(std::move(send));
+  if (state_ == State::kIdle) {
+    state_ = State::kOpening;
+    StartConnecting();
+  }
+}
+
+void RedisStore::Finish(const ReplyFn& done, const Status& status, const redisReply* reply) {
+  if (!status.ok()) stats_.errors++;
+  done(status, reply);
+  CallDone();
+}
+
+Status RedisStore::Failed(const Status& connection_status) {
+  if (state_ == State::kUp) MarkDown(connection_status.message());
+  return Unavailable(connection_status.message());
+}
+
+Status RedisStore::NotUp() const {
+  return Unavailable(state_ == State::kDown ? down_reason_ : "closed");
+}
+
+void RedisStore::SendFormatted(size_t connection, std::string_view request, ReplyFn done) {
+  if (state_ != State::kUp) return Finish(done, NotUp(), nullptr);
+  // Counted: the connection tells us when it ends (CallFailed, CallEnded), so `done` goes
+  // through without a wrapper.
+  pool_[connection]->SendFormatted(request, std::move(done), /*counted=*/true);
+}
+
+Status RedisStore::CallFailed(const Status& reason) { return Failed(reason); }
+
+void RedisStore::CallEnded(bool ok) {
+  if (!ok) stats_.errors++;
+  CallDone();
+}
+
+void RedisStore::SendScript(size_t connection, std::shared_ptr<std::vector<std::string>> argv,
+                            const RedisScript* script, bool retried, ReplyFn done) {
+  if (state_ != State::kUp) return Finish(done, NotUp(), nullptr);
   pool_[connection]->Send(*argv, [this, connection, argv, script, retried, done = std::move(done)](
                                      const Status& status, const redisReply* reply) mutable {
-    if (!status.ok()) {
-      if (state_ == State::kUp) MarkDown(status.message());
-      return done(Unavailable(status.message()), nullptr);
-    }
-    if (reply->type == REDIS_REPLY_ERROR && script != nullptr && !retried &&
+    if (!status.ok()) return Finish(done, Failed(status), nullptr);
+    if (reply->type == REDIS_REPLY_ERROR && !retried &&
         IsNoScript(std::string_view(reply->str, reply->len))) {
-      // The server lost its scripts (restart, SCRIPT FLUSH): send the source this once.
+      // The server lost its scripts (SCRIPT FLUSH; a restart drops the connection and the
+      // scripts are loaded again at connect): send the source this once.
       (*argv)[0] = "EVAL";
       (*argv)[1] = script->source;
-      if (state_ != State::kUp) return done(Unavailable(down_reason_), nullptr);
-      return SendNow(connection, std::move(argv), script, true, std::move(done));
+      return SendScript(connection, std::move(argv), script, true, std::move(done));
     }
-    done(Status::Ok(), reply);
+    Finish(done, Status::Ok(), reply);
   });
 }
 
@@ -400,33 +470,53 @@ void RedisStore::Read(Space space, std::span<const std::string_view> keys, ReadF
 
 void RedisStore::ReadValues(Space space, std::span<const std::string_view> keys, ReadFn done) {
   if (keys.empty()) return done(Status::Ok(), {});
-  std::vector<std::string> argv;
-  argv.reserve(keys.size() + 1);
-  argv.push_back(keys.size() == 1 ? "GET" : "MGET");
-  for (std::string_view key : keys) argv.push_back(keys_.Key(space, key));
-  Call(keys[0], std::move(argv), nullptr,
-       [this, space, n = keys.size(), done = std::move(done)](const Status& status,
-                                                               const redisReply* reply) {
-         if (!status.ok()) return done(status, {});
-         if (reply->type == REDIS_REPLY_ERROR) {
-           return done(ErrorReplyStatus(ReplyText(*reply), name()), {});
-         }
-         const bool many = reply->type == REDIS_REPLY_ARRAY;
-         if ((many && reply->elements != n) || (!many && n != 1)) {
-           return done(Status::Error("ERR unexpected reply from redis"), {});
-         }
-         std::vector<Entry> entries(n);
-         std::vector<const Entry*> found(n, nullptr);
-         for (size_t i = 0; i < n; ++i) {
-           const redisReply* value = many ? reply->element[i] : reply;
-           if (value->type == REDIS_REPLY_STRING) {
-             entries[i].value.assign(value->str, value->len);
-             found[i] = &entries[i];
-           }
-           if (CountsHits(space)) ++(found[i] ? stats_.hits : stats_.misses);
-         }
-         done(Status::Ok(), found);
-       });
+  // GET/MGET formatted in place: no argument strings on the way (the hottest path of all).
+  request_.clear();
+  AppendArrayHeader(request_, keys.size() + 1);
+  AppendBulk(request_, keys.size() == 1 ? "GET" : "MGET");
+  for (std::string_view key : keys) {
+    AppendBulkHeader(request_, keys_.base().size() + 2 + key.size());
+    request_ += keys_.base();
+    request_ += SpaceTag(space);
+    request_ += ':';
+    request_ += key;
+    AppendBulkEnd(request_);
+  }
+  CallFormatted(ConnectionFor(keys[0]), request_,
+                [this, space, n = keys.size(), done = std::move(done)](const Status& status,
+                                                                       const redisReply* reply) {
+                  if (!status.ok()) return done(status, {});
+                  if (reply->type == REDIS_REPLY_ERROR) {
+                    return done(ErrorReplyStatus(ReplyText(*reply), name()), {});
+                  }
+                  const bool many = reply->type == REDIS_REPLY_ARRAY;
+                  if ((many && reply->elements != n) || (!many && n != 1)) {
+                    return done(Status::Error("ERR unexpected reply from redis"), {});
+                  }
+                  if (!many) return ReadOneValue(space, *reply, done);
+                  std::vector<Entry> entries(n);
+                  std::vector<const Entry*> found(n, nullptr);
+                  for (size_t i = 0; i < n; ++i) {
+                    const redisReply* value = reply->element[i];
+                    if (value->type == REDIS_REPLY_STRING) {
+                      entries[i].value.assign(value->str, value->len);
+                      found[i] = &entries[i];
+                    }
+                    if (CountsHits(space)) ++(found[i] ? stats_.hits : stats_.misses);
+                  }
+                  done(Status::Ok(), found);
+                });
+}
+
+void RedisStore::ReadOneValue(Space space, const redisReply& reply, const ReadFn& done) {
+  Entry entry;
+  const Entry* found = nullptr;
+  if (reply.type == REDIS_REPLY_STRING) {
+    entry.value.assign(reply.str, reply.len);
+    found = &entry;
+  }
+  if (CountsHits(space)) ++(found ? stats_.hits : stats_.misses);
+  done(Status::Ok(), std::span<const Entry* const>(&found, 1));
 }
 
 // ---- Writes
@@ -434,26 +524,28 @@ void RedisStore::ReadValues(Space space, std::span<const std::string_view> keys,
 void RedisStore::Execute(Operation operation, OpDone done) {
   Result<UpstreamCall> call = TranslateOperation(operation, keys_, NowMs());
   if (!call.ok()) return done(call.status(), OpResult{});
-  auto op = std::make_shared<Operation>(std::move(operation));
-  const std::vector<std::string_view> keys = KeysOf(*op);
-  const std::string_view route = keys.empty() ? std::string_view() : keys[0];
-  Call(route, std::move(call->argv), call->script,
-       [this, op, decode = std::move(call->decode), done = std::move(done)](
-           const Status& status, const redisReply* reply) {
-         if (!status.ok()) return done(status, OpResult{});
-         if (reply->type == REDIS_REPLY_ERROR) {
-           return done(ErrorReplyStatus(ReplyText(*reply), name()), OpResult{});
-         }
-         OpResult result;
-         Status decoded = decode(*reply, result);
-         if (!decoded.ok()) return done(decoded, OpResult{});
-         if (MayHaveChanged(*op, result)) {
-           stats_.writes++;
-           const Space space = SpaceOf(*op);
-           for (std::string_view key : KeysOf(*op)) KeyWritten(space, key);
-         }
-         done(Status::Ok(), std::move(result));
-       });
+  size_t connection = 0;
+  if (pool_.size() > 1) {
+    const std::vector<std::string_view> keys = KeysOf(operation);
+    connection = ConnectionFor(keys.empty() ? std::string_view() : keys[0]);
+  }
+  CallOn(connection, std::move(call->argv), call->script,
+         [this, op = std::move(operation), decode = std::move(call->decode),
+          done = std::move(done)](const Status& status, const redisReply* reply) {
+           if (!status.ok()) return done(status, OpResult{});
+           if (reply->type == REDIS_REPLY_ERROR) {
+             return done(ErrorReplyStatus(ReplyText(*reply), name()), OpResult{});
+           }
+           OpResult result;
+           Status decoded = decode(*reply, result);
+           if (!decoded.ok()) return done(decoded, OpResult{});
+           if (MayHaveChanged(op, result)) {
+             stats_.writes++;
+             const Space space = SpaceOf(op);
+             for (std::string_view key : KeysOf(op)) KeyWritten(space, key);
+           }
+           done(Status::Ok(), std::move(result));
+         });
 }
 
 void RedisStore::Update(Space, std::span<const std::string_view>, UpdateFn, DoneFn done) {

@@ -1,9 +1,10 @@
 #pragma once
 // RedisStore: the `redis` driver (SPEC §6) — many stateless daemons in front of one Redis or
 // Valkey. Keys live upstream under the store's prefix (redis_keys.h); every operation is one
-// upstream command or one script (redis_commands.h), pipelined over a small pool of hiredis
-// connections on the daemon's own loop. Nothing blocks the loop: host names are resolved with
-// uv_getaddrinfo, and everything else is hiredis's non-blocking I/O.
+// upstream command or one script (redis_commands.h), pipelined over one hiredis connection (or
+// a small pool) on the daemon's own loop: the requests of a loop turn leave in one write
+// (redis_uv_events.h). Nothing blocks the loop: host names are resolved with uv_getaddrinfo,
+// and everything else is hiredis's non-blocking I/O.
 //
 // Availability. The store is up when every pool connection has logged in (AUTH, SELECT) and
 // loaded the scripts. Any failure — a connection refused, dropped, or a command not answered
@@ -12,13 +13,19 @@
 // reconnects with exponential backoff until Redis answers again. A call made while the first
 // connection is still being set up waits for it (bounded by connect_timeout_ms).
 //
-// Order. A call goes to the connection chosen by a hash of its first key, so the operations on
-// one key keep their order; calls on different keys may overtake each other (store.h allows it).
+// Order. With one connection (pool_size 1, the default) Redis applies the calls in the order
+// they are made, and the store says so (capabilities().keeps_order), which lets the server send
+// a client's pipelined commands together. With several, a call goes to the connection chosen by
+// a hash of its first key, so the operations on one key keep their order but calls on different
+// keys may overtake each other (store.h allows it). One exception: a script call answered
+// NOSCRIPT (someone ran SCRIPT FLUSH) is sent again with its source, after the calls made
+// behind it.
 //
-// Notifications. A keyspace listener (redis_notifications.h) reports writes made through
-// other daemons to the observer; capabilities().notifies_remote_changes is true while it
-// listens. This daemon's own writes are reported directly before their completion runs (and a
-// second time when their notification arrives, which is harmless).
+// Notifications. A change listener (redis_notifications.h: client tracking) reports changes of
+// lock and lease records made through other daemons to the observer;
+// capabilities().notifies_remote_changes is true while it listens. This daemon's own writes
+// are reported directly before their completion runs (and, for script writes, a second time
+// when Redis reports them, which is harmless).
 
 #include <uv.h>
 
@@ -43,15 +50,15 @@ struct RedisStoreOptions {
   int db = 0;
   std::string prefix = "arvel_cache";
   int64_t default_ttl_s = 3600;  // what PUT without ttl gets (Arvel's RedisStore)
-  size_t pool_size = 2;
+  size_t pool_size = 1;
   int64_t connect_timeout_ms = 1000;
   int64_t timeout_ms = 1000;  // a command not answered within it fails, and the store goes down
-  bool notifications = true;  // subscribe to keyspace notifications
+  bool notifications = true;  // listen for other daemons' writes (client tracking)
   // Connect on first use instead of in Open (implicit stores nobody may ever use).
   bool lazy = false;
 };
 
-class RedisStore : public Store {
+class RedisStore : public Store, private RedisConnection::CallObserver {
  public:
   RedisStore(std::string name, uv_loop_t* loop, RedisStoreOptions options);
   ~RedisStore() override;
@@ -90,8 +97,24 @@ class RedisStore : public Store {
   // reply is retried once with EVAL and the source.
   void Call(std::string_view route, std::vector<std::string> argv, const RedisScript* script,
             ReplyFn done);
-  void SendNow(size_t connection, std::shared_ptr<std::vector<std::string>> argv,
-               const RedisScript* script, bool retried, ReplyFn done);
+  void CallOn(size_t connection, std::vector<std::string> argv, const RedisScript* script,
+              ReplyFn done);
+  // The same for a request formatted already (AppendCommand), without a script.
+  void CallFormatted(size_t connection, std::string_view request, ReplyFn done);
+  // Runs `send` once the first connection is made (StartConnecting if nobody has yet).
+  void Defer(std::function<void()> send);
+  // REQUIRES: the call is counted in flight. Finish ends it.
+  void SendFormatted(size_t connection, std::string_view request, ReplyFn done);
+  void SendScript(size_t connection, std::shared_ptr<std::vector<std::string>> argv,
+                  const RedisScript* script, bool retried, ReplyFn done);
+  void Finish(const ReplyFn& done, const Status& status, const redisReply* reply);
+  // RedisConnection::CallObserver: the end of a call sent by SendFormatted.
+  Status CallFailed(const Status& reason) override;
+  void CallEnded(bool ok) override;
+  // The store's error for a call whose connection failed (taking the store down), or for a call
+  // made while it is not up.
+  Status Failed(const Status& connection_status);
+  Status NotUp() const;
   size_t ConnectionFor(std::string_view route) const;
   Status Unavailable(std::string_view reason) const;
   void CallDone();
@@ -104,7 +127,14 @@ class RedisStore : public Store {
   void OnWatchdog();
   void FinishOpening(const Status& status);
   void StartListener();
+  // The listener is subscribed as client `client_id`: redirect the first connection's tracking
+  // to it (attempt: the connection attempt it belongs to).
+  void StartTracking(uint64_t attempt, int64_t client_id);
+  void ListenerFailed(const Status& status, bool refused);
   void FinishClose();
+
+  // ReadValues' reply of one GET.
+  void ReadOneValue(Space space, const redisReply& reply, const ReadFn& done);
 
   // Multi-step walks (SCAN pages).
   void ScanPage(Space space, uint64_t cursor, size_t count, ScanFn done);
@@ -119,7 +149,7 @@ class RedisStore : public Store {
   RedisKeys keys_;
   RedisLogin login_;
   std::vector<std::unique_ptr<RedisConnection>> pool_;
-  RedisKeyspaceListener listener_;
+  RedisChangeListener listener_;
   std::unique_ptr<Watchdog> watchdog_;
 
   State state_ = State::kIdle;
@@ -132,6 +162,7 @@ class RedisStore : public Store {
   int64_t retry_delay_ms_ = 0;
   std::string ip_;                                // resolved address of options_.host
   std::vector<std::function<void()>> deferred_;   // calls waiting for the first connection
+  std::string request_;                           // formatting buffer of the calls
   std::vector<DoneFn> open_waiters_;
   size_t in_flight_ = 0;
   std::vector<std::function<void()>> idle_waiters_;

@@ -16,8 +16,9 @@
 // its own captures and the KeyUpdates it is given, and it runs at most once.
 //
 // Order: calls in flight together may complete, and take effect, in any order (a driver may
-// spread them over worker threads or upstream connections). The server orders what must be
-// ordered: a connection's write waits for its earlier calls on the store (server/connection.h).
+// spread them over worker threads or upstream connections), unless the store says it keeps
+// order (StoreCapabilities::keeps_order). The server orders what must be ordered: a
+// connection's write waits for its earlier calls on the store (server/connection.h).
 //
 // Unavailability: a store that cannot reach its backend completes every call with an error
 // Status carrying errors::StoreUnavailable(name, reason), fast, without running the UpdateFn.
@@ -50,6 +51,10 @@ struct StoreCapabilities {
   bool notifies_remote_changes = false;
   // The store keeps nothing (null): locks and leases are granted without a record.
   bool keeps_nothing = false;
+  // Calls take effect in the order they are made (redis with one pipelined connection): a
+  // connection's later command need not wait for an earlier one's completion once that one has
+  // made its last call (server/connection.h).
+  bool keeps_order = false;
   // The TTL in seconds a facade write without ttl (PUT, ADD, PUTMANY) gets; 0 = none. Arvel's
   // Redis store applies its `ttl` setting so.
   int64_t default_put_ttl_s = 0;

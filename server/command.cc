@@ -17,6 +17,10 @@ PendingReply CommandContext::Suspend() {
   return PendingReply(&conn_.server(), conn_.state().id, conn_.Suspend());
 }
 
+PendingReply CommandContext::SuspendForOneCall() {
+  return PendingReply(&conn_.server(), conn_.state().id, conn_.Suspend(true));
+}
+
 void CommandContext::ReplyStatus(const Status& status) {
   if (status.ok()) {
     writer_.Ok();

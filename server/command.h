@@ -18,7 +18,9 @@
 //     only. A command with neither kWrite nor kReadOnly must not touch a store (PING, ECHO,
 //     COMMAND) and starts past anything but a barrier;
 //   - a slot that waits for another client (PendingReply::MarkWaiting: LOCK BLOCK, REMEMBER
-//     behind a fill lease) holds back only barriers.
+//     behind a fill lease) holds back only barriers;
+//   - on a store that keeps order (redis with one connection), a slot whose command has made
+//     its one store call (CommandContext::SuspendForOneCall) holds back only barriers too.
 // So a later command never sees a state older than an earlier command's effect on its store,
 // while pipelined reads of a slow store overlap.
 
@@ -131,6 +133,11 @@ class CommandContext {
   // Gives this command a reply slot; the reply is written when the PendingReply is finished.
   // Call at most once per command, and write nothing with reply() afterwards.
   PendingReply Suspend();
+  // Suspend for a command whose whole store work is one call, made right after this and before
+  // the handler returns (ReadAndReply, ExecuteAndReply). On a store that keeps order
+  // (StoreCapabilities::keeps_order) the connection's later commands then start at once, even
+  // writes: the store applies their calls after this one.
+  PendingReply SuspendForOneCall();
 
   // Writes a Status as a reply: +OK when ok, else the error.
   void ReplyStatus(const Status& status);

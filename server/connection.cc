@@ -102,7 +102,7 @@ void Connection::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
   self->ProcessInput();
 }
 
-void Connection::ProcessInput() {
+void Connection::ProcessInput(bool flush_now) {
   in_process_ = true;
   stalled_ = false;
   DrainSlots();
@@ -143,8 +143,23 @@ void Connection::ProcessInput() {
   in_process_ = false;
   if (closing_) return;
   CompactInput();
-  Flush();
+  if (flush_now || pending_slots_ == 0) {
+    Flush();  // nothing more to wait for: the client may send its next pipeline now
+  } else {
+    ScheduleFlush();
+  }
   UpdateReading();
+}
+
+void Connection::ScheduleFlush() {
+  if (flush_scheduled_ || closing_) return;
+  flush_scheduled_ = true;
+  server_.ScheduleFlush(state_.id);
+}
+
+void Connection::FlushScheduled() {
+  flush_scheduled_ = false;
+  if (!running_ && !in_process_) Flush();
 }
 
 bool Connection::MayStart(const CommandSpec& spec) const {
@@ -152,12 +167,16 @@ bool Connection::MayStart(const CommandSpec& spec) const {
   if (spec.flags & (kConnectionState | kAdmin)) return false;
   const bool touches_store = spec.flags & (kWrite | kReadOnly);
   const bool read_only = spec.flags & kReadOnly;
+  const bool ordered = state_.store->capabilities().keeps_order;
   for (const ReplySlot& slot : slots_) {
     if (!slot.pending) continue;
     if (slot.barrier) return false;
     if (slot.waiting || !touches_store || !slot.touches_store) continue;
     if (slot.store != state_.store) continue;
-    if (!(read_only && slot.read_only)) return false;
+    if (read_only && slot.read_only) continue;
+    // Its one call is made: a store that keeps order applies whatever we do after it.
+    if (ordered && slot.one_call) continue;
+    return false;
   }
   return true;
 }
@@ -241,7 +260,7 @@ Connection::ReplySlot& Connection::PushSlot(bool pending) {
   return slot;
 }
 
-uint64_t Connection::Suspend() {
+uint64_t Connection::Suspend(bool one_call) {
   ++ticket_;
   ReplySlot& slot = PushSlot(true);
   // Outside any handler nothing should suspend; if something does, it holds back everything.
@@ -249,6 +268,7 @@ uint64_t Connection::Suspend() {
   slot.barrier = flags & (kConnectionState | kAdmin);
   slot.read_only = flags & kReadOnly;
   slot.touches_store = flags & (kWrite | kReadOnly);
+  slot.one_call = one_call;
   slot.store = state_.store;
   ++pending_slots_;
   return ticket_;
@@ -299,7 +319,7 @@ void Connection::Resume(uint64_t ticket) {
   if (exec_next_ >= 0 && ticket == ticket_) ContinueTransaction();
   if (OverOutputLimit()) return;
   if (in_process_) return;  // the input loop drains and goes on
-  ProcessInput();           // drains, runs what was stalled behind the slot, flushes
+  ProcessInput(false);      // drains, runs what was stalled behind the slot, flushes later
 }
 
 void Connection::DrainSlots() {

@@ -17,13 +17,21 @@
 //
 // Ordering across worker threads: a BlockingStore (file, database) runs calls on several worker
 // threads that take them in submission order but run them concurrently, so two calls of one
-// store may complete — and take effect — in either order; the coming redis driver pipelines over
-// a pool of connections with the same effect. We therefore never rely on a store's submission
+// store may complete — and take effect — in either order; the redis driver with a pool of
+// several connections has the same effect. We therefore do not rely on a store's submission
 // order: on one store, only reads overlap reads; a write starts after every earlier pending call
 // of the connection on that store is complete, and nothing starts while an earlier write is
 // pending (not even on other keys, so no other client sees a connection's writes out of order).
 // Overlapped reads may observe other clients' writes in either order (each read is still
-// linearizable: the requests were all in flight together).
+// linearizable: the requests were all in flight together). The exception is a store that keeps
+// order (StoreCapabilities::keeps_order: redis over one pipelined connection): a pending slot
+// whose command made its one and only call (CommandContext::SuspendForOneCall: GET, SET, PUT,
+// INCR…) holds nothing back on it, since the store applies every later call after that one —
+// as Redis itself runs a pipeline. Commands that chain calls (TAGS, REMEMBER…) still do.
+//
+// Replies that store completions finish are written once per loop turn (Server::ScheduleFlush),
+// so 16 pipelined GETs answered one by one still leave in one write — or at once when no slot
+// is pending any more, so the client can send its next pipeline without waiting for the turn.
 //
 // EXEC runs its queued commands one after another inside one slot, dispatching nothing else until
 // it ends; its store gate (Server::EnterGate) works as before.
@@ -88,7 +96,8 @@ class Connection {
   // returns its ticket; SlotWriter writes into that slot; Resume completes it (and lets stalled
   // input and EXEC go on). IsPending tells whether the ticket names a pending slot of a
   // connection that is not closing.
-  uint64_t Suspend();
+  // `one_call`: see CommandContext::SuspendForOneCall.
+  uint64_t Suspend(bool one_call = false);
   bool IsPending(uint64_t ticket) const { return !closing_ && FindPending(ticket) != nullptr; }
   protocol::ReplyWriter SlotWriter(uint64_t ticket);
   void Resume(uint64_t ticket);
@@ -99,6 +108,8 @@ class Connection {
   bool parked() const { return pending_slots_ > 0; }
   // Runs commands stalled behind slots, if any may start now (Server::ScheduleInput).
   void ContinueInput();
+  // Writes what store completions of this loop turn left in `out_` (Server::ScheduleFlush).
+  void FlushScheduled();
 
   // EXEC support: runs the queued commands one after another, each possibly suspending. On a
   // store that completes later, holds the store's gate meanwhile (Server::EnterGate).
@@ -131,6 +142,7 @@ class Connection {
     bool barrier = false;  // kConnectionState/kAdmin command
     bool read_only = false;
     bool touches_store = false;
+    bool one_call = false;  // the command's whole store work is the one call it has made
     const drivers::Store* store = nullptr;  // the store the command ran on (compared only)
     protocol::RespVersion resp = protocol::RespVersion::kResp2;
     std::string bytes;
@@ -138,7 +150,12 @@ class Connection {
     std::function<void()> cancel;
   };
 
-  void ProcessInput();
+  // Runs what the input holds; then writes the replies at once (`flush_now`, or no reply is
+  // pending any more), or — when a store completion resumed us and more are due — once every
+  // completion of this loop turn has landed, so a pipeline whose replies complete one by one
+  // still leaves in one write.
+  void ProcessInput(bool flush_now = true);
+  void ScheduleFlush();
   bool Stalled() const;
   bool MayStart(const CommandSpec& spec) const;
   std::string* InlineTarget();
@@ -176,6 +193,7 @@ class Connection {
   bool closing_ = false;
   bool close_after_reply_ = false;
   bool in_process_ = false;  // inside ProcessInput (resumes must not recurse into it)
+  bool flush_scheduled_ = false;  // Server::ScheduleFlush has our id
   // Inside a handler: a completion that arrives now is synchronous, and slots are not drained
   // (the handler's writer may point into the tail slot).
   bool running_ = false;

@@ -200,19 +200,20 @@ void FillLeases::GrantTo(const StoreKey& key, Fill& fill) {
   head.reply.Finish([](protocol::ReplyWriter& writer) { writer.Null(); });  // you fill it
 }
 
-void FillLeases::Recheck(const StoreKey& key, uint64_t generation) {
+void FillLeases::Recheck(const StoreKey& key, uint64_t generation, bool after_write) {
   if (Find(key, generation) == nullptr) return;
   if (!StoreReachable(server_, key.store)) return Retire(key);
   std::string_view name = key.key;
   key.store->Read(drivers::Space::kData, std::span<const std::string_view>(&name, 1),
-                  [this, key, generation](const Status& status,
-                                          std::span<const drivers::Entry* const> entries) {
-                    OnChecked(key, generation, status, entries.empty() ? nullptr : entries[0]);
+                  [this, key, generation, after_write](
+                      const Status& status, std::span<const drivers::Entry* const> entries) {
+                    OnChecked(key, generation, after_write, status,
+                              entries.empty() ? nullptr : entries[0]);
                   });
 }
 
-void FillLeases::OnChecked(const StoreKey& key, uint64_t generation, const Status& status,
-                           const drivers::Entry* entry) {
+void FillLeases::OnChecked(const StoreKey& key, uint64_t generation, bool after_write,
+                           const Status& status, const drivers::Entry* entry) {
   Fill* fill = Find(key, generation);
   if (fill == nullptr) return;
   if (!status.ok()) {
@@ -222,7 +223,7 @@ void FillLeases::OnChecked(const StoreKey& key, uint64_t generation, const Statu
   }
   // Copied at once: a resumed waiter may write the key, and `entry` points into the store.
   if (entry != nullptr) return Deliver(key, entry->value);
-  EndLease(key, *fill);  // a write left the key absent: its holder gave up on it
+  if (after_write) EndLease(key, *fill);  // a write left the key absent: its holder gave up
   Advance(key);
 }
 
@@ -305,19 +306,24 @@ void FillLeases::Forgotten(drivers::Store& store, std::string_view key, uint64_t
   if (it == fills_.end() || it->second->holder != client_id) return;
   // The re-read finds the key absent and passes the lease on, after FORGET's own write.
   it->second->check_timer.Start(0, [this, key = it->first, generation = it->second->generation] {
-    Recheck(key, generation);
+    Recheck(key, generation, /*after_write=*/true);
   });
 }
 
 void FillLeases::OnKeyWritten(drivers::Store& store, drivers::Space space, std::string_view key,
                               bool all) {
   // A FLUSH does not end a fill: the holder's write still comes and is delivered then.
-  if (all || space != drivers::Space::kData || fills_.empty()) return;
+  if (all || fills_.empty()) return;
+  if (space != drivers::Space::kData && space != drivers::Space::kLease) return;
   auto it = fills_.find(StoreKeyView{&store, key});
   if (it == fills_.end()) return;
-  it->second->check_timer.Start(0, [this, key = it->first, generation = it->second->generation] {
-    Recheck(key, generation);
-  });
+  // A lease record changed (the redis store announces those made elsewhere: taken, dropped
+  // once the holder wrote the value, expired): look at the value now rather than at the next
+  // poll. Unlike a write of the key, it never ends a lease held here.
+  const bool after_write = space == drivers::Space::kData;
+  if (!after_write && it->second->holder != 0) return;
+  it->second->check_timer.Start(0, [this, key = it->first, generation = it->second->generation,
+                                    after_write] { Recheck(key, generation, after_write); });
 }
 
 void FillLeases::OnRemoteChange(drivers::Store& store) {

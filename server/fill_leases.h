@@ -69,8 +69,11 @@ class FillLeases : public drivers::KeyObserver {
                       const std::string& token, const Status& status, bool taken);
   void ConfirmAbsent(const StoreKey& key, Fill& fill, uint64_t waiter_id);
   void GrantTo(const StoreKey& key, Fill& fill);
-  void Recheck(const StoreKey& key, uint64_t generation);
-  void OnChecked(const StoreKey& key, uint64_t generation, const Status& status,
+  // Reads the key: its value goes to the waiters. `after_write`: a write (or FORGET) of the key
+  // prompted it, so an absent value means the holder gave the fill up; otherwise (a poll, a
+  // lease record that changed elsewhere) an absent value ends no lease held here.
+  void Recheck(const StoreKey& key, uint64_t generation, bool after_write = false);
+  void OnChecked(const StoreKey& key, uint64_t generation, bool after_write, const Status& status,
                  const drivers::Entry* entry);
   void Deliver(const StoreKey& key, std::string value);
   void EndLease(const StoreKey& key, Fill& fill);

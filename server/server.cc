@@ -189,10 +189,26 @@ void Server::LeaveGate(const drivers::Store* store, uint64_t client) {
 
 void Server::ScheduleInput(uint64_t client_id) {
   if (input_idle_closed_) return;
-  if (scheduled_input_.empty()) uv_idle_start(&input_idle_, OnScheduledInput);
+  if (scheduled_input_.empty() && scheduled_flush_.empty()) {
+    uv_idle_start(&input_idle_, OnScheduledInput);
+  }
   scheduled_input_.push_back(client_id);
 }
 
+void Server::ScheduleFlush(uint64_t client_id) {
+  if (input_idle_closed_) {
+    if (Connection* conn = FindClient(client_id)) conn->FlushScheduled();
+    return;
+  }
+  if (scheduled_input_.empty() && scheduled_flush_.empty()) {
+    uv_idle_start(&input_idle_, OnScheduledInput);
+  }
+  scheduled_flush_.push_back(client_id);
+}
+
+// An idle handle, not a check handle: while one is active the loop polls without blocking, so
+// what is scheduled during the turn (a store completion, or a write that a prepare handle makes
+// and fails) runs before the loop can sleep.
 void Server::OnScheduledInput(uv_idle_t* idle) {
   auto* self = static_cast<Server*>(idle->data);
   uv_idle_stop(idle);
@@ -200,6 +216,14 @@ void Server::OnScheduledInput(uv_idle_t* idle) {
   self->scheduled_input_.clear();
   for (uint64_t id : ids) {
     if (Connection* conn = self->FindClient(id)) conn->ContinueInput();
+  }
+  ids = std::move(self->scheduled_flush_);
+  self->scheduled_flush_.clear();
+  for (uint64_t id : ids) {
+    if (Connection* conn = self->FindClient(id)) conn->FlushScheduled();
+  }
+  if (!self->scheduled_input_.empty() || !self->scheduled_flush_.empty()) {
+    uv_idle_start(idle, OnScheduledInput);  // scheduled while we ran: next turn
   }
 }
 

@@ -87,6 +87,9 @@ class Server {
   // fresh stack: for a reply slot that stopped holding later commands back from inside a waiter
   // registry or a store callback, which those commands could re-enter.
   void ScheduleInput(uint64_t client_id);
+  // Writes the client's pending replies (Connection::FlushScheduled) on the next loop turn,
+  // before it polls: the replies of every store completion of this turn leave together.
+  void ScheduleFlush(uint64_t client_id);
 
   WatchRegistry& watches() { return watches_; }
   // Called with the id of every client that goes away (lease hand-over, lock waiters).
@@ -120,6 +123,7 @@ class Server {
   uv_async_t shutdown_async_{};
   uv_idle_t input_idle_{};                 // runs ScheduleInput's clients, then stops
   std::vector<uint64_t> scheduled_input_;  // client ids for input_idle_
+  std::vector<uint64_t> scheduled_flush_;  // client ids for input_idle_, after the inputs
   bool input_idle_closed_ = false;
   int bound_port_ = 0;
   bool shutting_down_ = false;

@@ -7,7 +7,7 @@ namespace arvel::server {
 namespace {
 void ReadWith(CommandContext& ctx, drivers::Space space, std::span<const std::string_view> keys,
               bool expiries, ReadReplyFn reply) {
-  auto done = [pending = ctx.Suspend(), reply = std::move(reply)](
+  auto done = [pending = ctx.SuspendForOneCall(), reply = std::move(reply)](
                   const Status& status, std::span<const drivers::Entry* const> entries) mutable {
     pending.Finish([&](protocol::ReplyWriter& writer) {
       if (!status.ok()) {
@@ -56,7 +56,7 @@ void ExecuteThenFinish(drivers::Store& store, drivers::Operation operation, Resu
 }
 
 void ExecuteAndReply(CommandContext& ctx, drivers::Operation operation, ResultReplyFn reply) {
-  ExecuteThenFinish(ctx.store(), std::move(operation), std::move(reply), ctx.Suspend());
+  ExecuteThenFinish(ctx.store(), std::move(operation), std::move(reply), ctx.SuspendForOneCall());
 }
 
 void ReplyOk(protocol::ReplyWriter& writer, const drivers::OpResult&) { writer.Ok(); }

@@ -113,6 +113,13 @@ void ReplySet(CommandContext& ctx, drivers::op::Set set) {
 
 // Replies with the value of the key, else `fallback` if given, else nil.
 void ReadValue(CommandContext& ctx, std::optional<std::string> fallback) {
+  if (!fallback) {
+    // Plain GET, the hottest command: a reply function without state costs no allocation.
+    return ReadAndReply(ctx, Space::kData, ctx.arg(1),
+                        [](protocol::ReplyWriter& writer, std::span<const Entry* const> entries) {
+                          WriteValueOr(writer, entries[0], std::nullopt);
+                        });
+  }
   ReadAndReply(ctx, Space::kData, ctx.arg(1),
                [fallback = std::move(fallback)](protocol::ReplyWriter& writer,
                                                 std::span<const Entry* const> entries) {

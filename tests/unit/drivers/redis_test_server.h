@@ -7,6 +7,8 @@
 //   RedisTestServer redis;              // started; redis.port()
 //   redis.Kill(); …; redis.Restart();   // same port
 //
+// DEBUG (e.g. DEBUG SLEEP, a server that stalls) is allowed from loopback.
+//
 // SharedRedisServer() is one server for the whole test binary, for tests that only need a
 // database of their own keys (give each test a distinct prefix).
 
@@ -154,9 +156,9 @@ class RedisTestServer {
       dup2(null, 1);
       dup2(null, 2);
       const std::string port = std::to_string(port_);
-      execl(binary.c_str(), "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", dir_.c_str(),
-            "--logfile", "", nullptr);
+      execl(binary.c_str(), "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1", "--save",
+            "", "--appendonly", "no", "--daemonize", "no", "--dir", dir_.c_str(), "--logfile", "",
+            "--enable-debug-command", "local", nullptr);
       _exit(127);
     }
     pid_ = pid;

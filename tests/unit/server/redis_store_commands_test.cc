@@ -77,9 +77,11 @@ class RedisStoreCommandsTest : public ::testing::Test {
     server_ = std::make_unique<ServerFixture>(*config);
     client_ = std::make_unique<Client>(server_->Connect());
     ASSERT_EQ(Text(client_->Command({"PUT", "warmup", "x"})), "+OK");
-    // Let the keyspace listener finish subscribing before anything is counted.
+    // Let the change listener subscribe and the tracking start before anything is counted.
     for (int i = 0; i < 100; ++i) {
-      if (redis_->Command({"CLIENT", "LIST"}).find("cmd=psubscribe") != std::string::npos) break;
+      if (redis_->Command({"CLIENT", "LIST"}).find("cmd=client|tracking") != std::string::npos) {
+        break;
+      }
       std::this_thread::sleep_for(milliseconds(10));
     }
   }
