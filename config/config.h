@@ -80,6 +80,7 @@ struct CommandLine {
   std::optional<std::string> store;
   std::optional<std::string> log_level;
   bool check_config = false;
+  bool ping = false;  // --ping: health-check a running daemon instead of starting one
 };
 
 // Environment variables by name, so tests can supply their own.

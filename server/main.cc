@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "config/config.h"
+#include "server/health_check.h"
 #include "server/logging.h"
 #include "server/server.h"
 
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
     std::fputs(arvel::config::Describe(*config).c_str(), stdout);
     return 0;
   }
+  if (args.line.ping) return arvel::server::Ping(*config);
   arvel::server::SetUpLogging(config->server);
   if (!config->source.empty()) spdlog::info("configuration from {}", config->source);
   arvel::server::Server server(std::move(*config));
