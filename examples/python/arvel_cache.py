@@ -9,9 +9,9 @@
         ...  # too many attempts; cache.available_in(f"login:{user_id}") seconds to wait
 
 Safe from many threads at once: every call takes a connection from redis-py's pool for its own
-duration. That matters because REMEMBER and LOCK BLOCK wait on the server, and while they do
-their connection answers nothing else: a single shared connection would hold the waiter's own
-PUT or LOCK RELEASE back behind the wait it is meant to end.
+duration. That matters because REMEMBER and LOCK BLOCK wait on the server, and replies leave a
+connection in request order: on one shared connection, a thread waiting for a lock held by
+another process would hold back every other thread's replies for up to the whole wait.
 """
 
 import contextlib

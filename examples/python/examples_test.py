@@ -154,6 +154,32 @@ def test_lock_times_out(cache):
         pass
 
 
+def test_quick_commands_are_not_held_behind_a_wait(cache):
+    # Another process holds the lock; one thread's wait for it must not delay the others.
+    other = ArvelCache(port=cache.redis.connection_pool.connection_kwargs["port"])
+    other.redis.execute_command("LOCK", "ACQUIRE", "elsewhere", 10)
+    outcome = []
+
+    def waiter():
+        try:
+            with cache.lock("elsewhere", ttl=10, wait=1.5):
+                outcome.append("acquired")
+        except LockTimeout as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    time.sleep(0.1)
+    began = time.monotonic()
+    cache.redis.execute_command("PUT", "k", "v", 60)
+    assert cache.redis.get("k") == "v"
+    took = time.monotonic() - began
+    thread.join()
+    other.redis.close()
+    assert isinstance(outcome[0], LockTimeout), outcome
+    assert took < 0.5, f"PUT + GET took {took:.2f} s behind the wait"
+
+
 def test_attempt_allows_exactly_max(cache):
     results = run_concurrently(CALLERS, lambda i: cache.attempt("login:42", 10, 60))
     assert results.count(True) == 10 and results.count(False) == CALLERS - 10, results
