@@ -10,7 +10,11 @@
 #      its HEALTHCHECK command passes (and fails with a wrong password), the file and SQLite
 #      stores write into the volume, a mounted /etc/arvel-cached/cache.toml is read, and SIGTERM
 #      stops it cleanly. With `podman run` where containers can start; else (this machine's
-#      cgroup/rlimit layout refuses them) with `podman image mount` + `chroot --userspec`.
+#      cgroup/rlimit layout refuses them) with `podman image mount` + `chroot --userspec`;
+#   5. docker/compose.yaml: checked against the images and the daemon's CACHE_* variables, and
+#      its sidecar story run with host networking: the example app's image (examples/python)
+#      serves /report through the cache image's daemon, whose `redis` store uses a local
+#      redis-server; redis-cli sees the keys.
 # Prints "N passed, M failed"; exits non-zero on any failure. Bounded by timeouts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +29,10 @@ mounts=()
 
 cleanup() {
   [ -n "$daemon_pid" ] && kill -9 "$daemon_pid" 2>/dev/null
+  [ -n "${app_pid:-}" ] && kill -9 "$app_pid" 2>/dev/null
+  [ -n "${redis_pid:-}" ] && kill -9 "$redis_pid" 2>/dev/null
+  podman rm -f arvel-example-app >/dev/null 2>&1 || true
+  [ -n "${app_root:-}" ] && podman image unmount localhost/arvel-example-app:test >/dev/null 2>&1
   podman rm -f arvel-image-test >/dev/null 2>&1 || true
   for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do umount "${mounts[i]}" 2>/dev/null || true; done
   [ -n "$root" ] && podman image unmount "$image" >/dev/null 2>&1
@@ -208,6 +216,80 @@ check "reads a mounted /etc/arvel-cached/cache.toml (port $port)" \
   wait_for_line "$work/daemon2.log" "listening on 0\.0\.0\.0:$port .*default store 'null'"
 check "HEALTHCHECK passes with the mounted cache.toml" run_health
 check "SIGTERM stops it with exit code 0 (mounted cache.toml)" stop_daemon
+if [ "$mode" = chroot ]; then
+  umount "$root/etc/arvel-cached/cache.toml" && unset 'mounts[${#mounts[@]}-1]'
+fi
+
+# --- 5. the sidecar of docker/compose.yaml, with host networking: the app image's app.py talks
+# to the cache image's daemon, whose `redis` store uses Debian's redis-server (standing in for
+# the compose file's redis image, which is on Docker Hub).
+echo "== docker/compose.yaml"
+if [ "$mode" = chroot ]; then
+  chroot --userspec="$uid:$gid" "$root" /usr/local/bin/arvel-cached --help >"$work/help.txt"
+else
+  podman run --rm "$image" --help >"$work/help.txt"
+fi
+check "compose.yaml: services, builds and CACHE_* variables are consistent" \
+  python3 docker/check-compose.py docker/compose.yaml "$work/help.txt" "$work"
+app_image=localhost/arvel-example-app:test
+check "the example app's image builds (examples/python/Dockerfile)" \
+  timeout 900 podman build --pull=never --isolation chroot --format docker --quiet \
+  -t "$app_image" examples/python
+redis_port=$(free_port)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+  >"$work/redis.log" 2>&1 &
+redis_pid=$!
+port=$(free_port)
+app_port=$(free_port)
+mapfile -t cache_env <"$work/cache.env"
+mapfile -t app_env <"$work/app.env"
+password=$(sed -n 's/^CACHE_PASSWORD=//p' "$work/cache.env")
+start_daemon "$work/sidecar.log" "${cache_env[@]}" CACHE_HOST=127.0.0.1 \
+  "CACHE_PORT=$redis_port" "CACHE_SERVER_PORT=$port"
+check "the sidecar starts with compose.yaml's environment" \
+  wait_for_line "$work/sidecar.log" "listening on 0\.0\.0\.0:$port .*default store 'redis'"
+app_vars=("${app_env[@]}" "ARVEL_CACHE_PORT=$port" "APP_PORT=$app_port" REPORT_SECONDS=1)
+if [ "$mode" = chroot ]; then
+  app_root=$(podman image mount "$app_image")
+  mapfile -t app_image_env < <(podman image inspect "$app_image" \
+    --format '{{range .Config.Env}}{{println .}}{{end}}' | sed '/^$/d')
+  app_user=$(podman image inspect "$app_image" --format '{{.Config.User}}')
+  env -i "${app_image_env[@]}" "${app_vars[@]}" chroot --userspec="$app_user" "$app_root" \
+    env --chdir=/app python3 /app/app.py >"$work/app.log" 2>&1 &
+else
+  app_args=()
+  for v in "${app_vars[@]}"; do app_args+=(-e "$v"); done
+  podman run --rm --name arvel-example-app --network host "${app_args[@]}" "$app_image" \
+    >"$work/app.log" 2>&1 &
+fi
+app_pid=$!
+check "the app starts" wait_for_line "$work/app.log" "listening on :$app_port"
+get() { curl -s -o "$work/body.$2" -w '%{http_code}\n' "http://127.0.0.1:$app_port$1"; }
+reports() {
+  local pids=()
+  for i in $(seq 10); do
+    get /report "$i" >>"$work/codes" &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+  sort -u "$work/codes"
+  [ "$(sort -u "$work/codes")" = 200 ] && [ "$(cat "$work"/body.* | sort -u | wc -l)" = 1 ] &&
+    grep -q '"build": 1' "$work/body.1"
+}
+check "10 concurrent GET /report through the sidecar: one build, one answer" reports
+check "redis-cli on the sidecar sees the cached report" \
+  bash -c "timeout 10 redis-cli -p $port -a '$password' --no-auth-warning KEYS '*' | grep -qx report"
+check "the value lives upstream in Redis (prefix example-app)" \
+  bash -c "timeout 10 redis-cli -p $redis_port --scan --pattern 'example-app:*' | grep -q report"
+logins() {
+  for i in 1 2 3 4 5 6; do get '/login?user=7' "login$i"; done | tr '\n' ' ' | tee "$work/codes"
+  grep -qx '200 200 200 200 200 429 ' "$work/codes"
+}
+check "GET /login is rate limited after 5 attempts" logins
+check "SIGTERM stops the sidecar with exit code 0" stop_daemon
+kill "$app_pid" "$redis_pid" 2>/dev/null
+wait "$app_pid" "$redis_pid" 2>/dev/null
+[ -n "${app_root:-}" ] && podman image unmount "$app_image" >/dev/null
 
 echo "image test ($mode): $passed passed, $failed failed"
 [ "$failed" = 0 ]

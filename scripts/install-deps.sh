@@ -20,7 +20,7 @@ build_packages=(
 test_packages=(
   clang libclang-rt-14-dev libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools python3-redis postgresql
-  podman mmdebstrap uidmap fuse-overlayfs
+  podman mmdebstrap uidmap fuse-overlayfs curl python3-yaml
   systemd
 )
 

@@ -16,6 +16,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
+import redis
 from arvel_cache import ArvelCache, LockTimeout
 
 cache = ArvelCache(host=os.environ.get("ARVEL_CACHE_HOST", "127.0.0.1"),
@@ -54,6 +55,18 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self):
+        self.answer(self.get)
+
+    def do_POST(self):
+        self.answer(self.post)
+
+    def answer(self, handler):
+        try:
+            handler()
+        except redis.ConnectionError as error:  # e.g. the sidecar is still starting
+            self.reply(503, {"error": f"cache unavailable: {error}"}, {"Retry-After": 1})
+
+    def get(self):
         url = urlparse(self.path)
         if url.path == "/report":
             return self.reply(200, cache.remember("report", 60, build_report))
@@ -68,7 +81,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, {"cache": cache.redis.ping()})
         self.reply(404, {"error": "not found"})
 
-    def do_POST(self):
+    def post(self):
         if urlparse(self.path).path == "/import":
             try:
                 return self.reply(200, run_import())
