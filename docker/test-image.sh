@@ -28,6 +28,7 @@ root=
 mounts=()
 
 cleanup() {
+  set +e  # a step that fails (a process already gone) must not stop the others
   [ -n "$daemon_pid" ] && kill -9 "$daemon_pid" 2>/dev/null
   [ -n "${app_pid:-}" ] && kill -9 "$app_pid" 2>/dev/null
   [ -n "${redis_pid:-}" ] && kill -9 "$redis_pid" 2>/dev/null
@@ -287,9 +288,9 @@ logins() {
 }
 check "GET /login is rate limited after 5 attempts" logins
 check "SIGTERM stops the sidecar with exit code 0" stop_daemon
-kill "$app_pid" "$redis_pid" 2>/dev/null
-wait "$app_pid" "$redis_pid" 2>/dev/null
-[ -n "${app_root:-}" ] && podman image unmount "$app_image" >/dev/null
+kill "$app_pid" "$redis_pid" 2>/dev/null || true
+wait "$app_pid" "$redis_pid" 2>/dev/null || true
+app_pid= redis_pid=
 
 echo "image test ($mode): $passed passed, $failed failed"
 [ "$failed" = 0 ]
