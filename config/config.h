@@ -115,6 +115,13 @@ Result<Config> LoadConfigText(std::string_view toml_text, std::string_view file_
 // value followed by where it came from. The output is itself valid TOML.
 std::string Describe(const Config& config);
 
+// For the start-up log: the configuration file and what chose it, the CACHE_* variables and
+// flags whose values are in use, and one line per key where cache.toml, a flag or a top-level
+// value won over a CACHE_* variable that is set ("server.port: cache.toml:3 overrides
+// CACHE_SERVER_PORT").
+std::vector<std::string> DescribeSources(const Config& config, const CommandLine& line,
+                                         const Environment& env);
+
 // Every option as a Markdown table (key, type, default, environment variable, description),
 // for docs/configuration.md and the README.
 std::string ReferenceTable();

@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
   arvel::config::ParsedArgs args = arvel::config::ParseCommandLine(argc, argv);
   if (args.exit_code) return *args.exit_code;
 
-  auto config = arvel::config::LoadConfig(args.line, arvel::config::ProcessEnvironment());
+  const arvel::config::Environment env = arvel::config::ProcessEnvironment();
+  auto config = arvel::config::LoadConfig(args.line, env);
   if (!config.ok()) {
     std::fprintf(stderr, "arvel-cached: %s\n", config.status().message().c_str());
     return 2;
@@ -26,7 +27,10 @@ int main(int argc, char** argv) {
   }
   if (args.line.ping) return arvel::server::Ping(*config);
   arvel::server::SetUpLogging(config->server);
-  if (!config->source.empty()) spdlog::info("configuration from {}", config->source);
+  for (const std::string& line :
+       arvel::config::DescribeSources(*config, args.line, env)) {
+    spdlog::info("{}", line);
+  }
   arvel::server::Server server(std::move(*config));
   arvel::Status listening = server.Listen();
   if (!listening.ok()) {
