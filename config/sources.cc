@@ -44,9 +44,10 @@ std::vector<std::string> DescribeSources(const Config& config, const CommandLine
     if (set == env.end() || (set->second.empty() && !option.allow_empty)) continue;
     const std::string env_origin = "env " + std::string(option.env);
     for (const auto& [path, origin] : config.origins) {
-      bool same_option = option.section == Section::kStore
-                             ? path.starts_with("stores.") && path.ends_with("." + std::string(option.key))
-                             : path == option.Path();
+      bool same_option =
+          option.section == Section::kStore
+              ? path.starts_with("stores.") && path.ends_with("." + std::string(option.key))
+              : path == option.Path();
       if (!same_option || origin == env_origin || origin == "default") continue;
       overrides.push_back(path + ": " + origin + " overrides " + std::string(option.env));
     }

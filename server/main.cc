@@ -27,8 +27,7 @@ int main(int argc, char** argv) {
   }
   if (args.line.ping) return arvel::server::Ping(*config);
   arvel::server::SetUpLogging(config->server);
-  for (const std::string& line :
-       arvel::config::DescribeSources(*config, args.line, env)) {
+  for (const std::string& line : arvel::config::DescribeSources(*config, args.line, env)) {
     spdlog::info("{}", line);
   }
   arvel::server::Server server(std::move(*config));
