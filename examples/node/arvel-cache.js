@@ -34,20 +34,29 @@ class ArvelCache {
     this.maxIdleWaiters = maxIdleWaiters;
   }
 
-  // Runs one waiting command on a connection no other command uses meanwhile.
+  // A connection no other command uses until release(connection, reusable).
+  acquire() {
+    return this.idle.pop() || new Redis(this.options);
+  }
+
+  release(connection, reusable) {
+    if (reusable && connection.status === 'ready' && this.idle.length < this.maxIdleWaiters) {
+      this.idle.push(connection);
+    } else {
+      connection.disconnect();
+    }
+  }
+
+  // Runs one waiting command on a connection of its own.
   async waitOn(...args) {
-    const connection = this.idle.pop() || new Redis(this.options);
+    const connection = this.acquire();
     let reusable = false;
     try {
       const reply = await connection.call(...args);
       reusable = true;
       return reply;
     } finally {
-      if (reusable && connection.status === 'ready' && this.idle.length < this.maxIdleWaiters) {
-        this.idle.push(connection);
-      } else {
-        connection.disconnect();
-      }
+      this.release(connection, reusable);
     }
   }
 
@@ -56,18 +65,33 @@ class ArvelCache {
   // soon as it is stored. If compute() throws, the key is forgotten, which hands the fill lease
   // to the next waiter. compute() returns a string (serialize other values, e.g. JSON.stringify).
   async remember(key, ttl, compute, {lease} = {}) {
-    const hit = await this.waitOn('REMEMBER', key, ...(lease ? ['LEASE', lease] : []));
-    if (hit !== null) return hit;
-    let value;
+    // The lease belongs to the connection that got it: only a FORGET on that same connection
+    // hands it on at once, so the holder keeps its connection until it has stored the value.
+    const connection = this.acquire();
+    let reusable = false;
     try {
-      value = await compute();
-      if (typeof value !== 'string') throw new TypeError('remember(): compute() must return a string');
-    } catch (error) {
-      await this.redis.call('FORGET', key);
-      throw error;
+      const hit = await connection.call('REMEMBER', key, ...(lease ? ['LEASE', lease] : []));
+      if (hit !== null) {
+        reusable = true;
+        return hit;
+      }
+      let value;
+      try {
+        value = await compute();
+        if (typeof value !== 'string') {
+          throw new TypeError('remember(): compute() must return a string');
+        }
+      } catch (error) {
+        await connection.call('FORGET', key);
+        reusable = true;
+        throw error;
+      }
+      await connection.call('PUT', key, value, ttl);
+      reusable = true;
+      return value;
+    } finally {
+      this.release(connection, reusable);
     }
-    await this.redis.call('PUT', key, value, ttl);
-    return value;
   }
 
   // Runs `fn(token)` holding lock `name`, waiting up to `wait` seconds for it; the lock expires

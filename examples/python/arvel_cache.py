@@ -38,19 +38,25 @@ class ArvelCache:
         values, e.g. with json.dumps); so does remember().
         """
         args = ["LEASE", lease] if lease else []
-        value = self.redis.execute_command("REMEMBER", key, *args)
-        if value is not None:
-            return value  # a hit, or the value another caller just stored
+        # The lease belongs to the connection that got it: only a FORGET on that connection
+        # hands it on at once, so this call keeps one connection from the pool throughout.
+        conn = redis.Redis(connection_pool=self.redis.connection_pool,
+                           single_connection_client=True)
         try:
-            value = compute()  # we hold the fill lease
-        except BaseException:
-            self.redis.execute_command("FORGET", key)
-            raise
-        if not isinstance(value, str):
-            self.redis.execute_command("FORGET", key)
-            raise TypeError("remember(): compute() must return a str")
-        self.redis.execute_command("PUT", key, value, ttl)
-        return value
+            value = conn.execute_command("REMEMBER", key, *args)
+            if value is not None:
+                return value  # a hit, or the value another caller just stored
+            try:
+                value = compute()  # we hold the fill lease
+                if not isinstance(value, str):
+                    raise TypeError("remember(): compute() must return a str")
+            except BaseException:
+                conn.execute_command("FORGET", key)
+                raise
+            conn.execute_command("PUT", key, value, ttl)
+            return value
+        finally:
+            conn.close()  # the connection goes back to the pool
 
     @contextlib.contextmanager
     def lock(self, name, ttl=10, wait=5, owner=None):
