@@ -9,7 +9,7 @@
 #      image's binary as its user (as root; ARVEL_TEST_IMAGE=0 skips it).
 # It starts PostgreSQL on 127.0.0.1 (scripts/start-postgres.sh, as root) for the database driver's
 # tests, unless ARVEL_TEST_POSTGRES_URL already names one.
-# Set ARVEL_TEST_QUICK=1 to skip steps 2-5.
+# Set ARVEL_TEST_QUICK=1 to skip steps 2-6.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
