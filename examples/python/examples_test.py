@@ -166,7 +166,7 @@ def test_quick_commands_are_not_held_behind_a_wait(cache):
 
     def waiter():
         try:
-            with cache.lock("elsewhere", ttl=10, wait=1.5):
+            with cache.lock("elsewhere", ttl=10, wait=3):
                 outcome.append("acquired")
         except LockTimeout as error:
             outcome.append(error)
@@ -181,7 +181,7 @@ def test_quick_commands_are_not_held_behind_a_wait(cache):
     thread.join()
     other.redis.close()
     assert isinstance(outcome[0], LockTimeout), outcome
-    assert took < 0.5, f"PUT + GET took {took:.2f} s behind the wait"
+    assert took < 1.5, f"PUT + GET took {took:.2f} s behind the wait"
 
 
 def test_attempt_allows_exactly_max(cache):
