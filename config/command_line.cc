@@ -54,6 +54,9 @@ ParsedArgs ParseCommandLine(int argc, const char* const* argv, std::ostream& out
           ->type_name("LEVEL");
   app.add_flag("--check-config", parsed.line.check_config,
                "Validate and print the effective configuration, then exit");
+  app.add_flag("--ping", parsed.line.ping,
+               "Send PING to the configured address (AUTH first if a password is set); exit 0 "
+               "on PONG, else 1. For health checks");
   app.add_flag("--version", version, "Print the version and exit");
 
   try {

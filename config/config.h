@@ -80,6 +80,7 @@ struct CommandLine {
   std::optional<std::string> store;
   std::optional<std::string> log_level;
   bool check_config = false;
+  bool ping = false;  // --ping: health-check a running daemon instead of starting one
 };
 
 // Environment variables by name, so tests can supply their own.
@@ -113,6 +114,13 @@ Result<Config> LoadConfigText(std::string_view toml_text, std::string_view file_
 // Human-readable dump of the effective configuration for --check-config, secrets masked, each
 // value followed by where it came from. The output is itself valid TOML.
 std::string Describe(const Config& config);
+
+// For the start-up log: the configuration file and what chose it, the CACHE_* variables and
+// flags whose values are in use, and one line per key where cache.toml, a flag or a top-level
+// value won over a CACHE_* variable that is set ("server.port: cache.toml:3 overrides
+// CACHE_SERVER_PORT").
+std::vector<std::string> DescribeSources(const Config& config, const CommandLine& line,
+                                         const Environment& env);
 
 // Every option as a Markdown table (key, type, default, environment variable, description),
 // for docs/configuration.md and the README.

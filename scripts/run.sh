@@ -3,7 +3,6 @@
 # in-memory `array` store. Extra arguments go to the daemon (e.g. --port 7000, --config x.toml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DARVEL_TESTS=OFF -DARVEL_BENCH=OFF >/dev/null
-cmake --build build -j"$(nproc)" --target arvel-cached
+scripts/install-deps.sh build
+scripts/build.sh build
 exec build/arvel-cached "$@"

@@ -4,10 +4,12 @@
 #   2. the same tests under AddressSanitizer + UndefinedBehaviorSanitizer,
 #   3. the same tests under ThreadSanitizer,
 #   4. each libFuzzer target for a short run (clang),
-#   5. a quick side-by-side benchmark smoke run against redis-server.
+#   5. a quick side-by-side benchmark smoke run against redis-server,
+#   6. the container image: docker/test-image.sh builds docker/Dockerfile with podman and runs the
+#      image's binary as its user (as root; ARVEL_TEST_IMAGE=0 skips it).
 # It starts PostgreSQL on 127.0.0.1 (scripts/start-postgres.sh, as root) for the database driver's
 # tests, unless ARVEL_TEST_POSTGRES_URL already names one.
-# Set ARVEL_TEST_QUICK=1 to skip steps 2-5.
+# Set ARVEL_TEST_QUICK=1 to skip steps 2-6.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -71,4 +73,13 @@ done
 
 echo "== benchmark smoke run"
 bench/compare.sh --quick build/arvel-cached
+
+if [ "${ARVEL_TEST_IMAGE:-1}" = 1 ]; then
+  echo "== container image"
+  if [ "$(id -u)" = 0 ]; then
+    timeout 3600 docker/test-image.sh
+  else
+    echo "skipped: docker/test-image.sh needs root (podman build --isolation chroot, chroot)"
+  fi
+fi
 echo "all tests passed"

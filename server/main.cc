@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "config/config.h"
+#include "server/health_check.h"
 #include "server/logging.h"
 #include "server/server.h"
 
@@ -14,7 +15,8 @@ int main(int argc, char** argv) {
   arvel::config::ParsedArgs args = arvel::config::ParseCommandLine(argc, argv);
   if (args.exit_code) return *args.exit_code;
 
-  auto config = arvel::config::LoadConfig(args.line, arvel::config::ProcessEnvironment());
+  const arvel::config::Environment env = arvel::config::ProcessEnvironment();
+  auto config = arvel::config::LoadConfig(args.line, env);
   if (!config.ok()) {
     std::fprintf(stderr, "arvel-cached: %s\n", config.status().message().c_str());
     return 2;
@@ -23,8 +25,11 @@ int main(int argc, char** argv) {
     std::fputs(arvel::config::Describe(*config).c_str(), stdout);
     return 0;
   }
+  if (args.line.ping) return arvel::server::Ping(*config);
   arvel::server::SetUpLogging(config->server);
-  if (!config->source.empty()) spdlog::info("configuration from {}", config->source);
+  for (const std::string& line : arvel::config::DescribeSources(*config, args.line, env)) {
+    spdlog::info("{}", line);
+  }
   arvel::server::Server server(std::move(*config));
   arvel::Status listening = server.Listen();
   if (!listening.ok()) {

@@ -181,6 +181,39 @@ TEST(Startup, LogsTheListeningAddressAndDefaultStore) {
                         std::to_string(daemon->port()) + " (default store 'array')"));
 }
 
+TEST(Startup, LogsEveryConfigurationSourceAndEachOverriddenVariable) {
+  auto daemon = Daemon::Start(DaemonOptions()
+                                  .Config("[server]\ntimeout = 5\n")
+                                  .Env({{"CACHE_CLIENT_TIMEOUT", "7"}, {"CACHE_TTL", "60"}})
+                                  .Args({"--log-level", "info"}));
+  ASSERT_NE(daemon->port(), 0);
+  const std::string log = daemon->Stderr();
+  EXPECT_THAT(log, HasSubstr("cache.toml (named by --config)"));
+  EXPECT_THAT(log, HasSubstr("CACHE_TTL"));
+  EXPECT_THAT(log, HasSubstr("flags: --log-level, --port"));
+  EXPECT_THAT(log, HasSubstr("server.timeout: "));
+  EXPECT_THAT(log, HasSubstr(":2 overrides CACHE_CLIENT_TIMEOUT"));
+}
+
+TEST(Startup, PingExitsZeroOnPongAndOneOtherwise) {
+  const std::string config = "[server]\npassword = \"pw\"\n";
+  auto daemon = Daemon::Start(DaemonOptions().Config(config));
+  ASSERT_NE(daemon->port(), 0);
+  const std::string port = std::to_string(daemon->port());
+  RunResult up = RunDaemonToCompletion(
+      DaemonOptions().Config(config).Args({"--ping", "--port", port}).PortZero(false));
+  EXPECT_EQ(up.exit_code, 0) << up.err;
+  RunResult no_password =
+      RunDaemonToCompletion(DaemonOptions().Args({"--ping", "--port", port}).PortZero(false));
+  EXPECT_EQ(no_password.exit_code, 1);
+  EXPECT_THAT(no_password.err, HasSubstr("NOAUTH"));
+  EXPECT_EQ(daemon->Stop(), 0);
+  RunResult down = RunDaemonToCompletion(
+      DaemonOptions().Config(config).Args({"--ping", "--port", port}).PortZero(false));
+  EXPECT_EQ(down.exit_code, 1);
+  EXPECT_THAT(down.err, HasSubstr("127.0.0.1:" + port));
+}
+
 TEST(Startup, SigtermExitsZero) {
   auto daemon = Daemon::Start();
   ASSERT_NE(daemon->port(), 0);

@@ -1,0 +1,90 @@
+"""Laravel-style cache helpers over arvel-cached, with Debian's python3-redis (redis-py).
+
+    from arvel_cache import ArvelCache
+    cache = ArvelCache(host="127.0.0.1", port=6380)
+    report = cache.remember("report", 600, build_report)
+    with cache.lock("nightly-import", ttl=60, wait=10):
+        run_import()
+    if not cache.attempt(f"login:{user_id}", 5, 60):
+        ...  # too many attempts; cache.available_in(f"login:{user_id}") seconds to wait
+
+Safe from many threads at once: every call takes a connection from redis-py's pool for its own
+duration. That matters because REMEMBER and LOCK BLOCK wait on the server, and replies leave a
+connection in request order: on one shared connection, a thread waiting for a lock held by
+another process would hold back every other thread's replies for up to the whole wait.
+"""
+
+import contextlib
+
+import redis
+
+
+class LockTimeout(Exception):
+    """LOCK BLOCK gave up: another owner held the lock for the whole wait."""
+
+
+class ArvelCache:
+    def __init__(self, host="127.0.0.1", port=6380, password=None, client=None, **kwargs):
+        # redis.Redis keeps a thread-safe connection pool: one connection per call in flight.
+        kwargs.setdefault("decode_responses", True)
+        self.redis = client or redis.Redis(host=host, port=port, password=password, **kwargs)
+
+    def remember(self, key, ttl, compute, lease=None):
+        """The cached value of `key`, or compute() stored for `ttl` seconds.
+
+        On a miss exactly one caller (in any process) computes; the others wait on the server
+        and get that value as soon as it is stored. If compute() raises, the key is forgotten,
+        which hands the fill lease to the next waiter. compute() returns a str (serialize other
+        values, e.g. with json.dumps); so does remember().
+        """
+        args = ["LEASE", lease] if lease else []
+        # The lease belongs to the connection that got it: only a FORGET on that connection
+        # hands it on at once, so this call keeps one connection from the pool throughout.
+        conn = redis.Redis(connection_pool=self.redis.connection_pool,
+                           single_connection_client=True)
+        try:
+            value = conn.execute_command("REMEMBER", key, *args)
+            if value is not None:
+                return value  # a hit, or the value another caller just stored
+            try:
+                value = compute()  # we hold the fill lease
+                if not isinstance(value, str):
+                    raise TypeError("remember(): compute() must return a str")
+            except BaseException:
+                conn.execute_command("FORGET", key)
+                raise
+            conn.execute_command("PUT", key, value, ttl)
+            return value
+        finally:
+            conn.close()  # the connection goes back to the pool
+
+    @contextlib.contextmanager
+    def lock(self, name, ttl=10, wait=5, owner=None):
+        """Holds lock `name` for the `with` block, waiting up to `wait` seconds for it.
+
+        The lock expires after `ttl` seconds even if the holder dies (0 = never). Raises
+        LockTimeout when it stays busy. Yields the owner token.
+        """
+        args = ["OWNER", owner] if owner else []
+        token = self.redis.execute_command("LOCK", "BLOCK", name, ttl, wait, *args)
+        if token is None:
+            raise LockTimeout(f"lock {name!r} is busy")
+        try:
+            yield token
+        finally:
+            self.redis.execute_command("LOCK", "RELEASE", name, token)
+
+    def attempt(self, key, max_attempts, decay):
+        """True (and counted) if `key` has had fewer than `max_attempts` hits in its window of
+        `decay` seconds; False when limited. Check and count are one atomic step."""
+        return self.redis.execute_command("THROTTLE", "ATTEMPT", key, max_attempts, decay) == 1
+
+    def available_in(self, key):
+        """Seconds until the window of `key` resets (0 if none)."""
+        return self.redis.execute_command("THROTTLE", "AVAILABLEIN", key)
+
+    def throttle(self, key, max_burst, count, period, quantity=1):
+        """GCRA (redis-cell's CL.THROTTLE): (allowed, limit, remaining, retry_after, reset_after)."""
+        limited, limit, remaining, retry_after, reset_after = self.redis.execute_command(
+            "CL.THROTTLE", key, max_burst, count, period, quantity)
+        return limited == 0, limit, remaining, retry_after, reset_after
