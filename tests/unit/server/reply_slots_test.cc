@@ -51,7 +51,9 @@ class LatencyStore : public drivers::BlockingStore {
       : BlockingStore(std::move(name), "latency", loop, threads),
         read_delay_(read_delay),
         write_delay_(write_delay),
-        probe_(probe) {}
+        probe_(probe) {
+    DeclareExclusive();  // only this test's daemon uses it: MULTI/WATCH as in Redis
+  }
 
  protected:
   using Space = drivers::Space;
