@@ -37,6 +37,20 @@ std::string StoreUnavailable(std::string_view store, std::string_view reason) {
   return "ERR store '" + std::string(store) + "' unavailable: " + std::string(reason);
 }
 
+std::string SharedStoreTransaction(std::string_view store) {
+  return "ERR store '" + std::string(store) +
+         "' is shared with other daemons, which MULTI/EXEC cannot isolate: a transaction on it "
+         "may hold one command that reads or writes keys (each command is atomic on its own; "
+         "pipeline without MULTI, use PUTMANY/MANY, or set daemons = \"one\" if no other daemon "
+         "uses it)";
+}
+
+std::string SharedStoreWatch(std::string_view store) {
+  return "ERR WATCH is not supported on store '" + std::string(store) +
+         "': it is shared with other daemons, whose writes cannot be watched reliably (set "
+         "daemons = \"one\" if no other daemon uses it)";
+}
+
 std::string InvalidExpire(std::string_view command) {
   return "ERR invalid expire time in '" + Lower(command) + "' command";
 }

@@ -79,6 +79,10 @@ std::string WrongArity(std::string_view name);
 std::string UnknownSubcommand(std::string_view sub, std::string_view command);
 // "ERR store 'NAME' unavailable: reason"
 std::string StoreUnavailable(std::string_view store, std::string_view reason);
+// The second command touching keys queued in MULTI on a shared store (store.h, "shared").
+std::string SharedStoreTransaction(std::string_view store);
+// WATCH on a shared store.
+std::string SharedStoreWatch(std::string_view store);
 // "ERR invalid expire time in 'set' command"
 std::string InvalidExpire(std::string_view command);
 // "ERR Unsupported option X" (EXPIRE and friends)

@@ -23,6 +23,7 @@ struct StoreConfig {
   bool implicit = false;
   std::string prefix;  // key prefix in shared backends (defaults to the top-level prefix)
   int64_t ttl = 3600;  // seconds the redis driver applies to PUT without ttl
+  std::string daemons = "many";  // file, database, redis: "one" = no other daemon shares it
   // array
   uint64_t max_memory = 0;  // bytes; 0 = unlimited
   // file

@@ -9,6 +9,7 @@ namespace arvel::config {
 namespace {
 
 constexpr std::string_view kDrivers[] = {"array", "file", "database", "redis", "null"};
+constexpr std::string_view kDaemons[] = {"many", "one"};
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error"};
 constexpr std::string_view kLogFormats[] = {"text", "json"};
 
@@ -111,6 +112,12 @@ const Option kOptions[] = {
     {.section = Section::kStore, .key = "ttl", .kind = Kind::kInteger,
      .description = "redis: seconds applied to PUT without a ttl.", .max = kInt32Max,
      .inherits = "ttl", .field = STORE_FIELD(ttl)},
+    {.section = Section::kStore, .key = "daemons", .kind = Kind::kChoice, .default_text = "many",
+     .env = "CACHE_DAEMONS",
+     .description = "file, database, redis: `many` if other daemons may share the backend (a "
+                    "MULTI may then hold one command on keys, WATCH is refused); `one` if only "
+                    "this daemon uses it (both as in Redis); array and null stores are always one daemon's.",
+     .choices = kDaemons, .field = STORE_FIELD(daemons)},
     {.section = Section::kStore, .key = "max_memory", .kind = Kind::kByteSize,
      .default_text = "0", .env = "CACHE_MAX_MEMORY",
      .description = "Memory limit; beyond it least-recently-used keys are evicted. 0 = "

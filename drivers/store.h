@@ -49,6 +49,9 @@ struct StoreCapabilities {
   // (KeyObserver::OnRemoteChange; SQLite, which sees its database file written). Either way a
   // notification may be lost, so waiters still re-check now and then.
   bool notifies_remote_changes = false;
+  // Configured (`daemons = "one"`): no other daemon uses this shared backend, so MULTI/EXEC and
+  // WATCH keep their Redis meaning through this daemon's store gate.
+  bool exclusive = false;
   // The store keeps nothing (null): locks and leases are granted without a record.
   bool keeps_nothing = false;
   // Calls take effect in the order they are made (redis with one pipelined connection): a
@@ -58,6 +61,10 @@ struct StoreCapabilities {
   // The TTL in seconds a facade write without ttl (PUT, ADD, PUTMANY) gets; 0 = none. Arvel's
   // Redis store applies its `ttl` setting so.
   int64_t default_put_ttl_s = 0;
+
+  // Writes through other daemons may land between any two of this daemon's operations, and
+  // nothing in this daemon can hold them back (no MULTI/EXEC isolation, no reliable WATCH).
+  bool others_may_write() const { return shared && !exclusive; }
 };
 
 // Told about every key a write changed (for WATCH, REMEMBER and LOCK waiters): through this
@@ -109,6 +116,8 @@ class Store {
   virtual void WhenIdle(std::function<void()> fn) { fn(); }
 
   const StoreCapabilities& capabilities() const { return capabilities_; }
+  // The configuration says this daemon is the backend's only user (StoreCapabilities::exclusive).
+  void DeclareExclusive() { capabilities_.exclusive = true; }
 
   // Looks up `keys` in `space`: entries with their values and expiries. Counts hits and misses.
   virtual void Read(Space space, std::span<const std::string_view> keys, ReadFn done) = 0;

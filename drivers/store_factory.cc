@@ -9,7 +9,9 @@
 
 namespace arvel::drivers {
 
-std::unique_ptr<Store> MakeStore(const config::StoreConfig& config, uv_loop_t* loop) {
+namespace {
+
+std::unique_ptr<Store> MakeDriver(const config::StoreConfig& config, uv_loop_t* loop) {
   if (config.driver == "array") {
     ArrayStoreOptions options;
     options.max_memory = config.max_memory;
@@ -41,6 +43,14 @@ std::unique_ptr<Store> MakeStore(const config::StoreConfig& config, uv_loop_t* l
   return std::make_unique<UnavailableStore>(
       config.name, config.driver,
       "the '" + config.driver + "' driver is not available in this build");
+}
+
+}  // namespace
+
+std::unique_ptr<Store> MakeStore(const config::StoreConfig& config, uv_loop_t* loop) {
+  std::unique_ptr<Store> store = MakeDriver(config, loop);
+  if (config.daemons == "one") store->DeclareExclusive();
+  return store;
 }
 
 }  // namespace arvel::drivers

@@ -200,6 +200,15 @@ void Connection::Dispatch(const CommandSpec* spec, std::span<const std::string_v
   Execute(*spec, args);
 }
 
+// Other daemons write a shared store between our commands, and nothing here can stop them: a
+// transaction there keeps its meaning only with a single command that touches keys.
+bool Connection::MayQueue(const CommandSpec& spec) const {
+  auto touches_store = [](const CommandSpec& s) { return (s.flags & (kWrite | kReadOnly)) != 0; };
+  if (!touches_store(spec) || !state_.store->capabilities().others_may_write()) return true;
+  return std::none_of(state_.queue.begin(), state_.queue.end(),
+                      [&](const QueuedCommand& queued) { return touches_store(*queued.spec); });
+}
+
 bool Connection::CheckAccess(const CommandSpec& spec, std::span<const std::string_view> args) {
   if (state_.authenticated || (spec.flags & kNoAuth)) return true;
   state_.multi_error = state_.in_multi;
@@ -208,6 +217,11 @@ bool Connection::CheckAccess(const CommandSpec& spec, std::span<const std::strin
 }
 
 void Connection::Queue(const CommandSpec& spec, std::span<const std::string_view> args) {
+  if (!MayQueue(spec)) {
+    state_.multi_error = true;
+    writer().Error(errors::SharedStoreTransaction(state_.store->name()));
+    return;
+  }
   QueuedCommand queued{&spec, {}};
   queued.args.reserve(args.size());
   for (std::string_view arg : args) queued.args.emplace_back(arg);

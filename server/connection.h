@@ -168,6 +168,7 @@ class Connection {
   bool OverOutputLimit();
   void Dispatch(const CommandSpec* spec, std::span<const std::string_view> args);
   bool CheckAccess(const CommandSpec& spec, std::span<const std::string_view> args);
+  bool MayQueue(const CommandSpec& spec) const;
   void Queue(const CommandSpec& spec, std::span<const std::string_view> args);
   void ContinueTransaction();
   void CompactInput();

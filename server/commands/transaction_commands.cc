@@ -5,6 +5,7 @@
 #include "common/errors.h"
 #include "server/command_table.h"
 #include "server/connection.h"
+#include "drivers/store.h"
 #include "server/server.h"
 
 namespace arvel::server {
@@ -55,6 +56,9 @@ void Discard(CommandContext& ctx) {
 void Watch(CommandContext& ctx) {
   ClientState& client = ctx.client();
   if (client.in_multi) return ctx.reply().Error(errors::kWatchInMulti);
+  if (client.store->capabilities().others_may_write()) {
+    return ctx.reply().Error(errors::SharedStoreWatch(client.store->name()));
+  }
   for (size_t i = 1; i < ctx.argc(); ++i) {
     ctx.server().watches().Watch(client.id, client.store, ctx.arg(i));
   }

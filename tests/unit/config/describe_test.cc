@@ -121,7 +121,7 @@ TEST(ReferenceTableTest, OneRowPerOptionWithEveryVariable) {
     EXPECT_TRUE(line.starts_with("| ") || line.starts_with("|---")) << line;
     ++rows;
   }
-  EXPECT_EQ(rows, 2u + 3u + 12u + 14u);  // header, separator, top level, [server], stores
+  EXPECT_EQ(rows, 2u + 3u + 12u + 15u);  // header, separator, top level, [server], stores
   for (const char* expected :
        {"`default`", "`server.port`", "`stores.NAME.max_memory`", "`CACHE_CONNECTION`",
         "`CACHE_SERVER_PORT`", "`CACHE_MAX_MEMORY`", "`CACHE_DATABASE_URL`", "`512mb`", "`--port`",

@@ -112,13 +112,13 @@ TEST(FileErrorTest, UnknownKeys) {
 TEST(FileErrorTest, KeyOfAnotherDriver) {
   EXPECT_EQ(LoadError("[stores.x]\ndriver = \"array\"\nhost = \"h\"\n"),
             "cache.toml:3: stores.x.host: the array driver takes no such key (it takes driver, "
-            "prefix, ttl, max_memory)");
+            "prefix, ttl, daemons, max_memory)");
   EXPECT_EQ(LoadError("[stores.x]\ndriver = \"null\"\npath = \"p\"\n"),
             "cache.toml:3: stores.x.path: the null driver takes no such key (it takes driver, "
-            "prefix, ttl)");
+            "prefix, ttl, daemons)");
   EXPECT_EQ(LoadError("[stores.x]\ndriver = \"redis\"\nurl = \"sqlite://x\"\n"),
             "cache.toml:3: stores.x.url: the redis driver takes no such key (it takes driver, "
-            "prefix, ttl, host, port, password, db, pool_size, connect_timeout, timeout)");
+            "prefix, ttl, daemons, host, port, password, db, pool_size, connect_timeout, timeout)");
 }
 
 TEST(FileErrorTest, SizesMustBeSizes) {

@@ -55,7 +55,9 @@ void StoreConformanceTest::SetUp() {
   config::CommandLine line;
   line.port = 0;
   std::string text = setup.config(dir_) + std::string(kSideStore);
-  auto config = config::LoadConfigText(text, "conformance.toml", line, {});
+  // One daemon per test: the shared drivers' stores are declared this daemon's alone, so
+  // MULTI/EXEC and WATCH keep their Redis meaning (shared_transactions_test.cc covers `many`).
+  auto config = config::LoadConfigText(text, "conformance.toml", line, {{"CACHE_DAEMONS", "one"}});
   ASSERT_TRUE(config.ok()) << config.status().message() << "\n" << text;
   server_ = std::make_unique<ServerFixture>(*config);
   client_ = std::make_unique<Client>(server_->Connect());

@@ -42,7 +42,9 @@ class SlowStore : public drivers::BlockingStore {
   SlowStore(std::string name, uv_loop_t* loop, SlowStoreOptions options, Probe* probe)
       : BlockingStore(std::move(name), "slow", loop, options.threads),
         options_(options),
-        probe_(probe) {}
+        probe_(probe) {
+    DeclareExclusive();  // only this test's daemon uses it: MULTI/WATCH as in Redis
+  }
 
  protected:
   using Space = drivers::Space;
