@@ -46,27 +46,13 @@ binary="$(readlink -f "$binary")"  # the daemon runs in a temporary directory
 work="$(mktemp -d "${TMPDIR:-/tmp}/arvel-bench-XXXXXX")"
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  stop_pids "${pids[@]}"
   rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# With two or more cores, servers share core 0 and the load generator gets core 1, so both
-# servers meet the same competition for CPU.
-server_cpu=()
-client_cpu=()
-if command -v taskset >/dev/null && [[ "$(nproc)" -ge 2 ]]; then
-  server_cpu=(taskset -c 0)
-  client_cpu=(taskset -c 1)
-fi
+pin_cpus
 
 start_redis() {
   redis_port="$(free_port)"

@@ -25,6 +25,8 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 binary="$root/build/arvel-cached"
 requests=20000
 clients=50
@@ -71,8 +73,7 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/arvel-bench-db-XXXXXX")"
 table="arvel_bench_$$"
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  stop_pids "${pids[@]}"
   if [[ -n "$pg_url" ]]; then
     psql -X -q "$pg_url" -c "DROP TABLE IF EXISTS ${table}, ${table}_locks, ${table}_raw" \
       >/dev/null 2>&1 || true
@@ -82,27 +83,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-wait_for_ping() {
-  for _ in $(seq 1 100); do
-    [[ "$(redis-cli -h 127.0.0.1 -p "$1" PING 2>/dev/null)" == "PONG" ]] && return 0
-    sleep 0.1
-  done
-  echo "server on port $1 did not answer PING" >&2
-  return 1
-}
-
-# start_arvel STORE -> sets $port; the daemon serves cache.toml's stores with STORE as default.
+# start_arvel STORE [BINARY] -> sets $port; the daemon (BINARY, default --binary) serves
+# cache.toml's stores with STORE as default.
 start_arvel() {
-  local log="$work/arvel-$1-${#pids[@]}.log"
-  ( cd "$work" && exec env CACHE_PORT=1 "$binary" --config "$work/cache.toml" --store "$1" \
+  local log="$work/arvel-$1-${#pids[@]}.log" bin="${2:-$binary}"
+  ( cd "$work" && exec env CACHE_PORT=1 "$bin" --config "$work/cache.toml" --store "$1" \
       --port 0 2>"$log" ) &
   pids+=($!)
-  port=""
-  for _ in $(seq 1 100); do
-    port="$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\) .*/\1/p' "$log" 2>/dev/null | head -n1 || true)"
-    [[ -n "$port" ]] && break
-    sleep 0.1
-  done
+  port="$(wait_for_listening "$log" "${pids[-1]}")"
   [[ -n "$port" ]] || { cat "$log" >&2; exit 1; }
   wait_for_ping "$port"
 }
@@ -183,10 +171,10 @@ if [[ -n "$against" ]]; then
         [[ $store == postgres ]] && url="$pg_url"
         printf '[stores.%s]\ndriver = "database"\nurl = "%s"\ntable = "%s_%s"\n' \
           "$store" "$url" "$table" "$run$side" >"$work/cache.toml"
-        start_arvel "$store"
+        start_arvel "$store" "$bin"
         put=$(redis_bench "$port" PUT key:__rand_int__ value)
         get=$(redis_bench "$port" GET key:__rand_int__)
-        kill -TERM "${pids[-1]}" && wait "${pids[-1]}" 2>/dev/null || true
+        stop_pids "${pids[-1]}"
         if [[ $store == postgres ]]; then
           psql -X -q "$pg_url" -c "DROP TABLE IF EXISTS ${table}_$run$side, ${table}_$run${side}_locks" \
             >/dev/null 2>&1 || true

@@ -11,6 +11,8 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 binary="$root/build/arvel-cached"
 requests=20000
 clients=50
@@ -49,23 +51,13 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/arvel-drivers-XXXXXX")"
 data_dir="$(readlink -f "$data_dir")"
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  stop_pids "${pids[@]}"
   rm -rf "$work" "$data_dir/arvel-bench-files" "$data_dir"/arvel-bench.sqlite*
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-server_cpu=()
-client_cpu=()
-if command -v taskset >/dev/null && [[ "$(nproc)" -ge 2 ]]; then
-  server_cpu=(taskset -c 0)
-  client_cpu=(taskset -c 1)
-fi
+pin_cpus
 
 # start_arvel NAME CONFIG_TEXT -> sets $port
 start_arvel() {
@@ -75,14 +67,7 @@ start_arvel() {
   ( cd "$work/$name" && exec env CACHE_PORT=1 "${server_cpu[@]}" "$binary" --bind 127.0.0.1 \
       --port 0 --config cache.toml 2>"$work/$name/arvel.log" ) &
   pids+=($!)
-  port=""
-  for _ in $(seq 1 100); do
-    # The log may not exist yet: the daemon's shell creates it.
-    port="$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\) .*/\1/p' "$work/$name/arvel.log" \
-      2>/dev/null | head -n1 || true)"
-    [[ -n "$port" ]] && break
-    sleep 0.1
-  done
+  port="$(wait_for_listening "$work/$name/arvel.log" "${pids[-1]}")"
   if [[ -z "$port" ]]; then
     echo "arvel-cached ($name) did not start:" >&2
     cat "$work/$name/arvel.log" >&2

@@ -1,4 +1,5 @@
-# Helpers shared by bench/compare.sh and bench/redis.sh (sourced, not run).
+# shellcheck shell=bash
+# Helpers shared by the bench/*.sh scripts (sourced, not run).
 
 # free_port -> a loopback TCP port nobody listened on a moment ago.
 free_port() {
@@ -39,4 +40,28 @@ median() {
 # ratio A B -> A / B with two decimals, or n/a.
 ratio() {
   awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'
+}
+
+# stop_pids PID...: asks each process to stop (SIGTERM), gives each 5 s, then kills it.
+stop_pids() {
+  local pid
+  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "$@"; do
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+}
+
+# pin_cpus: with two or more cores (and taskset), sets server_cpu=(taskset -c 0) and
+# client_cpu=(taskset -c 1), so every server meets the same competition for CPU and the load
+# generator does not take it from them; otherwise leaves both empty.
+# shellcheck disable=SC2034  # the scripts that source this file use both
+pin_cpus() {
+  server_cpu=()
+  client_cpu=()
+  if command -v taskset >/dev/null && [[ "$(nproc)" -ge 2 ]]; then
+    server_cpu=(taskset -c 0)
+    client_cpu=(taskset -c 1)
+  fi
 }

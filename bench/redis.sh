@@ -57,12 +57,7 @@ binary="$(readlink -f "$binary")"
 work="$(mktemp -d "${TMPDIR:-/tmp}/arvel-bench-redis-XXXXXX")"
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  stop_pids "${pids[@]}"
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -70,10 +65,7 @@ trap 'exit 130' INT TERM
 
 server_cpu=()
 client_cpu=()
-if [[ $pin == 1 ]] && command -v taskset >/dev/null && [[ "$(nproc)" -ge 2 ]]; then
-  server_cpu=(taskset -c 0)
-  client_cpu=(taskset -c 1)
-fi
+[[ $pin == 1 ]] && pin_cpus
 
 redis_port="$(free_port)"
 "${server_cpu[@]}" redis-server --bind 127.0.0.1 --port "$redis_port" --save '' \
