@@ -1,10 +1,14 @@
 // The command line of SPEC §1, parsed with CLI11. CLI11 reports --help and errors by throwing;
 // they are caught here and turned into an exit code, so that main() and the tests decide what
-// happens next. Values are not range-checked here: LoadConfig checks flags against the same
-// options table as cache.toml and the environment, with the same messages.
+// happens next. Integer flags are read as text and converted here, so a bad one is refused
+// naming the flag and the range its option has in the options table; everything else is
+// checked by LoadConfig against the same table as cache.toml and the environment.
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <charconv>
 #include <iostream>
+#include <limits>
 #include <string>
 
 #include "config/config.h"
@@ -23,6 +27,25 @@ std::string OneLine(std::string text) {
   return text;
 }
 
+// The value of the integer flag `flag` (an option of the table), or "--port: 'abc' is not an
+// integer in 0–65535".
+Result<int> FlagInteger(std::string_view flag, const std::string& text) {
+  const Option* option = nullptr;
+  for (const Option& o : Options()) {
+    if (o.flag == flag) option = &o;
+  }
+  const int64_t min = option ? option->min : std::numeric_limits<int>::min();
+  const int64_t max = option ? std::min<int64_t>(option->max, std::numeric_limits<int>::max())
+                             : std::numeric_limits<int>::max();
+  int64_t value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error == std::errc() && end == text.data() + text.size() && value >= min && value <= max) {
+    return static_cast<int>(value);
+  }
+  return Status::Error(std::string(flag) + ": '" + OneLine(text) + "' is not an integer in " +
+                       std::to_string(min) + "–" + std::to_string(max));
+}
+
 }  // namespace
 
 ParsedArgs ParseCommandLine(int argc, char** argv) {
@@ -33,8 +56,7 @@ ParsedArgs ParseCommandLine(int argc, const char* const* argv, std::ostream& out
                             std::ostream& err) {
   CLI::App app("arvel-cached: a cache daemon speaking the Redis protocol.", "arvel-cached");
   app.footer(EnvironmentHelp());
-  std::string config_path, bind, store, log_level;
-  int port = 0;
+  std::string config_path, bind, port, store, log_level;
   bool version = false;
   ParsedArgs parsed;
   CLI::Option* config_option = app.add_option("--config", config_path,
@@ -77,7 +99,15 @@ ParsedArgs ParseCommandLine(int argc, const char* const* argv, std::ostream& out
   }
   if (config_option->count() > 0) parsed.line.config_path = config_path;
   if (bind_option->count() > 0) parsed.line.bind = bind;
-  if (port_option->count() > 0) parsed.line.port = port;
+  if (port_option->count() > 0) {
+    Result<int> value = FlagInteger("--port", port);
+    if (!value.ok()) {
+      err << "arvel-cached: " << value.status().message() << " (see --help)\n";
+      parsed.exit_code = kUsageError;
+      return parsed;
+    }
+    parsed.line.port = *value;
+  }
   if (store_option->count() > 0) parsed.line.store = store;
   if (level_option->count() > 0) parsed.line.log_level = log_level;
   return parsed;

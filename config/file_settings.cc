@@ -5,6 +5,7 @@
 #include "config/file_settings.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <map>
 #include <optional>
@@ -22,10 +23,85 @@ namespace {
 using TomlValue = toml::basic_value<toml::discard_comments, std::map, std::vector>;
 using TomlTable = TomlValue::table_type;
 
+// The key a `key = value` line starts with, as written minus the blanks around dots
+// ("a . 'b c'" gives "a.'b c'"); nullopt for any other line (a table header, a continuation).
+std::optional<std::string> KeyOfLine(std::string_view line) {
+  std::string key;
+  char quote = 0;
+  for (char c : line) {
+    if (quote) {
+      key += c;
+      if (c == quote) quote = 0;
+    } else if (c == '"' || c == '\'') {
+      quote = c;
+      key += c;
+    } else if (c == '=') {
+      if (key.empty() || key.back() == '.') return std::nullopt;
+      return key;
+    } else if (c == ' ' || c == '\t') {
+      continue;
+    } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.') {
+      key += c;
+    } else {
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
+// The name a table header line opens ("[stores.r]" gives "stores.r"); nullopt for other lines.
+std::optional<std::string> TableOfLine(std::string_view line) {
+  size_t start = line.find_first_not_of(" \t");
+  if (start == std::string_view::npos || line[start] != '[') return std::nullopt;
+  line.remove_prefix(start);
+  const size_t brackets = line.starts_with("[[") ? 2 : 1;
+  size_t end = line.find(']', brackets);
+  if (end == std::string_view::npos) return std::nullopt;
+  std::string name;
+  for (char c : line.substr(brackets, end - brackets)) {
+    if (c != ' ' && c != '\t') name += c;
+  }
+  return name;
+}
+
+// What a syntax error on line `number` (1-based) of `text` is about: "KEY: " when the line is a
+// `key = value` line, "after KEY: " when it is not (a continuation of a multi-line value, stray
+// text) and a key comes before it, both with the table around them ("server.port: "); "after
+// [TABLE]: " when a table header comes first; "" for a table header line or when nothing comes
+// before.
+std::string KeyContext(std::string_view text, uint32_t number) {
+  std::vector<std::string_view> lines;
+  for (size_t start = 0; start <= text.size() && lines.size() < number;) {
+    size_t end = std::min(text.find('\n', start), text.size());
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  auto is_header = [](std::string_view line) {
+    size_t start = line.find_first_not_of(" \t");
+    return start != std::string_view::npos && line[start] == '[';
+  };
+  if (number == 0 || lines.size() < number || is_header(lines[number - 1])) return "";
+  std::optional<std::string> key;
+  size_t at = number;
+  while (at > 0 && !key) {
+    --at;
+    if (std::optional<std::string> table = TableOfLine(lines[at])) {
+      return "after [" + Printable(*table) + "]: ";  // no key of this table before the error
+    }
+    key = KeyOfLine(lines[at]);
+  }
+  if (!key) return "";
+  std::string table;
+  for (size_t i = at; i-- > 0 && table.empty();) table = TableOfLine(lines[i]).value_or("");
+  const std::string name = table.empty() ? *key : table + "." + *key;
+  return (at + 1 == number ? "" : "after ") + Printable(name) + ": ";
+}
+
 // toml11's messages are several lines: "[error] toml::parse_x: what\n --> file\n 3 | text\n
-// | ^--- note". Keep "what" and the line of the last excerpt shown, which is where it failed.
-std::string CondenseSyntaxError(std::string_view file_name, const std::string& what,
-                                uint32_t fallback_line) {
+// | ^--- note". Keep "what" and the line of the last excerpt shown, which is where it failed,
+// and name the key the error is in or after (KeyContext).
+std::string CondenseSyntaxError(std::string_view file_name, std::string_view text,
+                                const std::string& what, uint32_t fallback_line) {
   std::istringstream lines(what);
   std::string first;
   std::getline(lines, first);
@@ -51,7 +127,8 @@ std::string CondenseSyntaxError(std::string_view file_name, const std::string& w
   while (!message.empty() && message.back() == ' ') message.remove_suffix(1);
   std::string reason = message.empty() ? note : std::string(message);
   if (reason.empty()) reason = "invalid TOML";
-  return std::string(file_name) + ":" + std::to_string(line) + ": " + Printable(reason);
+  return std::string(file_name) + ":" + std::to_string(line) + ": " + KeyContext(text, line) +
+         Printable(reason);
 }
 
 class Reader {
@@ -197,7 +274,7 @@ Result<TomlValue> ParseToml(std::string_view text, const std::string& file_name)
   try {
     return toml::parse<toml::discard_comments, std::map, std::vector>(stream, file_name);
   } catch (const toml::exception& e) {
-    return Status::Error(CondenseSyntaxError(file_name, e.what(), e.location().line()));
+    return Status::Error(CondenseSyntaxError(file_name, text, e.what(), e.location().line()));
   } catch (const std::exception& e) {
     return Status::Error(file_name + ": invalid TOML: " + Printable(e.what()));
   }

@@ -75,8 +75,8 @@ const Option kOptions[] = {
      .description = "Connections beyond this are refused.", .min = 1, .max = kInt32Max,
      .field = SERVER_FIELD(max_clients)},
     {.section = Section::kServer, .key = "timeout", .kind = Kind::kInteger, .default_text = "0",
-     .env = "CACHE_CLIENT_TIMEOUT", .description = "Idle seconds before a client is closed; 0 = "
-     "never.", .max = kInt32Max, .field = SERVER_FIELD(timeout)},
+     .env = "CACHE_CLIENT_TIMEOUT", .description = "Seconds without a complete command before a client is closed (a partial "
+     "command does not count; clients waiting for a reply never are); 0 = never.", .max = kInt32Max, .field = SERVER_FIELD(timeout)},
     {.section = Section::kServer, .key = "log_level", .kind = Kind::kChoice,
      .default_text = "info", .env = "CACHE_LOG_LEVEL", .flag = "--log-level",
      .description = "Least severe log messages written.", .choices = kLogLevels,

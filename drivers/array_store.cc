@@ -139,6 +139,11 @@ void ArrayStore::Update(Space space, std::span<const std::string_view> keys, Upd
     }
   }
   fn(updates.span(), now);
+  // Trim before estimating: a value grown from a copy of the old one (APPEND, SETRANGE) has
+  // room for about twice its size, and charging that would stop one string at half the limit.
+  for (KeyUpdate& update : updates.span()) {
+    if (update.action == KeyUpdate::Action::kPut) TrimSlack(update.value);
+  }
   if (max_memory_ != 0) {
     Status room = MakeRoom(space, updates.span(), states.span(), pinned_bytes, now);
     if (!room.ok()) {

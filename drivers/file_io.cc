@@ -137,7 +137,7 @@ Status ReadFile(const std::string& path, std::optional<std::string>* content) {
 }
 
 Status WriteTempFile(const std::string& dir, std::string_view content, std::string* temp_path,
-                     std::vector<std::string>* unsynced) {
+                     std::vector<std::string>* unsynced, std::string_view label) {
   // A flush or prune of another thread or process may remove an empty directory between our
   // mkdir and our create; a few rounds always win, since a directory holding our file stays.
   constexpr int kAttempts = 5;
@@ -147,8 +147,8 @@ Status WriteTempFile(const std::string& dir, std::string_view content, std::stri
     Status made = MakeDirectories(dir, unsynced);
     if (!made.ok()) return made;
     do {
-      path = dir + "/" + std::string(kTempPrefix) + std::to_string(getpid()) + "-" +
-             std::to_string(temp_counter.fetch_add(1, std::memory_order_relaxed));
+      path = dir + "/" + std::string(kTempPrefix) + std::string(label) + std::to_string(getpid()) +
+             "-" + std::to_string(temp_counter.fetch_add(1, std::memory_order_relaxed));
       raw = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     } while (raw < 0 && errno == EEXIST);
     if (raw < 0 && errno != ENOENT) break;

@@ -15,7 +15,7 @@
 namespace arvel::drivers::file_io {
 
 // Names of files being written: never a record name, so walks skip them; a crash may leave
-// some behind, which the prune removes once they are old.
+// some behind, which the file store removes (FileStore::SweepTempFile).
 inline constexpr std::string_view kTempPrefix = ".tmp-";
 inline bool IsTempFileName(std::string_view name) { return name.starts_with(kTempPrefix); }
 
@@ -31,12 +31,12 @@ Status MakeDirectories(const std::string& path, std::vector<std::string>* unsync
 // link in the last component.
 Status ReadFile(const std::string& path, std::optional<std::string>* content);
 
-// Creates a new file in `dir` (named ".tmp-…", never a record name), writes `content`, fsyncs
-// and closes it, and sets `temp_path`. Creates `dir` if needed (see MakeDirectories for
-// `unsynced`), also when a concurrent flush or prune removes it in between. Nothing is left
-// behind on failure.
+// Creates a new file in `dir` (named ".tmp-" + `label` + a name unique on the host, never a
+// record name), writes `content`, fsyncs and closes it, and sets `temp_path`. Creates `dir` if
+// needed (see MakeDirectories for `unsynced`), also when a concurrent flush or prune removes it
+// in between. Nothing is left behind on failure.
 Status WriteTempFile(const std::string& dir, std::string_view content, std::string* temp_path,
-                     std::vector<std::string>* unsynced = nullptr);
+                     std::vector<std::string>* unsynced = nullptr, std::string_view label = {});
 
 // rename(2), then the caller fsyncs the directory.
 Status Rename(const std::string& from, const std::string& to);

@@ -33,9 +33,16 @@ Status OpenStripe(const std::string& dir, uint32_t stripe, int* fd) {
   return file_io::Failure("open lock file", path, errno);
 }
 
-Status Lock(int fd, StripeLocks::Mode mode, const std::string& path) {
-  const int operation = mode == StripeLocks::Mode::kExclusive ? LOCK_EX : LOCK_SH;
+// Waits for the lock, or with `wait` false gives up at once: sets `*busy` when someone holds it.
+Status Lock(int fd, StripeLocks::Mode mode, const std::string& path, bool wait = true,
+            bool* busy = nullptr) {
+  const int operation =
+      (mode == StripeLocks::Mode::kExclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB);
   while (flock(fd, operation) != 0) {
+    if (!wait && errno == EWOULDBLOCK) {
+      *busy = true;
+      return Status::Ok();
+    }
     if (errno != EINTR) return file_io::Failure("lock", path, errno);
   }
   return Status::Ok();
@@ -62,6 +69,23 @@ Status StripeLocks::Acquire(const std::string& dir, std::vector<uint32_t> stripe
     }
     fds_.push_back(fd);
   }
+  return Status::Ok();
+}
+
+Status StripeLocks::TryAcquire(const std::string& dir, uint32_t stripe, Mode mode, bool* acquired) {
+  *acquired = false;
+  stripe %= kStripes;
+  int fd = -1;
+  Status status = OpenStripe(dir, stripe, &fd);
+  if (!status.ok()) return status;
+  bool busy = false;
+  status = Lock(fd, mode, StripePath(dir, stripe), /*wait=*/false, &busy);
+  if (!status.ok() || busy) {
+    close(fd);
+    return status;
+  }
+  fds_.push_back(fd);
+  *acquired = true;
   return Status::Ok();
 }
 

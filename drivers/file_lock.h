@@ -29,6 +29,9 @@ class StripeLocks {
   // callers wanting overlapping sets never wait on each other in a cycle. Waits as long as it
   // takes. On failure nothing stays locked. REQUIRES: this object holds no lock yet.
   Status Acquire(const std::string& dir, std::vector<uint32_t> stripes, Mode mode);
+  // Locks one stripe if nobody holds it in a conflicting mode, without waiting; sets `acquired`
+  // to whether it did. REQUIRES: this object holds no lock yet.
+  Status TryAcquire(const std::string& dir, uint32_t stripe, Mode mode, bool* acquired);
   // Unlocks everything (also done by the destructor).
   void Release();
 

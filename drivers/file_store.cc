@@ -35,10 +35,20 @@
 // What is shared. Daemons pointed at the same path and prefix share every record — keys, tags,
 // locks, throttle counters — with Update atomic across them. Expired files are removed lazily by
 // reads and updates (under the stripe lock, after checking again) and by PruneBlocking, a
-// bounded slice of a walk over every space per call. Stale temp files (a crash mid-write) are
-// removed by the prune once old. FLUSH removes only the record and temp files of this prefix's
-// tree and their directories, never the lock stripes (another daemon may be holding one) and
-// never a name this driver did not create.
+// bounded slice of a walk over every space per call. FLUSH removes only the record and temp
+// files of this prefix's tree and their directories, never the lock stripes (another daemon may
+// be holding one) and never a name this driver did not create.
+//
+// Temp files left by a crash (kill -9 between create and rename). Every temp file is created,
+// then renamed or removed, while its writer holds one stripe exclusively, and its name says
+// which (".tmp-3f.<pid>-<n>"). So whoever gets that stripe exclusively and still sees the file
+// knows its writer is gone: no live writer, in this daemon or another one on the host, can be
+// using it. That is exact, where an age bound would have to guess how long a write may stall,
+// and it lets start-up remove what a crash just left. The sweep only tries the lock (a busy
+// stripe means a live writer; the next prune looks again), so it never waits. Temp files whose
+// name names no stripe (written by older versions) are removed once older than kStaleTempMs.
+// Start-up sweeps the whole tree once (listing directories, reading no file); every prune
+// sweeps the leaves it visits and the top of the tree (where the open probe is written).
 //
 // Unavailability. Opening creates the tree and writes a probe file, so a path that cannot be
 // created or written fails at start-up with the errno text and the path; any later failure
@@ -188,6 +198,22 @@ bool ApplyDecision(KeyUpdate& update, std::optional<Entry>& state, int64_t now_m
   return false;
 }
 
+// The label of the temp files written under `stripe`: "3f.", so a name reads ".tmp-3f.<pid>-<n>".
+std::string TempLabel(uint32_t stripe) {
+  constexpr char kHex[] = "0123456789abcdef";
+  return {kHex[stripe >> 4 & 0xf], kHex[stripe & 0xf], '.'};
+}
+
+// The stripe a temp file's name says its writer held; nullopt for names without one.
+std::optional<uint32_t> StripeOfTempName(std::string_view name) {
+  if (!file_io::IsTempFileName(name)) return std::nullopt;
+  name.remove_prefix(file_io::kTempPrefix.size());
+  if (name.size() < 3 || name[2] != '.') return std::nullopt;
+  const int value = FanoutValue(name.substr(0, 2));
+  if (value < 0) return std::nullopt;
+  return static_cast<uint32_t>(value);
+}
+
 uint64_t RandomCursor() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   return rng();
@@ -303,13 +329,57 @@ Status FileStore::PrepareTree() {
     status = file_io::MakeDirectories(SpaceDir(static_cast<Space>(s)));
   }
   // Creating directories can succeed on a full or read-only-for-files disk; writing a probe
-  // proves what every write will need.
-  std::string probe;
-  if (status.ok()) status = file_io::WriteTempFile(root_, "probe", &probe);
-  if (status.ok()) status = file_io::RemoveFile(probe);
+  // proves what every write will need. Like every temp file, it is written under its stripe.
   StripeLocks locks;
-  if (status.ok()) status = locks.Acquire(lock_dir_, {0}, StripeLocks::Mode::kShared);
+  if (status.ok()) status = locks.Acquire(lock_dir_, {0}, StripeLocks::Mode::kExclusive);
+  std::string probe;
+  if (status.ok()) status = file_io::WriteTempFile(root_, "probe", &probe, nullptr, TempLabel(0));
+  if (status.ok()) status = file_io::RemoveFile(probe);
+  locks.Release();
+  // Once per store (the first worker to get here): what a crash left behind.
+  if (status.ok() && !swept_.exchange(true)) {
+    status = SweepAllTempFiles(NowMs());
+    if (!status.ok()) swept_ = false;
+  }
   if (status.ok()) tree_ready_ = true;
+  return status;
+}
+
+Status FileStore::SweepTempFile(const std::string& dir, const std::string& name,
+                                int64_t now_ms) const {
+  const std::string path = Join(dir, name);
+  std::optional<uint32_t> stripe = StripeOfTempName(name);
+  if (!stripe) {
+    std::optional<int64_t> age = file_io::AgeMs(path, now_ms);
+    return age && *age > kStaleTempMs ? file_io::RemoveFile(path) : Status::Ok();
+  }
+  StripeLocks locks;
+  bool acquired = false;
+  Status status = locks.TryAcquire(lock_dir_, *stripe, StripeLocks::Mode::kExclusive, &acquired);
+  // Under the lock, a file still there has no writer (it is gone if its writer just finished).
+  if (status.ok() && acquired) status = file_io::RemoveFile(path);
+  return status;
+}
+
+Status FileStore::SweepTempFiles(const std::string& dir, int64_t now_ms) const {
+  std::vector<std::string> names;
+  Status status = file_io::ListDirectory(dir, file_io::IsTempFileName, &names);
+  for (size_t i = 0; status.ok() && i < names.size(); ++i) {
+    status = SweepTempFile(dir, names[i], now_ms);
+  }
+  return status;
+}
+
+Status FileStore::SweepAllTempFiles(int64_t now_ms) const {
+  Status status = SweepTempFiles(root_, now_ms);
+  for (int s = 0; status.ok() && s < kSpaceCount; ++s) {
+    Status inner;
+    status = ForEachLeaf(SpaceDir(static_cast<Space>(s)), 0, [&](uint32_t, const std::string& dir) {
+      inner = SweepTempFiles(dir, now_ms);
+      return inner.ok();
+    });
+    if (status.ok()) status = inner;
+  }
   return status;
 }
 
@@ -350,7 +420,8 @@ class FileStore::Transaction {
     }
     FileRecord record{space, *slot.key, std::move(*slot.final_state)};
     std::string temp;
-    Status status = file_io::WriteTempFile(slot.dir, EncodeFileRecord(record), &temp, &dirs_);
+    Status status = file_io::WriteTempFile(slot.dir, EncodeFileRecord(record), &temp, &dirs_,
+                                           TempLabel(slot.stripe));
     if (status.ok()) renames_.emplace_back(std::move(temp), &slot);
     return status;
   }
@@ -595,8 +666,7 @@ Status FileStore::PruneLeaf(Space space, const std::string& leaf_dir, int64_t no
   for (size_t i = 0; status.ok() && i < names.size(); ++i) {
     const std::string& name = names[i];
     if (file_io::IsTempFileName(name)) {
-      std::optional<int64_t> age = file_io::AgeMs(Join(leaf_dir, name), now_ms);
-      if (age && *age > kStaleTempMs) status = file_io::RemoveFile(Join(leaf_dir, name));
+      status = SweepTempFile(leaf_dir, name, now_ms);
       continue;
     }
     if (!IsRecordFileName(name)) continue;
@@ -613,6 +683,7 @@ Status FileStore::PruneLeaf(Space space, const std::string& leaf_dir, int64_t no
 Status FileStore::PruneBlocking(size_t worker, int64_t now_ms) {
   if (!HasTree()) return Status::Ok();  // never create a tree to prune it
   std::lock_guard lock(prune_mu_);
+  if (Status status = SweepTempFiles(root_, now_ms); !status.ok()) return status;
   size_t files_read = 0;
   size_t leaves = 0;
   // Goes on to the next space while the budget lasts, but visits each space once per call.

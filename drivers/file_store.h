@@ -52,7 +52,8 @@ class FileStore : public BlockingStore {
   // Work a PruneBlocking call does at most: record files read, leaf directories listed.
   static constexpr size_t kPruneFiles = 1000;
   static constexpr size_t kPruneLeaves = 1024;
-  // A temp file this old is left over from a crash (live writers keep them for milliseconds).
+  // A temp file whose name names no stripe (older versions) is left over from a crash once
+  // this old (live writers keep them for milliseconds). See the design note in file_store.cc.
   static constexpr int64_t kStaleTempMs = 10 * 60 * 1000;
 
  protected:
@@ -89,8 +90,16 @@ class FileStore : public BlockingStore {
   struct Slot;
   class Transaction;
 
-  // Creates path, the tree and the lock stripes' directory; writes and removes a probe file.
+  // Creates path, the tree and the lock stripes' directory; writes and removes a probe file;
+  // the first time, removes the temp files crashed writers left in the tree.
   Status PrepareTree();
+  // Removes the temp file `name` in `dir` if no live writer can be using it: its stripe is free
+  // (or, for a name without a stripe, it is older than kStaleTempMs). Never waits for a lock.
+  Status SweepTempFile(const std::string& dir, const std::string& name, int64_t now_ms) const;
+  // SweepTempFile for every temp file directly in `dir`.
+  Status SweepTempFiles(const std::string& dir, int64_t now_ms) const;
+  // SweepTempFiles for the top of the tree and every leaf directory of every space.
+  Status SweepAllTempFiles(int64_t now_ms) const;
   // Whether there may be records to read: the tree was prepared, or exists (another daemon).
   bool HasTree() const;
   std::string SpaceDir(Space space) const;
@@ -130,6 +139,7 @@ class FileStore : public BlockingStore {
 
   std::atomic<bool> tree_ready_{false};  // PrepareTree succeeded once
   std::atomic<bool> wanted_{false};      // a lazy store was written to: open it for real
+  std::atomic<bool> swept_{false};       // SweepAllTempFiles was started once
   mutable std::atomic<uint64_t> records_read_{0};
 
   std::mutex prune_mu_;      // PruneBlocking calls never overlap; this orders their state

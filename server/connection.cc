@@ -98,7 +98,8 @@ void Connection::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
   if (nread == 0) return;
   self->in_len_ += static_cast<size_t>(nread);
   self->server_.stats().net_input_bytes += static_cast<uint64_t>(nread);
-  self->state_.last_interaction_ms = drivers::NowMs();
+  // Not an interaction yet: the idle clock restarts only when a whole command has arrived, so
+  // a client trickling a partial command is timed out like a silent one.
   self->ProcessInput();
 }
 
@@ -119,6 +120,7 @@ void Connection::ProcessInput(bool flush_now) {
       ProtocolError(parser_.error());
       break;
     }
+    state_.last_interaction_ms = drivers::NowMs();  // a complete command (see OnRead)
     if (server_.gated(state_.store, state_.id)) {
       // Another client's EXEC is running on our store: leave the request in the buffer (it is
       // parsed again when the gate opens) and wait.

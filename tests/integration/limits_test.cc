@@ -105,6 +105,25 @@ TEST(Limits, IdleClientsAreClosedAfterTimeout) {
   EXPECT_EQ(Show(busy.Command({"PING"})), "+PONG");
 }
 
+// The idle clock counts from the last complete command: a client sending a partial command one
+// byte at a time is closed as if it were silent.
+TEST(Limits, TricklingAPartialCommandDoesNotResetTheIdleClock) {
+  auto daemon = Daemon::Start(DaemonOptions().Config("[server]\ntimeout = 1\n"));
+  ASSERT_NE(daemon->port(), 0);
+  RawConnection trickle = daemon->ConnectRaw();
+  ASSERT_TRUE(trickle.Send("*3\r\n$3\r\nSET\r\n"));
+  const std::string rest = "$1\r\nk\r\n$5\r\nvalue";  // never completed
+  auto start = Clock::now();
+  bool closed = false;
+  // One byte every 200 ms for about 2.5 s; waiting for the close is the pause.
+  for (size_t i = 0; i < 13 && !closed; ++i) {
+    closed = trickle.WaitClosed(milliseconds(200));
+    if (!closed) trickle.Send(rest.substr(i, 1));
+  }
+  EXPECT_TRUE(closed) << "still open after trickling for 2.6 s";
+  EXPECT_GE(Clock::now() - start, milliseconds(900));
+}
+
 TEST(Limits, ZeroTimeoutNeverClosesIdleClients) {
   auto daemon = Daemon::Start(DaemonOptions().Config("[server]\ntimeout = 0\n"));
   ASSERT_NE(daemon->port(), 0);

@@ -108,5 +108,15 @@ TEST(CommandLineTest, UsageErrorsAreOneLineWithExitTwo) {
   ExpectUsageError({"--check-config=yes-please"}, "check-config");
 }
 
+TEST(CommandLineTest, BadPortNamesTheFlagAndItsRange) {
+  for (const char* bad : {"abc", "70000", "-1", "99999999999", "12x", ""}) {
+    ParseRun run = Parse({"--port", bad});
+    EXPECT_EQ(run.parsed.exit_code, 2) << bad;
+    EXPECT_EQ(run.err, std::string("arvel-cached: --port: '") + bad +
+                           "' is not an integer in 0\u2013" + "65535 (see --help)\n");
+  }
+  EXPECT_EQ(Parse({"--port=65535"}).parsed.line.port, 65535);
+}
+
 }  // namespace
 }  // namespace arvel::config

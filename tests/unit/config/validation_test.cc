@@ -191,11 +191,28 @@ TEST(FileErrorTest, MessagesStayOnOneLine) {
 
 TEST(SyntaxErrorTest, CondensedToOneLineWithTheLine) {
   EXPECT_EQ(LoadError("ttl = 1\nprefix = \n"),
-            "cache.toml:2: missing value after key-value separator '='");
-  EXPECT_EQ(LoadError("ttl = 1\nttl = 2\n"), "cache.toml:2: value (\"ttl\") already exists.");
+            "cache.toml:2: prefix: missing value after key-value separator '='");
+  EXPECT_EQ(LoadError("ttl = 1\nttl = 2\n"), "cache.toml:2: ttl: value (\"ttl\") already exists.");
   EXPECT_EQ(LoadError("[server]\n[server]\n"), "cache.toml:2: table (\"server\") already exists.");
-  EXPECT_EQ(LoadError("prefix = \"abc\n"), "cache.toml:1: the next token is not a valid string");
+  EXPECT_EQ(LoadError("prefix = \"abc\n"),
+            "cache.toml:1: prefix: the next token is not a valid string");
   EXPECT_EQ(LoadError("ttl = 1\n[server\n"), "cache.toml:2: an invalid key appeared.");
+}
+
+TEST(SyntaxErrorTest, NamesTheKeyTheErrorIsInWithItsTable) {
+  EXPECT_EQ(LoadError("ttl = 1\n[server]\nbind = \"::\"\nport = 63 79\n"),
+            "cache.toml:4: server.port: invalid line format");
+  EXPECT_EQ(LoadError("[stores.r]\ndriver = \"redis\"\n 'db' . x = 1 2\n"),
+            "cache.toml:3: stores.r.'db'.x: invalid line format");
+  // Not on a key's line: the key (or table) it comes after.
+  EXPECT_EQ(
+      LoadError("[stores.r]\ndriver = \"redis\"\n 'db' . x = [\n"),
+      "cache.toml:4: after stores.r.'db'.x: value having invalid format appeared in an array");
+  EXPECT_EQ(LoadError("[server]\nport = 1\n!\n"),
+            "cache.toml:3: after server.port: an invalid key appeared.");
+  EXPECT_EQ(LoadError("[server]\n!\n"), "cache.toml:2: after [server]: an invalid key appeared.");
+  EXPECT_EQ(LoadError("a = [\n  1,\n  2\n  !\n]\n"),
+            "cache.toml:4: after a: missing array separator `,` after a value");
 }
 
 TEST(SyntaxErrorTest, AnyBadTomlGivesOneLineNamingTheFile) {

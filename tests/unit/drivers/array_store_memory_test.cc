@@ -8,6 +8,7 @@
 
 #include "common/errors.h"
 #include "drivers/array_store.h"
+#include "drivers/value_decisions.h"
 #include "tests/unit/drivers/store_test_util.h"
 
 namespace arvel::drivers {
@@ -50,6 +51,39 @@ class ArrayStoreMemoryTest : public ::testing::Test {
   }
   FakeClock clock_;
 };
+
+// APPEND and SETRANGE build the new value from a copy of the old one; the string they grow
+// has room for about twice its size, which must not be charged: one string can grow until it
+// alone fills the limit, less the store's own overhead.
+TEST_F(ArrayStoreMemoryTest, OneStringCanGrowToTheLimitByAppendAndSetRange) {
+  constexpr size_t kLimit = 1 << 20;
+  constexpr size_t kChunk = 4096;
+  const std::string chunk(kChunk, 'x');
+  for (bool by_setrange : {false, true}) {
+    ArrayStore store("memory", Options(kLimit));
+    int64_t size = 0;
+    for (;;) {
+      Status status =
+          RunUpdate(store, Space::kData, {"grow"}, [&](std::span<KeyUpdate> u, int64_t) {
+            if (by_setrange) {
+              OverwriteRange(u[0], static_cast<uint64_t>(size), chunk);
+            } else {
+              ASSERT_TRUE(AppendValue(u[0], chunk, 512 << 20).ok());
+            }
+          });
+      if (!status.ok()) {
+        EXPECT_EQ(status.message(), errors::kOom);
+        break;
+      }
+      size += kChunk;
+      ASSERT_LE(store.used_memory(), kLimit);
+    }
+    EXPECT_EQ(std::ssize(Get(store, "grow").value_or("")), size);
+    EXPECT_GE(size, static_cast<int64_t>(kLimit - 2 * kChunk))
+        << (by_setrange ? "SETRANGE" : "APPEND");
+    EXPECT_LE(store.used_memory(), kLimit);
+  }
+}
 
 TEST_F(ArrayStoreMemoryTest, UnlimitedStoreNeverEvicts) {
   ArrayStore store("memory", Options(0));

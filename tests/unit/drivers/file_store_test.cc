@@ -603,6 +603,50 @@ TEST(FileStoreTest, PruneRemovesExpiredFilesAndOldTempFiles) {
   EXPECT_EQ(h.Get("keep"), "v");
 }
 
+// Temp files a kill -9 left mid-write go at start-up and in the prune as soon as their stripe
+// is free; one whose stripe is held (a live writer) stays, and so does a fresh one whose name
+// names no stripe (an older version's writer), until it is old.
+TEST(FileStoreTest, StartUpAndPruneRemoveTempFilesOfCrashedWriters) {
+  TempDir dir;
+  std::string leaf;
+  std::string root;
+  {
+    Harness first(dir.path(), "test", "files", 1);
+    ASSERT_TRUE(first.Put("keep", "v").ok());
+    leaf = fs::path(RecordPath(first.store(), Space::kData, "keep")).parent_path();
+    root = first.store().root();
+  }
+  WriteText(leaf + "/.tmp-3c.99-1", "crashed writer");
+  WriteText(root + "/.tmp-00.99-2", "crashed probe");
+  WriteText(leaf + "/.tmp-99-3", "crashed old-style writer");
+  struct timeval old_times[2] = {{1000, 0}, {1000, 0}};
+  ASSERT_EQ(utimes((leaf + "/.tmp-99-3").c_str(), old_times), 0);
+  WriteText(leaf + "/.tmp-99-4", "live old-style writer");
+  WriteText(leaf + "/.tmp-5a.99-5", "live writer");
+  StripeLocks writer;
+  ASSERT_TRUE(writer.Acquire(root + "/.locks", {0x5a}, StripeLocks::Mode::kExclusive).ok());
+
+  Harness h(dir.path(), "test", "files", 1);
+  ASSERT_TRUE(h.open_status().ok()) << h.open_status().message();
+  EXPECT_FALSE(fs::exists(leaf + "/.tmp-3c.99-1"));
+  EXPECT_FALSE(fs::exists(root + "/.tmp-00.99-2"));
+  EXPECT_FALSE(fs::exists(leaf + "/.tmp-99-3"));
+  EXPECT_TRUE(fs::exists(leaf + "/.tmp-99-4"));
+  EXPECT_TRUE(fs::exists(leaf + "/.tmp-5a.99-5"));
+  EXPECT_EQ(h.Get("keep"), "v");
+
+  // The writer dies too; more crashed writers appear (another daemon on the path).
+  writer.Release();
+  WriteText(leaf + "/.tmp-ff.98-1", "crashed writer");
+  WriteText(root + "/.tmp-00.98-2", "crashed probe");
+  h.Prune();
+  EXPECT_FALSE(fs::exists(leaf + "/.tmp-5a.99-5"));
+  EXPECT_FALSE(fs::exists(leaf + "/.tmp-ff.98-1"));
+  EXPECT_FALSE(fs::exists(root + "/.tmp-00.98-2"));
+  EXPECT_TRUE(fs::exists(leaf + "/.tmp-99-4"));
+  EXPECT_EQ(h.Get("keep"), "v");
+}
+
 TEST(FileStoreTest, PruneDoesABoundedSliceOfWorkPerCall) {
   TempDir dir;
   Harness h(dir.path(), "test", "files", 1);
