@@ -1,7 +1,5 @@
 #include "drivers/local_executor.h"
 
-#include "common/errors.h"
-
 #include <memory>
 #include <span>
 #include <string>
@@ -9,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/errors.h"
 #include "drivers/lock_logic.h"
 #include "drivers/rate_limiter.h"
 #include "drivers/store.h"
@@ -64,7 +63,8 @@ class PrefixedKey {
 };
 
 // A decision: fills `result` from the keys (as the store holds them at `now_ms`); a non-OK
-// Status refuses the operation (the decision then leaves every key alone).
+// Status refuses the operation (the decision then leaves every key alone). Any callable of
+// this shape; stored as a Decision only when the store completes later.
 using Decision = std::function<Status(std::span<KeyUpdate>, int64_t now_ms, OpResult& result)>;
 
 struct Outcome {
@@ -72,13 +72,46 @@ struct Outcome {
   OpResult result;
 };
 
-void Run(Store& store, Space space, std::vector<std::string_view> keys, Decision decide,
+// A store that completes inline (array, null) has called back before Update returns, so the
+// decision and its outcome stay on this stack: the callbacks capture one pointer each, which
+// std::function holds without allocating. This is the hot path of every array-store write.
+template <typename Decide>
+void RunInline(Store& store, Space space, std::span<const std::string_view> keys, Decide& decide,
+               OpDone& done) {
+  struct State {
+    Decide* decide;
+    Outcome outcome;
+    Status store_status;
+    bool completed = false;
+  } state{&decide};
+  State* s = &state;
+  store.Update(
+      space, keys,
+      [s](std::span<KeyUpdate> updates, int64_t now_ms) {
+        s->outcome.status = (*s->decide)(updates, now_ms, s->outcome.result);
+      },
+      [s](const Status& status) {
+        s->store_status = status;
+        s->completed = true;
+      });
+  if (!state.completed) {
+    return done(Status::Error("ERR internal: store '" + store.name() + "' did not complete inline"),
+                OpResult{});
+  }
+  if (!state.store_status.ok()) return done(state.store_status, OpResult{});
+  done(state.outcome.status, std::move(state.outcome.result));
+}
+
+template <typename Decide>
+void Run(Store& store, Space space, std::span<const std::string_view> keys, Decide decide,
          OpDone done) {
+  if (store.completes_inline()) return RunInline(store, space, keys, decide, done);
   // The decision may run on a worker thread: its outcome travels back through `outcome`.
   auto outcome = std::make_shared<Outcome>();
   store.Update(
       space, keys,
-      [outcome, decide = std::move(decide)](std::span<KeyUpdate> updates, int64_t now_ms) {
+      [outcome, decide = Decision(std::move(decide))](std::span<KeyUpdate> updates,
+                                                      int64_t now_ms) {
         outcome->status = decide(updates, now_ms, outcome->result);
       },
       [outcome, done = std::move(done)](const Status& status) {
@@ -92,7 +125,7 @@ template <typename Decide>
 void RunOne(Store& store, Space space, std::string_view key, std::string prefix, Decide decide,
             OpDone done) {
   Run(
-      store, space, {key},
+      store, space, std::span<const std::string_view>(&key, 1),
       [prefix = std::move(prefix), decide = std::move(decide)](
           std::span<KeyUpdate> updates, int64_t now_ms, OpResult& result) mutable {
         PrefixedKey record(updates[0], prefix);
@@ -121,8 +154,7 @@ void Execute(Store& store, op::Set op, OpDone done) {
           return Status::Ok();
         }
         result.applied = true;
-        PutOrErase(k, std::move(op.value), op.expiry.Resolve(ExpiryOf(k.current), now_ms),
-                   now_ms);
+        PutOrErase(k, std::move(op.value), op.expiry.Resolve(ExpiryOf(k.current), now_ms), now_ms);
         return Status::Ok();
       },
       std::move(done));
@@ -132,8 +164,7 @@ void Execute(Store& store, op::SetMany op, OpDone done) {
   const std::vector<std::string> keys = op.keys;
   Run(
       store, op.space, Views(keys),
-      [op = std::move(op)](std::span<KeyUpdate> updates, int64_t now_ms,
-                           OpResult& result) mutable {
+      [op = std::move(op)](std::span<KeyUpdate> updates, int64_t now_ms, OpResult& result) mutable {
         std::vector<std::unique_ptr<PrefixedKey>> records;
         for (KeyUpdate& update : updates) {
           records.push_back(std::make_unique<PrefixedKey>(update, op.prefix));
@@ -154,8 +185,7 @@ void Execute(Store& store, op::Delete op, OpDone done) {
   const std::vector<std::string> keys = op.keys;
   Run(
       store, op.space, Views(keys),
-      [prefix = std::move(op.prefix)](std::span<KeyUpdate> updates, int64_t,
-                                      OpResult& result) {
+      [prefix = std::move(op.prefix)](std::span<KeyUpdate> updates, int64_t, OpResult& result) {
         for (KeyUpdate& update : updates) {
           PrefixedKey record(update, prefix);
           if (!record.get().current) continue;
@@ -206,8 +236,7 @@ void Execute(Store& store, op::IncrementFloat op, OpDone done) {
 void Execute(Store& store, op::Append op, OpDone done) {
   RunOne(
       store, Space::kData, op.key, {},
-      [suffix = std::move(op.suffix), max = op.max_size](KeyUpdate& k, int64_t,
-                                                          OpResult& result) {
+      [suffix = std::move(op.suffix), max = op.max_size](KeyUpdate& k, int64_t, OpResult& result) {
         Result<int64_t> size = AppendValue(k, suffix, max);
         if (!size.ok()) return size.status();
         result.integer = *size;
@@ -219,8 +248,7 @@ void Execute(Store& store, op::Append op, OpDone done) {
 void Execute(Store& store, op::SetRange op, OpDone done) {
   RunOne(
       store, Space::kData, op.key, {},
-      [offset = op.offset, patch = std::move(op.patch)](KeyUpdate& k, int64_t,
-                                                         OpResult& result) {
+      [offset = op.offset, patch = std::move(op.patch)](KeyUpdate& k, int64_t, OpResult& result) {
         result.integer = OverwriteRange(k, offset, patch);
         return Status::Ok();
       },
@@ -254,7 +282,7 @@ void Execute(Store& store, op::Acquire op, OpDone done) {
   RunOne(
       store, op.space, op.key, {},
       [token = std::move(op.token), ttl = op.ttl_ms](KeyUpdate& k, int64_t now_ms,
-                                                      OpResult& result) {
+                                                     OpResult& result) {
         LockAttempt attempt = TryAcquireLock(k, token, ttl, now_ms);
         result.applied = attempt.acquired;
         result.expire_at_ms = attempt.expire_at_ms;
@@ -277,7 +305,7 @@ void Execute(Store& store, op::ExtendIf op, OpDone done) {
   RunOne(
       store, op.space, op.key, {},
       [token = std::move(op.token), ttl = op.ttl_ms](KeyUpdate& k, int64_t now_ms,
-                                                      OpResult& result) {
+                                                     OpResult& result) {
         result.applied = TryExtendLock(k, token, ttl, now_ms);
         return Status::Ok();
       },

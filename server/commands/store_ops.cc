@@ -5,17 +5,48 @@
 namespace arvel::server {
 
 namespace {
+// On a store that completes inline (array, null) the store calls back before it returns, so the
+// reply is written at once, through the command's own writer: no reply slot, and callbacks that
+// capture one pointer, which std::function holds without allocating (the hot path of GET/SET).
+void WriteReadReply(protocol::ReplyWriter& writer, const Status& status,
+                    std::span<const drivers::Entry* const> entries, const ReadReplyFn& reply) {
+  if (!status.ok()) return writer.Error(status.message());
+  reply(writer, entries);
+}
+
+void WriteResultReply(protocol::ReplyWriter& writer, const Status& status,
+                      const drivers::OpResult& result, const ResultReplyFn& reply) {
+  if (!status.ok()) return writer.Error(status.message());
+  reply(writer, result);
+}
+
+void ReadInline(CommandContext& ctx, drivers::Space space, std::span<const std::string_view> keys,
+                bool expiries, const ReadReplyFn& reply) {
+  struct State {
+    protocol::ReplyWriter* writer;
+    const ReadReplyFn* reply;
+    bool completed = false;
+  } state{&ctx.reply(), &reply};
+  State* s = &state;
+  auto done = [s](const Status& status, std::span<const drivers::Entry* const> entries) {
+    WriteReadReply(*s->writer, status, entries, *s->reply);
+    s->completed = true;
+  };
+  if (expiries) {
+    ctx.store().Read(space, keys, done);
+  } else {
+    ctx.store().ReadValues(space, keys, done);
+  }
+  if (!state.completed) ctx.reply().Error("ERR internal: store did not complete inline");
+}
+
 void ReadWith(CommandContext& ctx, drivers::Space space, std::span<const std::string_view> keys,
               bool expiries, ReadReplyFn reply) {
+  if (ctx.store().completes_inline()) return ReadInline(ctx, space, keys, expiries, reply);
   auto done = [pending = ctx.SuspendForOneCall(), reply = std::move(reply)](
                   const Status& status, std::span<const drivers::Entry* const> entries) mutable {
-    pending.Finish([&](protocol::ReplyWriter& writer) {
-      if (!status.ok()) {
-        writer.Error(status.message());
-      } else {
-        reply(writer, entries);
-      }
-    });
+    pending.Finish(
+        [&](protocol::ReplyWriter& writer) { WriteReadReply(writer, status, entries, reply); });
   };
   if (expiries) {
     ctx.store().Read(space, keys, std::move(done));
@@ -42,20 +73,28 @@ void ReadEntriesAndReply(CommandContext& ctx, drivers::Space space, std::string_
 
 void ExecuteThenFinish(drivers::Store& store, drivers::Operation operation, ResultReplyFn reply,
                        PendingReply pending) {
-  store.Execute(std::move(operation),
-                [reply = std::move(reply), pending = std::move(pending)](
-                    const Status& status, drivers::OpResult result) mutable {
-                  pending.Finish([&](protocol::ReplyWriter& writer) {
-                    if (!status.ok()) {
-                      writer.Error(status.message());
-                    } else {
-                      reply(writer, result);
-                    }
-                  });
-                });
+  store.Execute(std::move(operation), [reply = std::move(reply), pending = std::move(pending)](
+                                          const Status& status, drivers::OpResult result) mutable {
+    pending.Finish(
+        [&](protocol::ReplyWriter& writer) { WriteResultReply(writer, status, result, reply); });
+  });
 }
 
 void ExecuteAndReply(CommandContext& ctx, drivers::Operation operation, ResultReplyFn reply) {
+  if (ctx.store().completes_inline()) {  // see ReadInline
+    struct State {
+      protocol::ReplyWriter* writer;
+      const ResultReplyFn* reply;
+      bool completed = false;
+    } state{&ctx.reply(), &reply};
+    State* s = &state;
+    ctx.store().Execute(std::move(operation), [s](const Status& status, drivers::OpResult result) {
+      WriteResultReply(*s->writer, status, result, *s->reply);
+      s->completed = true;
+    });
+    if (!state.completed) ctx.reply().Error("ERR internal: store did not complete inline");
+    return;
+  }
   ExecuteThenFinish(ctx.store(), std::move(operation), std::move(reply), ctx.SuspendForOneCall());
 }
 

@@ -2,9 +2,9 @@
 // The two shapes every data command takes on the Store interface:
 //   ReadAndReply    — look keys up, reply from what was found;
 //   ExecuteAndReply — execute one Operation (drivers/operation.h), reply from its OpResult.
-// Both suspend the connection and finish the reply on the loop thread, whether the store
-// completes at once (array, null) or later (file, database, redis). A store error becomes the
-// reply.
+// On a store that completes later (file, database, redis) both suspend the command (a reply
+// slot) and finish the reply on the loop thread; on one that completes inline (array, null)
+// they reply at once, allocating nothing of their own. A store error becomes the reply.
 
 #include <cstdint>
 #include <functional>
