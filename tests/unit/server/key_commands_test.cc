@@ -41,8 +41,15 @@ class KeyCommandsTest : public ::testing::Test {
     }
   }
 
-  ServerFixture server_;
+  FakeClock clock_;  // only KeyExpiryTest's store follows it
+  ServerFixture server_{TestConfig(), ClockedArrayStore("clocked", clock_)};
   Client client_ = server_.Connect();
+};
+
+// Expiry on clock_: the client works on the "clocked" store; the tests move time, not sleep.
+class KeyExpiryTest : public KeyCommandsTest {
+ protected:
+  void SetUp() override { ASSERT_EQ(Run({"STORE", "clocked"}), "+OK"); }
 };
 
 std::string Now(int64_t offset_ms, bool seconds) {
@@ -109,10 +116,10 @@ TEST_F(KeyCommandsTest, ExpireInThePastDeletes) {
   }
 }
 
-TEST_F(KeyCommandsTest, ExpireHappens) {
+TEST_F(KeyExpiryTest, ExpireHappens) {
   EXPECT_EQ(Run({"SET", "k", "v"}), "+OK");
   EXPECT_EQ(Run({"PEXPIRE", "k", "5"}), ":1");
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  clock_.Advance(std::chrono::milliseconds(6));
   EXPECT_EQ(Run({"GET", "k"}), "(nil)");
   EXPECT_EQ(Run({"PTTL", "k"}), ":-2");
 }
@@ -223,10 +230,10 @@ TEST_F(KeyCommandsTest, KeysWalksEveryBatch) {
   EXPECT_EQ(Keys("*").size(), 3001u);
 }
 
-TEST_F(KeyCommandsTest, KeysSkipsExpired) {
+TEST_F(KeyExpiryTest, KeysSkipsExpired) {
   EXPECT_EQ(Run({"SET", "a", "1"}), "+OK");
   EXPECT_EQ(Run({"SET", "b", "1", "PX", "1"}), "+OK");
-  std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  clock_.Advance(std::chrono::milliseconds(2));
   EXPECT_EQ(Run({"KEYS", "*"}), "[$a]");
 }
 

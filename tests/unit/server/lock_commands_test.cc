@@ -42,8 +42,16 @@ class LockCommandsTest : public ::testing::Test {
     return reply.str;
   }
 
-  ServerFixture server_;
+  FakeClock clock_;  // only LockExpiryTest's store follows it
+  ServerFixture server_{TestConfig(), ClockedArrayStore("clocked", clock_)};
   Client client_ = server_.Connect();
+};
+
+// Expiry judged by clock_: the client works on the "clocked" store, and the tests move time
+// instead of sleeping. (LOCK BLOCK waits by the wall clock, so its tests use the array store.)
+class LockExpiryTest : public LockCommandsTest {
+ protected:
+  void SetUp() override { ASSERT_EQ(Run({"STORE", "clocked"}), "+OK"); }
 };
 
 // ---- ACQUIRE RELEASE OWNER FORCERELEASE
@@ -117,31 +125,33 @@ TEST_F(LockCommandsTest, LockIsIndependentOfTheKeyOfTheSameName) {
 
 // ---- TTL, EXTEND, expiry
 
-TEST_F(LockCommandsTest, ExpiredLockIsFree) {
+TEST_F(LockExpiryTest, ExpiredLockIsFree) {
   std::string first = Acquire("job", "1");
   EXPECT_EQ(Run({"LOCK", "ACQUIRE", "job", "1"}), "(nil)");
-  std::this_thread::sleep_for(milliseconds(1100));
+  clock_.Advance(milliseconds(999));
+  EXPECT_EQ(Run({"LOCK", "OWNER", "job"}), "$" + first);
+  clock_.Advance(milliseconds(2));
   EXPECT_EQ(Run({"LOCK", "OWNER", "job"}), "(nil)");
   std::string second = Acquire("job", "1");
   EXPECT_NE(first, second);
   EXPECT_EQ(Run({"LOCK", "RELEASE", "job", first}), ":0");  // the old owner lost it
 }
 
-TEST_F(LockCommandsTest, TtlZeroHoldsUntilReleased) {
+TEST_F(LockExpiryTest, TtlZeroHoldsUntilReleased) {
   std::string token = Acquire("job", "0");
-  std::this_thread::sleep_for(milliseconds(1100));
+  clock_.Advance(milliseconds(365LL * 24 * 3600 * 1000));
   EXPECT_EQ(Run({"LOCK", "OWNER", "job"}), "$" + token);
   EXPECT_EQ(Run({"LOCK", "RELEASE", "job", token}), ":1");
 }
 
-TEST_F(LockCommandsTest, ExtendRestartsTheTtlOfTheOwnerOnly) {
+TEST_F(LockExpiryTest, ExtendRestartsTheTtlOfTheOwnerOnly) {
   std::string token = Acquire("job", "1");
   EXPECT_EQ(Run({"LOCK", "EXTEND", "job", "intruder", "10"}), ":0");
   EXPECT_EQ(Run({"LOCK", "EXTEND", "job", token, "3"}), ":1");
-  std::this_thread::sleep_for(milliseconds(1200));
+  clock_.Advance(milliseconds(1200));
   EXPECT_EQ(Run({"LOCK", "OWNER", "job"}), "$" + token);  // would have expired without EXTEND
   EXPECT_EQ(Run({"LOCK", "EXTEND", "job", token, "1"}), ":1");
-  std::this_thread::sleep_for(milliseconds(1200));
+  clock_.Advance(milliseconds(1200));
   EXPECT_EQ(Run({"LOCK", "EXTEND", "job", token, "10"}), ":0");  // expired: not owned any more
   EXPECT_EQ(Run({"LOCK", "EXTEND", "free", token, "10"}), ":0");
 }
@@ -275,7 +285,7 @@ TEST_F(LockCommandsTest, CriticalSectionsNeverOverlap) {
         ASSERT_EQ(token.type, REDIS_REPLY_STRING) << Text(token);
         if (inside.exchange(true)) ++overlaps;
         ++entered;
-        std::this_thread::sleep_for(std::chrono::microseconds(200));
+        std::this_thread::sleep_for(std::chrono::microseconds(200));  // an overlap would show
         inside = false;
         ASSERT_EQ(Text(client.Command({"LOCK", "RELEASE", "shared", token.str})), ":1");
       }

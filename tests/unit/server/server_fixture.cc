@@ -9,6 +9,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "drivers/array_store.h"
 #include "server/info.h"
 
 namespace arvel::testing {
@@ -238,8 +239,17 @@ config::Config TestConfig() {
   return *config;
 }
 
-ServerFixture::ServerFixture(config::Config config)
+std::unique_ptr<drivers::Store> ClockedArrayStore(const std::string& name, const FakeClock& clock) {
+  drivers::ArrayStoreOptions options;
+  options.clock = clock.AsFunction();
+  return std::make_unique<drivers::ArrayStore>(name, std::move(options));
+}
+
+ServerFixture::ServerFixture(config::Config config) : ServerFixture(std::move(config), nullptr) {}
+
+ServerFixture::ServerFixture(config::Config config, std::unique_ptr<drivers::Store> store)
     : server_(std::make_unique<server::Server>(std::move(config))) {
+  if (store) server_->AddStoreForTesting(std::move(store));
   Status listening = server_->Listen();
   if (!listening.ok()) throw std::runtime_error(listening.message());
   port_ = server_->port();

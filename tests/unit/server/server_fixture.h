@@ -8,13 +8,17 @@
 
 #include <hiredis/hiredis.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "config/config.h"
+#include "drivers/store.h"
 #include "server/server.h"
 
 namespace arvel::testing {
@@ -68,9 +72,29 @@ void WaitForBlocked(Client& client, int n);
 // The default configuration with port 0 and the implicit stores.
 config::Config TestConfig();
 
+// A Unix-ms clock the test moves by hand, so expiry needs no sleeping: give it to an ArrayStore
+// (ClockedArrayStore) instead of waiting for the wall clock. The test thread advances it while
+// the loop thread reads it.
+class FakeClock {
+ public:
+  int64_t now_ms() const { return now_ms_.load(); }
+  void Advance(std::chrono::milliseconds by) { now_ms_ += by.count(); }
+  std::function<int64_t()> AsFunction() const {
+    return [this] { return now_ms(); };
+  }
+
+ private:
+  std::atomic<int64_t> now_ms_{drivers::NowMs()};
+};
+
+// An array store named `name` whose expiry follows `clock` (which must outlive the server).
+std::unique_ptr<drivers::Store> ClockedArrayStore(const std::string& name, const FakeClock& clock);
+
 class ServerFixture {
  public:
   explicit ServerFixture(config::Config config = TestConfig());
+  // Also serves `store` (Server::AddStoreForTesting), which clients select with STORE <name>.
+  ServerFixture(config::Config config, std::unique_ptr<drivers::Store> store);
   ~ServerFixture();  // Stop()
   int port() const { return port_; }
   Client Connect() const { return Client(port_); }

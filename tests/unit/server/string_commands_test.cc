@@ -19,12 +19,20 @@ using namespace std::string_literals;
 
 class StringCommandsTest : public ::testing::Test {
  protected:
-  explicit StringCommandsTest(config::Config config = TestConfig()) : server_(std::move(config)) {}
+  explicit StringCommandsTest(config::Config config = TestConfig())
+      : server_(std::move(config), ClockedArrayStore("clocked", clock_)) {}
   std::string Run(const std::vector<std::string>& args) { return Text(client_.Command(args)); }
   int64_t Int(const std::vector<std::string>& args) { return client_.Command(args).integer; }
 
+  FakeClock clock_;  // only StringExpiryTest's store follows it
   ServerFixture server_;
   Client client_ = server_.Connect();
+};
+
+// Expiry on clock_: the client works on the "clocked" store; the tests move time, not sleep.
+class StringExpiryTest : public StringCommandsTest {
+ protected:
+  void SetUp() override { ASSERT_EQ(Run({"STORE", "clocked"}), "+OK"); }
 };
 
 std::string Now(int64_t offset_ms, bool seconds) {
@@ -112,9 +120,9 @@ TEST_F(StringCommandsTest, SetKeepTtl) {
   EXPECT_EQ(Run({"TTL", "fresh"}), ":-1");
 }
 
-TEST_F(StringCommandsTest, SetExpiresShortly) {
+TEST_F(StringExpiryTest, SetExpiresShortly) {
   EXPECT_EQ(Run({"SET", "k", "v", "PX", "1"}), "+OK");
-  std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  clock_.Advance(std::chrono::milliseconds(2));
   EXPECT_EQ(Run({"GET", "k"}), "(nil)");
   EXPECT_EQ(Run({"TTL", "k"}), ":-2");
 }

@@ -53,8 +53,15 @@ class TagCommandsTest : public ::testing::Test {
     }
   }
 
-  ServerFixture server_;
+  FakeClock clock_;  // only TagExpiryTest's store follows it
+  ServerFixture server_{TestConfig(), ClockedArrayStore("clocked", clock_)};
   Client client_ = server_.Connect();
+};
+
+// Expiry on clock_: the client works on the "clocked" store; the tests move time, not sleep.
+class TagExpiryTest : public TagCommandsTest {
+ protected:
+  void SetUp() override { ASSERT_EQ(Run({"STORE", "clocked"}), "+OK"); }
 };
 
 const std::string kNotInteger = "-ERR value is not an integer or out of range";
@@ -128,13 +135,13 @@ TEST_F(TagCommandsTest, PutGetHasForgetForever) {
   EXPECT_EQ(Run({"TAGS", "never-used", "FORGET", "k"}), ":0");
 }
 
-TEST_F(TagCommandsTest, PutWithTtlExpiresAndTtlZeroForgets) {
+TEST_F(TagExpiryTest, PutWithTtlExpiresAndTtlZeroForgets) {
   EXPECT_EQ(Run({"TAGS", "t", "PUT", "k", "v", "1"}), "+OK");
   EXPECT_EQ(Run({"TAGS", "t", "PUT", "gone", "v"}), "+OK");
   EXPECT_EQ(Run({"TAGS", "t", "PUT", "gone", "v", "0"}), "+OK");
   EXPECT_EQ(Run({"TAGS", "t", "HAS", "gone"}), ":0");
   EXPECT_EQ(Run({"TAGS", "t", "GET", "k"}), "$v");
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  clock_.Advance(std::chrono::milliseconds(1001));
   EXPECT_EQ(Run({"TAGS", "t", "GET", "k"}), "(nil)");
 }
 

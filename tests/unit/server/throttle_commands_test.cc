@@ -39,8 +39,15 @@ class ThrottleCommandsTest : public ::testing::Test {
     return allowed.load();
   }
 
-  ServerFixture server_;
+  FakeClock clock_;  // only ThrottleWindowTest's store follows it
+  ServerFixture server_{TestConfig(), ClockedArrayStore("clocked", clock_)};
   Client client_ = server_.Connect();
+};
+
+// Windows on clock_: the client works on the "clocked" store; the tests move time, not sleep.
+class ThrottleWindowTest : public ThrottleCommandsTest {
+ protected:
+  void SetUp() override { ASSERT_EQ(Run({"STORE", "clocked"}), "+OK"); }
 };
 
 const std::string kNotInteger = "-ERR value is not an integer or out of range";
@@ -55,13 +62,13 @@ TEST_F(ThrottleCommandsTest, ConcurrentAttemptsAllowExactlyTheLimit) {
   EXPECT_EQ(Run({"THROTTLE", "REMAINING", "shared", "100"}), ":20");
 }
 
-TEST_F(ThrottleCommandsTest, WindowResetsAfterDecay) {
+TEST_F(ThrottleWindowTest, WindowResetsAfterDecay) {
   EXPECT_EQ(Run({"THROTTLE", "ATTEMPT", "login", "2", "1"}), ":1");
   EXPECT_EQ(Run({"THROTTLE", "ATTEMPT", "login", "2", "1"}), ":1");
   EXPECT_EQ(Run({"THROTTLE", "ATTEMPT", "login", "2", "1"}), ":0");
   EXPECT_EQ(Run({"THROTTLE", "TOOMANY", "login", "2"}), ":1");
   EXPECT_EQ(Run({"THROTTLE", "AVAILABLEIN", "login"}), ":1");
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  clock_.Advance(std::chrono::milliseconds(1001));
   EXPECT_EQ(Run({"THROTTLE", "AVAILABLEIN", "login"}), ":0");
   EXPECT_EQ(Run({"THROTTLE", "ATTEMPTS", "login"}), ":0");
   EXPECT_EQ(Run({"THROTTLE", "TOOMANY", "login", "2"}), ":0");
