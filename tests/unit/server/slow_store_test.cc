@@ -51,7 +51,12 @@ TEST(SlowStoreTest, ASlowStoreNeverDelaysClientsOfAnotherStore) {
   // Meanwhile the array store's client measures its latency, command after command.
   milliseconds worst{0};
   int commands = 0;
-  std::this_thread::sleep_for(milliseconds(50));  // let the slow commands start
+  // Measure from the moment the slow store is busy (the slow clients start at once).
+  for (auto begun = steady_clock::now();
+       server.probe().in_flight == 0 && steady_clock::now() - begun < std::chrono::seconds(5);) {
+    std::this_thread::yield();
+  }
+  EXPECT_GT(server.probe().in_flight.load(), 0);
   while (slow_done < kSlowClients) {
     for (const std::vector<std::string>& command :
          {std::vector<std::string>{"PING"}, std::vector<std::string>{"GET", "k"}}) {
@@ -62,7 +67,7 @@ TEST(SlowStoreTest, ASlowStoreNeverDelaysClientsOfAnotherStore) {
       EXPECT_TRUE(reply == "+PONG" || reply == "$v") << reply;
       ++commands;
     }
-    std::this_thread::sleep_for(milliseconds(5));
+    std::this_thread::sleep_for(milliseconds(5));  // a client's pace, not a flood
   }
   for (auto& t : slow) t.join();
 
