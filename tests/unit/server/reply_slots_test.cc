@@ -458,7 +458,7 @@ TEST(ReplySlotsTest, PendingSlotsAreCapped) {
   });
   // 1024 wait at once; the rest start once the first ones time out after a second.
   EXPECT_TRUE(Eventually([&] { return InfoField(holder, "stores", "lock_waiters") == 1024; }));
-  std::this_thread::sleep_for(milliseconds(200));
+  std::this_thread::sleep_for(milliseconds(200));  // time for more to park, were it allowed
   EXPECT_EQ(InfoField(holder, "stores", "lock_waiters"), 1024);
   sender.join();
 }
