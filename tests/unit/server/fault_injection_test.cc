@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -66,7 +67,32 @@ const std::vector<Row>& Rows() {
        {"MSET", "a", "1", "b", "2"},
        Calls::kWrites,
        {{{"MGET", "a", "b"}, "[$0, (nil)]"}}},
+      {"GETDEL", {{"SET", "k", "v1"}}, {"GETDEL", "k"}, Calls::kWrites, {{{"GET", "k"}, "$v1"}}},
+      {"SETRANGE",
+       {{"SET", "k", "v1"}},
+       {"SETRANGE", "k", "1", "xx"},
+       Calls::kWrites,
+       {{{"GET", "k"}, "$v1"}}},
+      {"INCRBYFLOAT",
+       {{"SET", "n", "1.5"}},
+       {"INCRBYFLOAT", "n", "1"},
+       Calls::kWrites,
+       {{{"GET", "n"}, "$1.5"}}},
+      {"MGET", {{"SET", "a", "1"}}, {"MGET", "a", "b"}, Calls::kReads, {{{"GET", "a"}, "$1"}}},
       // keys
+      {"EXISTS", {{"SET", "k", "v1"}}, {"EXISTS", "k"}, Calls::kReads, {{{"GET", "k"}, "$v1"}}},
+      {"PERSIST",
+       {{"SET", "k", "v1", "EX", "100"}},
+       {"PERSIST", "k"},
+       Calls::kWrites,
+       {{{"GET", "k"}, "$v1"}}},
+      {"DBSIZE", {{"SET", "k", "v1"}}, {"DBSIZE"}, Calls::kIteration, {{{"DBSIZE"}, ":1"}}},
+      {"RANDOMKEY",
+       {{"SET", "k", "v1"}},
+       {"RANDOMKEY"},
+       Calls::kIteration,
+       {{{"RANDOMKEY"}, "$k"}}},
+      {"FLUSHDB", {{"SET", "k", "v1"}}, {"FLUSHDB"}, Calls::kWrites, {{{"GET", "k"}, "$v1"}}},
       {"DEL", {{"SET", "k", "v1"}}, {"DEL", "k"}, Calls::kWrites, {{{"GET", "k"}, "$v1"}}},
       {"EXPIRE",
        {{"SET", "k", "v1"}},
@@ -97,7 +123,23 @@ const std::vector<Row>& Rows() {
        Calls::kWrites,
        {{{"MANY", "a", "b"}, "[$0, (nil)]"}}},
       {"MANY", {{"PUT", "a", "1"}}, {"MANY", "a", "b"}, Calls::kReads, {{{"GET", "a"}, "$1"}}},
+      {"PULL", {{"PUT", "k", "v1"}}, {"PULL", "k"}, Calls::kWrites, {{{"GET", "k"}, "$v1"}}},
+      {"FOREVER",
+       {{"PUT", "k", "v1"}},
+       {"FOREVER", "k", "v2"},
+       Calls::kWrites,
+       {{{"GET", "k"}, "$v1"}}},
+      {"INCREMENT",
+       {{"PUT", "n", "1"}},
+       {"INCREMENT", "n", "5"},
+       Calls::kWrites,
+       {{{"GET", "n"}, "$1"}}},
       // tags
+      {"TAGS_FLUSH",
+       {{"TAGS", "t", "PUT", "k", "v1"}},
+       {"TAGS", "t", "FLUSH"},
+       Calls::kWrites,
+       {{{"TAGS", "t", "GET", "k"}, "$v1"}}},
       {"TAGS_PUT",
        {{"TAGS", "t", "PUT", "k", "v1"}},
        {"TAGS", "t", "PUT", "k", "v2"},
@@ -119,7 +161,42 @@ const std::vector<Row>& Rows() {
        {"LOCK", "RELEASE", "job", "me"},
        Calls::kWrites,
        {{{"LOCK", "OWNER", "job"}, "$me"}}},
+      {"LOCK_EXTEND",
+       {{"LOCK", "ACQUIRE", "job", "60", "OWNER", "me"}},
+       {"LOCK", "EXTEND", "job", "me", "100"},
+       Calls::kWrites,
+       {{{"LOCK", "OWNER", "job"}, "$me"}}},
+      {"LOCK_FORCERELEASE",
+       {{"LOCK", "ACQUIRE", "job", "60", "OWNER", "me"}},
+       {"LOCK", "FORCERELEASE", "job"},
+       Calls::kWrites,
+       {{{"LOCK", "OWNER", "job"}, "$me"}}},
+      {"LOCK_BLOCK",
+       {{"LOCK", "ACQUIRE", "other", "60", "OWNER", "me"}},
+       {"LOCK", "BLOCK", "job", "60", "1", "OWNER", "me"},
+       Calls::kWrites,
+       {{{"LOCK", "OWNER", "job"}, "(nil)"}}},
+      {"LOCK_OWNER",
+       {{"LOCK", "ACQUIRE", "job", "60", "OWNER", "me"}},
+       {"LOCK", "OWNER", "job"},
+       Calls::kReads,
+       {{{"LOCK", "OWNER", "job"}, "$me"}}},
       // throttling
+      {"THROTTLE_TOOMANY",
+       {{"THROTTLE", "HIT", "api", "60"}},
+       {"THROTTLE", "TOOMANY", "api", "5"},
+       Calls::kReads,
+       {{{"THROTTLE", "ATTEMPTS", "api"}, ":1"}}},
+      {"THROTTLE_CLEAR",
+       {{"THROTTLE", "HIT", "api", "60"}},
+       {"THROTTLE", "CLEAR", "api"},
+       Calls::kWrites,
+       {{{"THROTTLE", "ATTEMPTS", "api"}, ":1"}}},
+      {"CL_THROTTLE",
+       {},
+       {"CL.THROTTLE", "api", "5", "10", "60"},
+       Calls::kWrites,
+       {{{"CL.THROTTLE", "api", "5", "10", "60", "0"}, "[:0, :6, :6, :-1, :0]"}}},
       {"THROTTLE_HIT",
        {{"THROTTLE", "HIT", "api", "60"}},
        {"THROTTLE", "HIT", "api", "60"},
@@ -354,6 +431,78 @@ TEST_P(FaultKindsTest, ClientGoneWhileCallDelayed) {
   store().Clear();
   EXPECT_EQ(Send({"PING"}), "+PONG");
   EXPECT_FALSE(IsError(Send({"GET", "k"})));
+}
+
+// A pipeline whose middle write fails: every command is answered, in order.
+TEST_P(FaultKindsTest, PipelineWithOneFailingWrite) {
+  Fault fault;
+  fault.calls = Calls::kWrites;
+  fault.skip = 1;
+  fault.times = 1;
+  store().Arm(fault);
+  std::vector<Reply> replies = client_->Pipeline(
+      {{"SET", "a", "1"}, {"SET", "b", "2"}, {"SET", "c", "3"}, {"MGET", "a", "b", "c"}});
+  ASSERT_EQ(replies.size(), 4u);
+  EXPECT_EQ(Text(replies[0]), "+OK");
+  EXPECT_EQ(Text(replies[1]), Unavailable());
+  EXPECT_EQ(Text(replies[2]), "+OK");
+  EXPECT_EQ(Text(replies[3]), "[$1, (nil), $3]");
+}
+
+// EXEC answers each queued command; the one whose write failed says so, the others applied.
+TEST_P(FaultKindsTest, TransactionWithOneFailingWrite) {
+  EXPECT_EQ(Send({"MULTI"}), "+OK");
+  EXPECT_EQ(Send({"SET", "a", "1"}), "+QUEUED");
+  EXPECT_EQ(Send({"INCR", "a"}), "+QUEUED");
+  EXPECT_EQ(Send({"SET", "b", "2"}), "+QUEUED");
+  Fault fault;
+  fault.calls = Calls::kWrites;
+  fault.operation = "increment";
+  store().Arm(fault);
+  EXPECT_EQ(Send({"EXEC"}), "[+OK, " + Unavailable() + ", +OK]");
+  store().Clear();
+  EXPECT_EQ(Send({"MGET", "a", "b"}), "[$1, $2]");
+}
+
+// A REMEMBER waiter whose re-read fails keeps waiting and looks again (server/fill_leases.cc):
+// no wrong answer while the store fails, the value once it answers again.
+TEST_P(FaultKindsTest, RememberWaiterWhenTheStoreFails) {
+  EXPECT_EQ(Send({"REMEMBER", "r"}), "(nil)");  // this client fills
+  Client waiter = server_->Connect();
+  auto reply = std::async(std::launch::async, [&] {
+    return Text(waiter.Command({"REMEMBER", "r"}));
+  });
+  WaitForBlocked(*client_, 1);
+  Fault fault;
+  fault.calls = Calls::kReads;
+  store().Arm(fault);
+  EXPECT_EQ(Send({"PUT", "r", "v", "60"}), "+OK");
+  if (reply.wait_for(std::chrono::milliseconds(300)) != std::future_status::ready) {
+    store().Clear();
+  }
+  ASSERT_EQ(reply.wait_for(std::chrono::seconds(3)), std::future_status::ready);
+  EXPECT_EQ(reply.get(), "$v");
+  store().Clear();
+  EXPECT_EQ(Text(waiter.Command({"GET", "r"})), "$v");
+}
+
+// A LOCK BLOCK waiter whose retry fails gets the error, not a hang or a timeout's nil.
+TEST_P(FaultKindsTest, LockWaiterWhenTheStoreFails) {
+  EXPECT_EQ(Send({"LOCK", "ACQUIRE", "job", "60", "OWNER", "me"}), "$me");
+  Client waiter = server_->Connect();
+  auto reply = std::async(std::launch::async, [&] {
+    return Text(waiter.Command({"LOCK", "BLOCK", "job", "60", "5", "OWNER", "you"}));
+  });
+  WaitForBlocked(*client_, 1);
+  Fault fault;
+  fault.calls = Calls::kWrites;
+  fault.operation = "acquire";
+  store().Arm(fault);
+  EXPECT_EQ(Send({"LOCK", "RELEASE", "job", "me"}), ":1");
+  ASSERT_EQ(reply.wait_for(std::chrono::seconds(3)), std::future_status::ready);
+  EXPECT_EQ(reply.get().substr(0, Unavailable().size()), Unavailable());
+  store().Clear();
+  EXPECT_EQ(Text(waiter.Command({"LOCK", "ACQUIRE", "job", "60", "OWNER", "you"})), "$you");
 }
 
 INSTANTIATE_TEST_SUITE_P(Faults, FaultKindsTest, ::testing::ValuesIn(Drivers()), StoreSetupName);
