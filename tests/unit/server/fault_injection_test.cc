@@ -336,6 +336,54 @@ TEST_P(FaultInjectionTest, FailingStoreAnswersItsErrorAndLosesNothing) {
   }
 }
 
+// The same rows with the result lost after the call applied (a connection dropped before the
+// answer): the command still answers the error, the connection stays in step, and what was
+// acknowledged before is still there (only `setup` is checked: the lost write may have applied).
+class LostResultTest : public FaultTestBase,
+                       public ::testing::TestWithParam<std::tuple<StoreSetup, Row>> {
+ protected:
+  void SetUp() override { Start(std::get<0>(GetParam())); }
+  void TearDown() override { Stop(); }
+};
+
+TEST_P(LostResultTest, LostResultIsAnErrorAndTheConnectionGoesOn) {
+  const Row& row = std::get<1>(GetParam());
+  for (const Command& command : row.setup) ASSERT_FALSE(IsError(Send(command))) << command[0];
+  Fault fault;
+  fault.action = Fault::Action::kLoseResult;
+  fault.calls = row.calls;
+  store().Arm(fault);
+  const std::string reply = Send(row.command);
+  EXPECT_EQ(reply.substr(0, Unavailable().size()), Unavailable()) << reply;
+  store().Clear();
+  EXPECT_EQ(Send({"PING"}), "+PONG");
+  if (row.repeat) {
+    EXPECT_FALSE(IsError(Send(row.command))) << "the command works again";
+  }
+}
+
+// The same rows over a slow store (every call held back 20 ms, so even array completes later):
+// the command answers as it would without the delay — not an error — and the setup's writes
+// are still there.
+class DelayedStoreTest : public FaultTestBase,
+                         public ::testing::TestWithParam<std::tuple<StoreSetup, Row>> {
+ protected:
+  void SetUp() override { Start(std::get<0>(GetParam()), /*allow_delays=*/true); }
+  void TearDown() override { Stop(); }
+};
+
+TEST_P(DelayedStoreTest, SlowStoreAnswersEveryCommand) {
+  const Row& row = std::get<1>(GetParam());
+  Fault fault;
+  fault.action = Fault::Action::kDelay;
+  fault.delay_ms = 20;
+  store().Arm(fault);
+  for (const Command& command : row.setup) ASSERT_FALSE(IsError(Send(command))) << command[0];
+  EXPECT_FALSE(IsError(Send(row.command)));
+  EXPECT_GT(store().hits(), 0);
+  EXPECT_EQ(Send({"PING"}), "+PONG");
+}
+
 std::vector<StoreSetup> Drivers() {
   return {ArraySetup(), FileSetup(), SqliteSetup(), PostgresSetup(), RedisSetup()};
 }
@@ -345,6 +393,16 @@ std::string CaseName(const ::testing::TestParamInfo<std::tuple<StoreSetup, Row>>
 }
 
 INSTANTIATE_TEST_SUITE_P(Faults, FaultInjectionTest,
+                         ::testing::Combine(::testing::ValuesIn(Drivers()),
+                                            ::testing::ValuesIn(Rows())),
+                         CaseName);
+
+INSTANTIATE_TEST_SUITE_P(Faults, LostResultTest,
+                         ::testing::Combine(::testing::ValuesIn(Drivers()),
+                                            ::testing::ValuesIn(Rows())),
+                         CaseName);
+
+INSTANTIATE_TEST_SUITE_P(Faults, DelayedStoreTest,
                          ::testing::Combine(::testing::ValuesIn(Drivers()),
                                             ::testing::ValuesIn(Rows())),
                          CaseName);
