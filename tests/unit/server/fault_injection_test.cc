@@ -384,6 +384,31 @@ TEST_P(DelayedStoreTest, SlowStoreAnswersEveryCommand) {
   EXPECT_EQ(Send({"PING"}), "+PONG");
 }
 
+// The same rows with only the command's second store call failing (TAGS, REMEMBER and LOCK
+// BLOCK make several): the command answers — its result or the store's error — and the
+// connection goes on.
+class SecondCallTest : public FaultTestBase,
+                       public ::testing::TestWithParam<std::tuple<StoreSetup, Row>> {
+ protected:
+  void SetUp() override { Start(std::get<0>(GetParam())); }
+  void TearDown() override { Stop(); }
+};
+
+TEST_P(SecondCallTest, FailingSecondCallIsAnsweredToo) {
+  const Row& row = std::get<1>(GetParam());
+  for (const Command& command : row.setup) ASSERT_FALSE(IsError(Send(command))) << command[0];
+  Fault fault;
+  fault.skip = 1;
+  fault.times = 1;
+  store().Arm(fault);
+  const std::string reply = Send(row.command);
+  if (IsError(reply)) {
+    EXPECT_EQ(reply.substr(0, Unavailable().size()), Unavailable()) << reply;
+  }
+  store().Clear();
+  EXPECT_EQ(Send({"PING"}), "+PONG");
+}
+
 std::vector<StoreSetup> Drivers() {
   return {ArraySetup(), FileSetup(), SqliteSetup(), PostgresSetup(), RedisSetup()};
 }
@@ -403,6 +428,11 @@ INSTANTIATE_TEST_SUITE_P(Faults, LostResultTest,
                          CaseName);
 
 INSTANTIATE_TEST_SUITE_P(Faults, DelayedStoreTest,
+                         ::testing::Combine(::testing::ValuesIn(Drivers()),
+                                            ::testing::ValuesIn(Rows())),
+                         CaseName);
+
+INSTANTIATE_TEST_SUITE_P(Faults, SecondCallTest,
                          ::testing::Combine(::testing::ValuesIn(Drivers()),
                                             ::testing::ValuesIn(Rows())),
                          CaseName);
