@@ -18,7 +18,8 @@
 // "increment"…). The first `skip` matching calls pass (skip = N-1 hits the Nth), then `times`
 // matching calls are hit (-1: every one).
 //
-// Arm/Clear may be called from any thread (the test's); the calls run on the loop thread.
+// The wrapper's own stats() count only the failures it injected; hits and misses are the inner
+// store's. Arm/Clear may be called from any thread (the test's); the calls run on the loop thread.
 
 #include <uv.h>
 
