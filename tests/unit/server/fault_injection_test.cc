@@ -593,6 +593,38 @@ TEST_P(FaultKindsTest, LockWaiterWhenTheStoreFails) {
   EXPECT_EQ(Text(waiter.Command({"LOCK", "ACQUIRE", "job", "60", "OWNER", "you"})), "$you");
 }
 
+// A REMEMBER waiter next in line when the holder's lease runs out while the store refuses
+// writes: it cannot take the lease, and says so instead of waiting on.
+TEST_P(FaultKindsTest, RememberHandOverWhenTheStoreFails) {
+  EXPECT_EQ(Send({"REMEMBER", "r", "LEASE", "1"}), "(nil)");  // this client fills, for 1 s
+  Client waiter = server_->Connect();
+  auto reply = std::async(std::launch::async, [&] {
+    return Text(waiter.Command({"REMEMBER", "r"}));
+  });
+  WaitForBlocked(*client_, 1);
+  Fault fault;
+  fault.calls = Calls::kWrites;
+  store().Arm(fault);
+  const bool answered = reply.wait_for(std::chrono::seconds(4)) == std::future_status::ready;
+  store().Clear();
+  ASSERT_TRUE(answered) << "the waiter is still parked";
+  EXPECT_EQ(reply.get().substr(0, Unavailable().size()), Unavailable());
+  EXPECT_EQ(Text(waiter.Command({"PING"})), "+PONG");
+}
+
+// SHUTDOWN with calls held back by a slow store: they complete before the store closes.
+TEST_P(FaultKindsTest, ShutdownWithDelayedCalls) {
+  Fault fault;
+  fault.action = Fault::Action::kDelay;
+  fault.delay_ms = 200;
+  store().Arm(fault);
+  redisAppendCommand(client_->context(), "SET k v");
+  int done = 0;
+  redisBufferWrite(client_->context(), &done);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  Stop();  // must neither hang nor crash
+}
+
 INSTANTIATE_TEST_SUITE_P(Faults, FaultKindsTest, ::testing::ValuesIn(Drivers()), StoreSetupName);
 
 }  // namespace
