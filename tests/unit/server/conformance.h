@@ -91,6 +91,16 @@ class StoreConformanceTest : public ::testing::TestWithParam<StoreSetup> {
   std::unique_ptr<Client> client_;
 };
 
+// The setups the suite runs with, for other suites that want every driver
+// (fault_injection_test.cc): defined next to their instantiation (conformance_test.cc,
+// conformance_database_test.cc, conformance_redis_test.cc). PostgreSQL and redis skip themselves
+// when not available.
+StoreSetup ArraySetup();
+StoreSetup FileSetup();
+StoreSetup SqliteSetup();
+StoreSetup PostgresSetup();
+StoreSetup RedisSetup();
+
 // Instantiates the suite for the given setups: ARVEL_CONFORMANCE_SUITE(Prefix, setup, …).
 #define ARVEL_CONFORMANCE_SUITE(prefix, ...)                                             \
   INSTANTIATE_TEST_SUITE_P(prefix, StoreConformanceTest, ::testing::Values(__VA_ARGS__), \

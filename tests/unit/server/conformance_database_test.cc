@@ -79,7 +79,9 @@ std::string DatabaseConfig(const std::string& url, const std::string& table) {
          "\"\ntable = \"" + table + "\"\n";
 }
 
-StoreSetup Sqlite() {
+}  // namespace
+
+StoreSetup SqliteSetup() {
   StoreSetup setup;
   setup.name = "sqlite";
   setup.config = [](const std::string& dir) {
@@ -88,7 +90,7 @@ StoreSetup Sqlite() {
   return setup;
 }
 
-StoreSetup Postgres() {
+StoreSetup PostgresSetup() {
   StoreSetup setup;
   setup.name = "postgres";
   setup.config = [](const std::string&) {
@@ -98,8 +100,6 @@ StoreSetup Postgres() {
   return setup;
 }
 
-}  // namespace
-
-ARVEL_CONFORMANCE_SUITE(Database, Sqlite(), Postgres());
+ARVEL_CONFORMANCE_SUITE(Database, SqliteSetup(), PostgresSetup());
 
 }  // namespace arvel::testing

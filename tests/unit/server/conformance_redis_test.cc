@@ -15,7 +15,9 @@ namespace {
 
 std::atomic<int> next_prefix{0};
 
-StoreSetup Redis() {
+}  // namespace
+
+StoreSetup RedisSetup() {
   StoreSetup setup;
   setup.name = "redis";
   setup.config = [](const std::string&) {
@@ -29,8 +31,6 @@ StoreSetup Redis() {
   return setup;
 }
 
-}  // namespace
-
-ARVEL_CONFORMANCE_SUITE(Redis, Redis());
+ARVEL_CONFORMANCE_SUITE(Redis, RedisSetup());
 
 }  // namespace arvel::testing

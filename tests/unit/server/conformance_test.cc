@@ -562,8 +562,6 @@ TEST_P(StoreConformanceTest, RememberFillsWaiters) {
 
 // ---- the local drivers ------------------------------------------------------------------------
 
-namespace {
-
 StoreSetup ArraySetup() {
   StoreSetup setup;
   setup.name = "array";
@@ -581,8 +579,6 @@ StoreSetup FileSetup() {
   };
   return setup;
 }
-
-}  // namespace
 
 ARVEL_CONFORMANCE_SUITE(Local, ArraySetup(), FileSetup());
 
