@@ -327,6 +327,11 @@ void Execute(Store& store, op::WindowHit op, OpDone done) {
   RunOne(
       store, Space::kThrottle, op.key, {},
       [op](KeyUpdate& k, int64_t now_ms, OpResult& result) {
+        if (op.give_back) {
+          result.applied = k.current != nullptr;
+          result.integer = FixedWindowLimiter::GiveBack(k, op.amount);
+          return Status::Ok();
+        }
         if (op.max_attempts) {
           const int64_t before = FixedWindowLimiter::Attempts(k.current);
           result.applied = FixedWindowLimiter::Attempt(k, *op.max_attempts, op.decay_ms, now_ms);

@@ -193,11 +193,14 @@ struct TakeLease {
 // window; HIT counts `amount`. The window starts at the first hit and lasts `decay_ms`.
 // Result: `applied` (counted), `integer` = attempts in the window afterwards. HIT error:
 // kIncrOverflow.
+// THROTTLE DECREMENT (`give_back`): takes `amount` attempts back from the window, never below 0,
+// keeping its end; without a window nothing changes (`integer` 0, `applied` false).
 struct WindowHit {
   std::string key;
   int64_t decay_ms = 0;
   int64_t amount = 1;
   std::optional<int64_t> max_attempts;
+  bool give_back = false;
 };
 
 // CL.THROTTLE on the kThrottle record `key` (GcraKey): redis-cell's GCRA with these

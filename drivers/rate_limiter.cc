@@ -83,6 +83,13 @@ std::optional<int64_t> FixedWindowLimiter::Hit(KeyUpdate& record, int64_t decay_
   return attempts + amount;
 }
 
+int64_t FixedWindowLimiter::GiveBack(KeyUpdate& record, int64_t amount) {
+  if (record.current == nullptr) return 0;
+  const int64_t left = std::max<int64_t>(0, Attempts(record.current) - amount);
+  record.Put(std::to_string(left), record.current->expire_at_ms);
+  return left;
+}
+
 int64_t FixedWindowLimiter::Attempts(const Entry* record) {
   return std::max<int64_t>(0, IntegerIn(record, 0));
 }

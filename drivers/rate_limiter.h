@@ -35,6 +35,10 @@ class FixedWindowLimiter {
   // changing nothing, if the count would overflow. REQUIRES: decay_ms > 0, amount >= 0.
   static std::optional<int64_t> Hit(KeyUpdate& record, int64_t decay_ms, int64_t amount,
                                     int64_t now_ms);
+  // DECREMENT: takes `amount` attempts back from the window (never below 0, keeping its end)
+  // and returns the attempts left; 0, changing nothing, when there is no window.
+  // REQUIRES: amount >= 0.
+  static int64_t GiveBack(KeyUpdate& record, int64_t amount);
   // ATTEMPTS: the attempts in the window (0 when there is none).
   static int64_t Attempts(const Entry* record);
   // REMAINING: attempts left before `max_attempts`, never below 0.

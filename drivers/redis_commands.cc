@@ -97,6 +97,14 @@ Status AppliedIfInteger(const redisReply& reply, OpResult& result) {
   return Status::Ok();
 }
 
+// {applied, count}, each an integer or its text: THROTTLE's scripts.
+Status AppliedAndInteger(const redisReply& reply, OpResult& result) {
+  if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 2) return Unexpected(reply);
+  result.applied = ReplyInteger(*reply.element[0]).value_or(0) != 0;
+  result.integer = ReplyInteger(*reply.element[1]).value_or(0);
+  return Status::Ok();
+}
+
 Status CountIfInteger(const redisReply& reply, OpResult& result) {
   if (reply.type != REDIS_REPLY_INTEGER) return Unexpected(reply);
   result.integer = reply.integer;
@@ -309,6 +317,10 @@ UpstreamCall Translate(const op::TakeLease& op, const RedisKeys& keys, int64_t n
 }
 
 UpstreamCall Translate(const op::WindowHit& op, const RedisKeys& keys, int64_t now_ms) {
+  if (op.give_back) {
+    return Scripted(ScriptId::kWindowGiveBack, {keys.Key(Space::kThrottle, op.key)},
+                    {std::to_string(op.amount)}, AppliedAndInteger);
+  }
   ExpirySpec window = Relative(op.decay_ms, now_ms);
   if (window.mode == "PAST") window = {"PX", "1"};  // REQUIRES decay_ms > 0; never a refusal
   std::string max = op.max_attempts ? std::to_string(*op.max_attempts) : "";
@@ -316,14 +328,7 @@ UpstreamCall Translate(const op::WindowHit& op, const RedisKeys& keys, int64_t n
   return Scripted(ScriptId::kWindowHit, {keys.Key(Space::kThrottle, op.key)},
                   {std::move(max), std::move(amount), std::move(window.mode),
                    std::move(window.ms)},
-                  [](const redisReply& reply, OpResult& result) {
-                    if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 2) {
-                      return Unexpected(reply);
-                    }
-                    result.applied = ReplyInteger(*reply.element[0]).value_or(0) != 0;
-                    result.integer = ReplyInteger(*reply.element[1]).value_or(0);
-                    return Status::Ok();
-                  });
+                  AppliedAndInteger);
 }
 
 // ---- CL.THROTTLE: the GCRA constants of Gcra::Make, computed again after Make validated the

@@ -215,6 +215,17 @@ redis.call('SET', KEYS[1], text, 'KEEPTTL')
 return {1, text}
 )lua";
 
+// THROTTLE DECREMENT. ARGV: amount. Reply: {had a window, attempts left (a string)}.
+constexpr std::string_view kWindowGiveBack = R"lua(
+local current = redis.call('GET', KEYS[1])
+if not current then return {0, '0'} end
+local attempts = 0
+if string.match(current, '^%-?%d+$') then attempts = math.max(0, tonumber(current)) end
+local text = string.format('%.0f', math.max(0, attempts - tonumber(ARGV[1])))
+redis.call('SET', KEYS[1], text, 'KEEPTTL')
+return {1, text}
+)lua";
+
 // CL.THROTTLE (GCRA, rate_limiter.cc). The record holds the TAT in Unix nanoseconds; the
 // decision depends only on D = clamp(TAT - now, 0, max span), which the script computes
 // exactly as (milliseconds, nanosecond remainder) pairs — every part stays far below 2^53.
@@ -287,9 +298,9 @@ RedisScript Make(std::string_view name, std::string_view body) {
   return script;
 }
 
-const std::array<RedisScript, 15>& Scripts() {
+const std::array<RedisScript, 16>& Scripts() {
   // In ScriptId order.
-  static const std::array<RedisScript, 15> scripts = {
+  static const std::array<RedisScript, 16> scripts = {
       Make("read", kRead),
       Make("set", kSet),
       Make("setmany", kSetMany),
@@ -303,6 +314,7 @@ const std::array<RedisScript, 15>& Scripts() {
       Make("extendif", kExtendIf),
       Make("takelease", kTakeLease),
       Make("windowhit", kWindowHit),
+      Make("windowgiveback", kWindowGiveBack),
       Make("gcra", kGcra),
       Make("ensuregenerations", kEnsureGenerations),
   };

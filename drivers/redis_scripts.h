@@ -29,6 +29,7 @@ enum class ScriptId : size_t {
   kExtendIf,
   kTakeLease,
   kWindowHit,
+  kWindowGiveBack,
   kGcra,
   kEnsureGenerations,
 };

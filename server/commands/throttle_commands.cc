@@ -1,5 +1,5 @@
-// THROTTLE ATTEMPT | HIT | ATTEMPTS | REMAINING | TOOMANY | AVAILABLEIN | CLEAR | HELP and
-// CL.THROTTLE (SPEC §4, Rate limiting): Laravel's RateLimiter (a fixed window starting at the
+// THROTTLE ATTEMPT | HIT | DECREMENT | ATTEMPTS | REMAINING | TOOMANY | AVAILABLEIN | CLEAR | HELP
+// and CL.THROTTLE (SPEC §4, Rate limiting): Laravel's RateLimiter (a fixed window starting at the
 // first hit) and redis-cell's GCRA, in Space::kThrottle of the connection's current store. Each
 // command is one atomic decision over one record (drivers/rate_limiter.h), so counting is
 // exact across clients on every driver.
@@ -11,8 +11,8 @@
 // - Queries (ATTEMPTS, REMAINING, TOOMANY, AVAILABLEIN) are decisions that change nothing, so
 //   they judge the window by the same clock as the writes.
 // - The null store keeps nothing and never limits, as Laravel's RateLimiter over a NullStore:
-//   ATTEMPT :1, HIT and ATTEMPTS :0, REMAINING max_attempts, TOOMANY :0, AVAILABLEIN :0, CLEAR
-//   :0. CL.THROTTLE on it finds a full bucket every time.
+//   ATTEMPT :1, HIT, DECREMENT and ATTEMPTS :0, REMAINING max_attempts, TOOMANY :0, AVAILABLEIN :0,
+//   CLEAR :0. CL.THROTTLE on it finds a full bucket every time.
 
 #include <cstdint>
 #include <functional>
@@ -94,6 +94,18 @@ void Hit(CommandContext& ctx, ArgumentParser& args) {
                   ReplyInteger);
 }
 
+// Laravel's RateLimiter::decrement: gives attempts back to a window that exists.
+void Decrement(CommandContext& ctx, ArgumentParser& args) {
+  const std::string_view key = args.Next();
+  const int64_t amount = args.HasNext() ? NonNegative(args, "amount") : 1;
+  if (!args.Finish(ctx)) return;
+  if (IsNullStore(ctx.store())) return ctx.reply().Integer(0);
+  drivers::op::WindowHit give_back{drivers::FixedWindowKey(key)};
+  give_back.amount = amount;
+  give_back.give_back = true;
+  ExecuteAndReply(ctx, std::move(give_back), ReplyInteger);
+}
+
 void Attempts(CommandContext& ctx, ArgumentParser& args) {
   const std::string_view key = args.Next();
   if (!args.Finish(ctx)) return;
@@ -147,6 +159,8 @@ void Help(CommandContext& ctx, ArgumentParser&) {
       "    Count one attempt unless max_attempts were made in the window: 1, else 0.",
       "HIT <key> <decay> [<amount>]",
       "    Count amount attempts (default 1): the attempts in the window afterwards.",
+      "DECREMENT <key> [<amount>]",
+      "    Give amount attempts (default 1) back to the window: the attempts left (never below 0).",
       "ATTEMPTS <key>",
       "    The attempts in the window.",
       "REMAINING <key> <max_attempts>",
@@ -165,9 +179,11 @@ void Help(CommandContext& ctx, ArgumentParser&) {
 
 using ThrottleSubcommand = Subcommand<void (*)(CommandContext&, ArgumentParser&)>;
 constexpr ThrottleSubcommand kSubcommands[] = {
-    {"attempt", 5, 5, Attempt},     {"hit", 4, 5, Hit},         {"attempts", 3, 3, Attempts},
-    {"remaining", 4, 4, Remaining}, {"toomany", 4, 4, TooMany}, {"availablein", 3, 3, AvailableIn},
-    {"clear", 3, 3, Clear},         {"help", 2, 2, Help},
+    {"attempt", 5, 5, Attempt},   {"hit", 4, 5, Hit},
+    {"attempts", 3, 3, Attempts}, {"remaining", 4, 4, Remaining},
+    {"toomany", 4, 4, TooMany},   {"availablein", 3, 3, AvailableIn},
+    {"clear", 3, 3, Clear},       {"decrement", 3, 4, Decrement},
+    {"help", 2, 2, Help},
 };
 
 void Throttle(CommandContext& ctx) {
@@ -200,12 +216,14 @@ void CellThrottle(CommandContext& ctx) {
 }  // namespace
 
 void RegisterThrottleCommands(CommandTable& table) {
-  table.Register({"throttle", -2, kWrite | kFast, 0, 0, 0, Throttle, "cache",
-                  "Rate limiting with a fixed window that starts at the first hit (Laravel's "
-                  "RateLimiter).",
-                  "ATTEMPT key max_attempts decay | HIT key decay [amount] | ATTEMPTS key | "
-                  "REMAINING key max_attempts | TOOMANY key max_attempts | AVAILABLEIN key | "
-                  "CLEAR key | HELP"});
+  table.Register(
+      {"throttle", -2, kWrite | kFast, 0, 0, 0, Throttle, "cache",
+       "Rate limiting with a fixed window that starts at the first hit (Laravel's "
+       "RateLimiter).",
+       "ATTEMPT key max_attempts decay | HIT key decay [amount] | DECREMENT key [amount] | "
+       "ATTEMPTS key | "
+       "REMAINING key max_attempts | TOOMANY key max_attempts | AVAILABLEIN key | "
+       "CLEAR key | HELP"});
   table.Register({"cl.throttle", -5, kWrite | kFast, 1, 1, 1, CellThrottle, "cache",
                   "Rate limiting with GCRA, compatible with redis-cell: [limited, limit, "
                   "remaining, retry_after, reset_after].",

@@ -522,6 +522,16 @@ TEST_P(StoreConformanceTest, Throttle) {
   EXPECT_EQ(Run({"THROTTLE", "TOOMANY", "login", "2"}), ":1");
   EXPECT_EQ(Run({"THROTTLE", "AVAILABLEIN", "login"}), ":60");
   EXPECT_EQ(Run({"THROTTLE", "HIT", "login", "60", "3"}), ":5");
+  // DECREMENT gives attempts back, never below 0, and keeps the window's end.
+  EXPECT_EQ(Run({"THROTTLE", "DECREMENT", "login", "2"}), ":3");
+  EXPECT_EQ(Run({"THROTTLE", "DECREMENT", "login"}), ":2");
+  EXPECT_EQ(Run({"THROTTLE", "AVAILABLEIN", "login"}), ":60");
+  EXPECT_EQ(Run({"THROTTLE", "DECREMENT", "login", "10"}), ":0");
+  EXPECT_EQ(Run({"THROTTLE", "ATTEMPTS", "login"}), ":0");
+  EXPECT_EQ(Run({"THROTTLE", "AVAILABLEIN", "login"}), ":60");
+  EXPECT_EQ(Run({"THROTTLE", "DECREMENT", "nobody"}), ":0");  // no window: none is made
+  EXPECT_EQ(Run({"THROTTLE", "CLEAR", "nobody"}), ":0");
+  EXPECT_EQ(Run({"THROTTLE", "DECREMENT", "login", "-1"}).substr(0, 4), "-ERR");
   EXPECT_EQ(Run({"THROTTLE", "CLEAR", "login"}), ":1");
   EXPECT_EQ(Run({"THROTTLE", "ATTEMPTS", "login"}), ":0");
   EXPECT_EQ(Run({"EXISTS", "login"}), ":0");

@@ -75,6 +75,22 @@ TEST_F(ThrottleWindowTest, WindowResetsAfterDecay) {
   EXPECT_EQ(Run({"THROTTLE", "ATTEMPT", "login", "2", "1"}), ":1");
 }
 
+TEST_F(ThrottleWindowTest, DecrementGivesBackWithinTheWindowAndKeepsItsEnd) {
+  EXPECT_EQ(Run({"THROTTLE", "ATTEMPT", "api", "2", "10"}), ":1");
+  EXPECT_EQ(Run({"THROTTLE", "ATTEMPT", "api", "2", "10"}), ":1");
+  EXPECT_EQ(Run({"THROTTLE", "ATTEMPT", "api", "2", "10"}), ":0");
+  clock_.Advance(std::chrono::seconds(6));
+  EXPECT_EQ(Run({"THROTTLE", "DECREMENT", "api"}), ":1");
+  EXPECT_EQ(Run({"THROTTLE", "ATTEMPT", "api", "2", "10"}), ":1");  // the slot given back
+  EXPECT_EQ(Run({"THROTTLE", "ATTEMPT", "api", "2", "10"}), ":0");
+  EXPECT_EQ(Run({"THROTTLE", "DECREMENT", "api", "5"}), ":0");
+  // The window still ends 10 s after its first hit, not 10 s after the decrement.
+  clock_.Advance(std::chrono::milliseconds(4001));
+  EXPECT_EQ(Run({"THROTTLE", "ATTEMPTS", "api"}), ":0");
+  EXPECT_EQ(Run({"THROTTLE", "DECREMENT", "api"}), ":0");
+  EXPECT_EQ(Run({"THROTTLE", "CLEAR", "api"}), ":0");  // nothing was made
+}
+
 TEST_F(ThrottleCommandsTest, HitAttemptsRemainingTooManyClear) {
   EXPECT_EQ(Run({"THROTTLE", "ATTEMPTS", "k"}), ":0");
   EXPECT_EQ(Run({"THROTTLE", "REMAINING", "k", "5"}), ":5");
