@@ -27,7 +27,8 @@ Server::Server(config::Config config)
       }) {
   uv_loop_init(loop_);
   // Signals are watched from the start, so a supervisor's SIGTERM right after the "listening"
-  // line is a clean shutdown, not a kill.
+  // line is a clean shutdown, not a kill. Only this thread receives them: every thread the
+  // daemon starts blocks them (common/signals.h).
   for (uv_signal_t* sig : {&sigterm_, &sigint_}) {
     uv_signal_init(loop_, sig);
     sig->data = this;
