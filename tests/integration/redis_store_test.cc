@@ -149,11 +149,12 @@ TEST_F(RedisDaemonTest, UpstreamKilledAndRestartedUnderLoad) {
     std::lock_guard lock(record.mu);
     return record.ok;
   };
-  std::this_thread::sleep_for(milliseconds(300));
+  const auto loaded = Clock::now() + milliseconds(5000);
+  while (ok_so_far() == 0 && Clock::now() < loaded) std::this_thread::sleep_for(milliseconds(20));
   EXPECT_GT(ok_so_far(), 0);
 
   redis_->Kill();
-  std::this_thread::sleep_for(milliseconds(600));
+  std::this_thread::sleep_for(milliseconds(600));  // the load runs on while the upstream is down
   // Down: the array store of the same daemon does not notice.
   Client memory = a->Connect();
   ASSERT_EQ(Show(memory.Command({"STORE", "memory"})), "+OK");
@@ -178,7 +179,7 @@ TEST_F(RedisDaemonTest, UpstreamKilledAndRestartedUnderLoad) {
     }
     EXPECT_EQ(healed, "+OK");
   }
-  std::this_thread::sleep_for(milliseconds(300));
+  std::this_thread::sleep_for(milliseconds(300));  // the load runs on after the recovery
   stop = true;
   for (auto& t : load) t.join();
 

@@ -248,7 +248,8 @@ TEST(Startup, SigtermFinishesTheReplyInFlight) {
   std::string head = reader.ReadExactly(header.size());
   ASSERT_EQ(head, header);
   daemon->Signal(SIGTERM);
-  std::this_thread::sleep_for(milliseconds(200));
+  // The shutdown starts while the reply is still in flight.
+  ASSERT_TRUE(daemon->WaitForStderr("received SIGTERM", milliseconds(10000)));
   bool closed = false;
   std::string rest = reader.ReadUntilClose(milliseconds(10000), &closed);
   EXPECT_TRUE(closed);
