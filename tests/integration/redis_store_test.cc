@@ -206,7 +206,7 @@ TEST_F(RedisDaemonTest, UpstreamKilledAndRestartedUnderLoad) {
     return std::make_pair(reply, Clock::now());
   });
   EXPECT_TRUE(WaitForInfoField(*b, "lock_waiters"));
-  std::this_thread::sleep_for(milliseconds(15));
+  std::this_thread::sleep_for(milliseconds(15));  // the waiter's first look is over
   const auto released = Clock::now();
   EXPECT_EQ(Show(ca.Command({"LOCK", "RELEASE", "job", token.str})), ":1");
   auto [reply, woke] = waiter.get();
@@ -245,7 +245,7 @@ TEST_F(RedisDaemonTest, ASlowUpstreamDelaysOnlyItsStore) {
     const auto t = Clock::now();
     EXPECT_EQ(Show(memory.Command({"INCREMENT", "local"})), ":" + std::to_string(i + 1));
     slowest_local = std::max(slowest_local, MillisSince(t));
-    std::this_thread::sleep_for(milliseconds(5));
+    std::this_thread::sleep_for(milliseconds(5));  // a client's pace
   }
   EXPECT_LT(slowest_local, 50) << "the array store waited for the sleeping redis store";
   EXPECT_EQ(slow.get(), "\"v\"");
@@ -261,7 +261,7 @@ TEST_F(RedisDaemonTest, ASlowUpstreamDelaysOnlyItsStore) {
     const auto t = Clock::now();
     EXPECT_EQ(Show(memory.Command({"GET", "local"})), "\"20\"");
     slowest_local = std::max(slowest_local, MillisSince(t));
-    std::this_thread::sleep_for(milliseconds(5));
+    std::this_thread::sleep_for(milliseconds(5));  // a client's pace
   }
   const std::string timed_out = slow.get();
   const long long waited = MillisSince(start);
