@@ -36,6 +36,8 @@
 #include <chrono>
 #include <utility>
 
+#include "common/signals.h"
+
 namespace arvel::drivers {
 
 namespace {
@@ -191,6 +193,7 @@ void PostgresChangeChannel::Start() {
   async_ = new uv_async_t;
   uv_async_init(loop_, async_, OnAsync);
   async_->data = this;
+  const LoopSignalsBlocked only_the_loop_gets_signals;
   thread_ = std::thread([this] { Run(); });
 }
 

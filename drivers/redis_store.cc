@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "common/errors.h"
+#include "common/signals.h"
 #include "drivers/redis_commands.h"
 
 namespace arvel::drivers {
@@ -148,6 +149,7 @@ void RedisStore::StartConnecting() {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
+  const LoopSignalsBlocked only_the_loop_gets_signals;  // the first call starts libuv's threadpool
   int rc = uv_getaddrinfo(
       loop_, &request->req,
       [](uv_getaddrinfo_t* req, int status, addrinfo* result) {

@@ -2,12 +2,15 @@
 
 #include <memory>
 
+#include "common/signals.h"
+
 namespace arvel::drivers {
 
 WorkerPool::WorkerPool(uv_loop_t* loop, size_t threads, std::string name)
     : loop_(loop), name_(std::move(name)), targeted_(threads) {
   uv_async_init(loop_, &async_, OnAsync);
   async_.data = this;
+  const LoopSignalsBlocked only_the_loop_gets_signals;
   for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this, i] { Run(i); });
 }
 

@@ -83,9 +83,7 @@ if compgen -G "$tsan_reports/tsan.*" >/dev/null; then
   exit 1
 fi
 [ "$tsan_status" = 0 ] || exit "$tsan_status"
-# The one skip allowed here: TSan loses a SIGTERM sent while the store workers start (see the
-# test's comment).
-check_no_skips build-tsan/ctest-junit.xml Startup.SigtermRightAfterTheListeningLineExitsZero
+check_no_skips build-tsan/ctest-junit.xml
 
 echo "== fuzz (short runs)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DARVEL_FUZZ=ON -DARVEL_TESTS=OFF \

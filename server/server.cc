@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/errors.h"
+#include "common/signals.h"
 #include "drivers/store_factory.h"
 #include "server/connection.h"
 #include "server/fill_leases.h"
@@ -27,7 +28,9 @@ Server::Server(config::Config config)
       }) {
   uv_loop_init(loop_);
   // Signals are watched from the start, so a supervisor's SIGTERM right after the "listening"
-  // line is a clean shutdown, not a kill.
+  // line is a clean shutdown, not a kill. Only this thread receives them: every thread the
+  // daemon starts blocks them (common/signals.h).
+  PrepareThreadForSignals();
   for (uv_signal_t* sig : {&sigterm_, &sigint_}) {
     uv_signal_init(loop_, sig);
     sig->data = this;

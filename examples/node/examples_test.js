@@ -16,6 +16,15 @@ const REPO = path.resolve(__dirname, '..', '..');
 const CALLERS = 50;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// Polls `condition` (async) every 10 ms until it holds; throws after `timeoutMs`.
+async function waitUntil(condition, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await sleep(10);
+  }
+}
+
 function startDaemon() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arvel-example-node-'));
   const env = Object.fromEntries(
@@ -45,7 +54,7 @@ const tests = {
     const results = await Promise.all(Array.from({length: CALLERS}, () =>
       cache.remember('report', 60, async () => {
         computed++;
-        await sleep(300);
+        await sleep(300);  // the expensive part
         return 'the report';
       })));
     const elapsed = Date.now() - began;
@@ -61,7 +70,7 @@ const tests = {
     const results = await Promise.allSettled(Array.from({length: 20}, () =>
       cache.remember('flaky', 60, async () => {
         calls++;
-        await sleep(100);
+        await sleep(100);  // the expensive part
         if (calls === 1) throw new Error('first computation fails');
         return 'second try';
       })));
@@ -82,7 +91,7 @@ const tests = {
         inside++;
         most = Math.max(most, inside);
         entered.push(i);
-        await sleep(10);
+        await sleep(10);  // an overlap would show
         inside--;
       })));
     assert.equal(most, 1, `${most} holders at once`);
@@ -90,8 +99,13 @@ const tests = {
   },
 
   async withLockWaitsForTheReleaseNotTheTimeout(cache) {
-    const holder = cache.withLock('shared', {ttl: 10, wait: 1}, () => sleep(500));
-    await sleep(100);
+    let held;
+    const acquired = new Promise((resolve) => { held = resolve; });
+    const holder = cache.withLock('shared', {ttl: 10, wait: 1}, () => {
+      held();
+      return sleep(500);  // holding the lock
+    });
+    await Promise.race([acquired, holder]);
     const began = Date.now();
     await cache.withLock('shared', {ttl: 10, wait: 2}, async () => {});
     const waited = Date.now() - began;
@@ -115,7 +129,8 @@ const tests = {
       await other.redis.call('LOCK', 'ACQUIRE', 'elsewhere', 10);
       const waiting = cache.withLock('elsewhere', {ttl: 10, wait: 3}, async () => {})
           .then(() => 'acquired', (error) => error);
-      await sleep(100);
+      await waitUntil(async () =>  // the waiter is parked
+        Number(/lock_waiters:(\d+)/.exec(await other.redis.call('INFO', 'stores'))[1]) >= 1);
       const began = Date.now();
       await cache.redis.call('PUT', 'k', 'v', 60);
       assert.equal(await cache.redis.call('GET', 'k'), 'v');

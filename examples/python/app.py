@@ -39,7 +39,7 @@ def build_report():
 def run_import():
     with cache.lock("import", ttl=30, wait=10):
         started = time.time()
-        time.sleep(float(os.environ.get("IMPORT_SECONDS", "1")))
+        time.sleep(float(os.environ.get("IMPORT_SECONDS", "1")))  # the import itself
         return {"imported": True, "started": started, "finished": time.time()}
 
 

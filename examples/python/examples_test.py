@@ -71,12 +71,20 @@ def run_concurrently(count, fn):
         return list(pool.map(call, range(count)))
 
 
+def wait_until(condition, timeout=5):
+    """Polls `condition` every 10 ms until it holds; fails after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.01)
+
+
 def test_remember_computes_once(cache):
     computed = []
 
     def compute():
         computed.append(1)
-        time.sleep(0.3)
+        time.sleep(0.3)  # the expensive part
         return "the report"
 
     began = time.monotonic()
@@ -94,7 +102,7 @@ def test_remember_failure_hands_the_lease_on(cache):
 
     def compute():
         calls.append(1)
-        time.sleep(0.1)
+        time.sleep(0.1)  # the expensive part
         if len(calls) == 1:
             raise ValueError("first computation fails")
         return "second try"
@@ -121,7 +129,7 @@ def test_lock_is_mutually_exclusive(cache):
             if len(inside) > 1:
                 overlaps.append(list(inside))
             entered.append(i)
-            time.sleep(0.02)
+            time.sleep(0.02)  # an overlap would show
             inside.remove(i)
 
     results = run_concurrently(CALLERS, job)
@@ -131,13 +139,16 @@ def test_lock_is_mutually_exclusive(cache):
 
 
 def test_lock_waits_for_release_not_for_timeout(cache):
+    held = threading.Event()
+
     def holder():
         with cache.lock("shared", ttl=10, wait=1):
-            time.sleep(0.5)
+            held.set()
+            time.sleep(0.5)  # holding the lock
 
     thread = threading.Thread(target=holder)
     thread.start()
-    time.sleep(0.1)
+    assert held.wait(timeout=5), "the holder never got the lock"
     began = time.monotonic()
     with cache.lock("shared", ttl=10, wait=2):
         waited = time.monotonic() - began
@@ -173,7 +184,7 @@ def test_quick_commands_are_not_held_behind_a_wait(cache):
 
     thread = threading.Thread(target=waiter)
     thread.start()
-    time.sleep(0.1)
+    wait_until(lambda: other.redis.info("stores")["lock_waiters"] >= 1)  # the waiter is parked
     began = time.monotonic()
     cache.redis.execute_command("PUT", "k", "v", 60)
     assert cache.redis.get("k") == "v"

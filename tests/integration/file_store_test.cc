@@ -88,7 +88,11 @@ TEST(FileStoreIntegrationTest, AcknowledgedWritesSurviveKill9) {
       acknowledged = i;
     }
   });
-  while (acknowledged < 50) std::this_thread::sleep_for(milliseconds(5));
+  const auto writing = std::chrono::steady_clock::now() + milliseconds(10000);
+  while (acknowledged < 50 && std::chrono::steady_clock::now() < writing) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  EXPECT_GE(acknowledged, 50) << "the writer stalled before the kill";
   daemon->Signal(SIGKILL);
   ASSERT_TRUE(daemon->WaitExit(milliseconds(5000)).has_value());
   stop = true;

@@ -98,7 +98,7 @@ TEST(Limits, IdleClientsAreClosedAfterTimeout) {
   // The busy client talks every 200 ms for 2.5 s and must stay connected.
   for (int i = 0; i < 12; ++i) {
     ASSERT_EQ(Show(busy.Command({"PING"})), "+PONG") << "after " << i * 200 << " ms";
-    std::this_thread::sleep_for(milliseconds(200));
+    std::this_thread::sleep_for(milliseconds(200));  // the busy client's pace
   }
   EXPECT_TRUE(idle.WaitClosed(milliseconds(5000)));
   EXPECT_GE(Clock::now() - start, milliseconds(900));
@@ -128,7 +128,7 @@ TEST(Limits, ZeroTimeoutNeverClosesIdleClients) {
   auto daemon = Daemon::Start(DaemonOptions().Config("[server]\ntimeout = 0\n"));
   ASSERT_NE(daemon->port(), 0);
   Client idle = daemon->Connect();
-  std::this_thread::sleep_for(milliseconds(2200));
+  std::this_thread::sleep_for(milliseconds(2200));  // past what a 1 s timeout would allow
   EXPECT_EQ(Show(idle.Command({"PING"})), "+PONG");
 }
 
@@ -187,7 +187,7 @@ TEST(Limits, ClientThatNeverReadsCannotGrowServerMemory) {
   for (int i = 0; i < 20; ++i) {
     auto fields = ParseInfo(other.Command({"INFO", "clients"}).str);
     EXPECT_LE(std::atoll(fields["client_recent_max_output_buffer"].c_str()), 4194304);
-    std::this_thread::sleep_for(milliseconds(50));
+    std::this_thread::sleep_for(milliseconds(50));  // samples over a second of the hog's reads
   }
   EXPECT_EQ(other.Command({"GET", "big"}).str, value);
 }

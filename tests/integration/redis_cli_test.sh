@@ -217,7 +217,8 @@ SELECT 3
 LPUSH l x
 GET'
 
-# Expiry as a user sees it: PUT with a ttl, then the key is gone.
+# Expiry as a user sees it: PUT with a ttl, then the key is gone (the daemon's real clock: the
+# sleep waits out the 1 s ttl).
 actual="$(cli PUT short v 1; sleep 2.1; cli --no-raw GET short; cli TTL short)"
 expected="$(printf 'OK\n(nil)\n-2')"
 if [[ "$actual" == "$expected" ]]; then pass "ttl expiry"; else fail "ttl expiry" "$actual"; fi

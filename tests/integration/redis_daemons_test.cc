@@ -86,7 +86,7 @@ TEST_P(RedisDaemonsTest, OneLockHolderAtATime) {
     if (inside.fetch_add(1) != 0) overlaps++;
     Reply seen = client.Command({"GET", "guarded"});
     const long long value = seen.is_nil() ? 0 : std::stoll(seen.str);
-    std::this_thread::sleep_for(std::chrono::microseconds(300));
+    std::this_thread::sleep_for(std::chrono::microseconds(300));  // an overlap would show
     EXPECT_EQ(Show(client.Command({"SET", "guarded", std::to_string(value + 1)})), "+OK");
     inside.fetch_sub(1);
     EXPECT_EQ(Show(client.Command({"LOCK", "RELEASE", "section", token.str})), ":1");
@@ -179,12 +179,12 @@ TEST_P(RedisDaemonsTest, TagFlushIsVisibleEverywhereAtOnce) {
         reads.insert(reads.end(), mine.begin(), mine.end());
       });
     }
-    std::this_thread::sleep_for(milliseconds(50));
+    std::this_thread::sleep_for(milliseconds(50));  // the readers read before the flush
     Client flusher = daemon(round + 1).Connect();
     const auto flush_sent = Clock::now();
     EXPECT_EQ(Show(flusher.Command({"TAGS", "authors", "FLUSH"})), "+OK");
     const auto flushed = Clock::now();
-    std::this_thread::sleep_for(milliseconds(50));
+    std::this_thread::sleep_for(milliseconds(50));  // and after it
     stop = true;
     for (auto& t : readers) t.join();
 
@@ -228,7 +228,7 @@ TEST_P(RedisDaemonsTest, RememberIsSingleFlightAcrossDaemons) {
         if (reply.is_nil()) {
           // This caller holds the fill lease: compute (slowly), then store.
           computed++;
-          std::this_thread::sleep_for(milliseconds(30));
+          std::this_thread::sleep_for(milliseconds(30));  // "compute"
           EXPECT_EQ(Show(client.Command({"PUT", key, value, "60"})), "+OK");
           return;
         }

@@ -149,11 +149,12 @@ TEST_F(RedisDaemonTest, UpstreamKilledAndRestartedUnderLoad) {
     std::lock_guard lock(record.mu);
     return record.ok;
   };
-  std::this_thread::sleep_for(milliseconds(300));
+  const auto loaded = Clock::now() + milliseconds(5000);
+  while (ok_so_far() == 0 && Clock::now() < loaded) std::this_thread::sleep_for(milliseconds(20));
   EXPECT_GT(ok_so_far(), 0);
 
   redis_->Kill();
-  std::this_thread::sleep_for(milliseconds(600));
+  std::this_thread::sleep_for(milliseconds(600));  // the load runs on while the upstream is down
   // Down: the array store of the same daemon does not notice.
   Client memory = a->Connect();
   ASSERT_EQ(Show(memory.Command({"STORE", "memory"})), "+OK");
@@ -178,7 +179,7 @@ TEST_F(RedisDaemonTest, UpstreamKilledAndRestartedUnderLoad) {
     }
     EXPECT_EQ(healed, "+OK");
   }
-  std::this_thread::sleep_for(milliseconds(300));
+  std::this_thread::sleep_for(milliseconds(300));  // the load runs on after the recovery
   stop = true;
   for (auto& t : load) t.join();
 
@@ -205,7 +206,7 @@ TEST_F(RedisDaemonTest, UpstreamKilledAndRestartedUnderLoad) {
     return std::make_pair(reply, Clock::now());
   });
   EXPECT_TRUE(WaitForInfoField(*b, "lock_waiters"));
-  std::this_thread::sleep_for(milliseconds(15));
+  std::this_thread::sleep_for(milliseconds(15));  // the waiter's first look is over
   const auto released = Clock::now();
   EXPECT_EQ(Show(ca.Command({"LOCK", "RELEASE", "job", token.str})), ":1");
   auto [reply, woke] = waiter.get();
@@ -244,7 +245,7 @@ TEST_F(RedisDaemonTest, ASlowUpstreamDelaysOnlyItsStore) {
     const auto t = Clock::now();
     EXPECT_EQ(Show(memory.Command({"INCREMENT", "local"})), ":" + std::to_string(i + 1));
     slowest_local = std::max(slowest_local, MillisSince(t));
-    std::this_thread::sleep_for(milliseconds(5));
+    std::this_thread::sleep_for(milliseconds(5));  // a client's pace
   }
   EXPECT_LT(slowest_local, 50) << "the array store waited for the sleeping redis store";
   EXPECT_EQ(slow.get(), "\"v\"");
@@ -260,7 +261,7 @@ TEST_F(RedisDaemonTest, ASlowUpstreamDelaysOnlyItsStore) {
     const auto t = Clock::now();
     EXPECT_EQ(Show(memory.Command({"GET", "local"})), "\"20\"");
     slowest_local = std::max(slowest_local, MillisSince(t));
-    std::this_thread::sleep_for(milliseconds(5));
+    std::this_thread::sleep_for(milliseconds(5));  // a client's pace
   }
   const std::string timed_out = slow.get();
   const long long waited = MillisSince(start);

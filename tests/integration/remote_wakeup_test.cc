@@ -223,7 +223,7 @@ TEST_P(RemoteWakeupTest, IdleWaitersCostABoundedRateOfBackendCalls) {
   constexpr int kWindowMs = 4000;
   const int64_t a_before = BackendCalls(*a_);
   const int64_t b_before = BackendCalls(*b_);
-  std::this_thread::sleep_for(milliseconds(kWindowMs));
+  std::this_thread::sleep_for(milliseconds(kWindowMs));  // count the idle waiters' backend calls
   const int64_t a_calls = BackendCalls(*a_) - a_before;
   const int64_t b_calls = BackendCalls(*b_) - b_before;
   ASSERT_GE(a_before, 0);

@@ -214,7 +214,7 @@ TEST_P(BlindWriteTest, DeleteIsOneStatementAndCountsOnlyLiveKeys) {
   Store& store = NewStore();
   ASSERT_TRUE(Put(store, "live", "v").ok());
   ASSERT_TRUE(Put(store, "soon", "v", NowMs() + 30).ok());
-  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));  // `soon` expires (real clock)
   RecordingObserver observer;
   store.set_observer(&observer);
   const uint64_t before = Cost(store);
@@ -292,7 +292,7 @@ TEST_P(BlindWriteTest, BlindWriteWaitsForAnUpdateInFlight) {
   first.Update(
       Space::kData, keys,
       [](std::span<KeyUpdate> updates, int64_t) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));  // holding the key's locks
         updates[0].Put(updates[0].current->value + "+1", 0);
       },
       [&](const Status& status) {
@@ -317,14 +317,14 @@ TEST_P(BlindWriteTest, DeleteWaitsForAnUpdateInFlight) {
   first.Update(
       Space::kData, keys,
       [](std::span<KeyUpdate> updates, int64_t) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));  // holding the key's locks
         updates[0].Put("created", 0);
       },
       [&](const Status& status) {
         EXPECT_TRUE(status.ok()) << status.message();
         ++done;
       });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the update holds its locks
   std::optional<int64_t> deleted;
   second.Execute(op::Delete{Space::kData, {"k"}, {}}, [&](const Status& status, OpResult result) {
     EXPECT_TRUE(status.ok()) << status.message();

@@ -371,6 +371,7 @@ TEST_P(DatabaseStoreTest, ExpiredEntriesAreInvisible) {
   ASSERT_TRUE(entries[0] && entries[1]);
   EXPECT_EQ(entries[1]->expire_at_ms, now + 60'000);
   EXPECT_FALSE(entries[2]);
+  // The driver judges expiry by the real clock: wait out the 1 s.
   while (NowMs() <= now + 1000) std::this_thread::sleep_for(milliseconds(20));
   EXPECT_EQ(Get(store, "soon"), std::nullopt);
   EXPECT_EQ(Count(store), 1);
@@ -548,7 +549,7 @@ TEST_P(DatabaseStoreTest, RandomKeyAndCount) {
     ASSERT_TRUE(Put(store, "r" + std::to_string(i), "v").ok());
   }
   ASSERT_TRUE(Put(store, "dead", "v", NowMs() + 100).ok());
-  std::this_thread::sleep_for(milliseconds(150));
+  std::this_thread::sleep_for(milliseconds(150));  // `dead` expires (real clock)
   std::set<std::string> drawn;
   for (int i = 0; i < 60; ++i) {
     std::optional<std::string> key = RandomKey(store);
@@ -589,6 +590,7 @@ TEST_P(DatabaseStoreTest, PruneDeletesExpiredRows) {
   }
   ASSERT_TRUE(Put(store, "lock", "t", NowMs() + 500, Space::kLock).ok());
   ASSERT_TRUE(Put(store, "keep", "v").ok());
+  // The rows expire by the real clock; wait until all have.
   while (NowMs() <= last_expiry + 600) std::this_thread::sleep_for(milliseconds(50));
   EXPECT_EQ(RawRows(), 41);  // expired, but still there
   // Tick prunes about once a second; keep ticking until the rows are gone.
@@ -729,7 +731,7 @@ TEST_F(DatabaseStoreEdgeTest, ImplicitSqliteStoreCreatesNothingUntilUsed) {
   EXPECT_TRUE(status.ok());
   for (int i = 0; i < 3; ++i) store.Tick(NowMs() + i * 2000);  // prune passes
   uv_run(loop_.get(), UV_RUN_NOWAIT);
-  std::this_thread::sleep_for(milliseconds(50));
+  std::this_thread::sleep_for(milliseconds(50));  // time for a prune pass to open the file, wrongly
   uv_run(loop_.get(), UV_RUN_NOWAIT);
   EXPECT_FALSE(fs::exists(path));
   EXPECT_TRUE(Put(store, "k").ok());

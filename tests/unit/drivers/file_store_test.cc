@@ -404,7 +404,7 @@ TEST(FileStoreTest, ExpiredEntriesReadAsAbsentAndTheirFilesGo) {
   auto read = h.Read(Space::kData, {"soon"});
   ASSERT_TRUE(read.entries[0]);
   EXPECT_EQ(read.entries[0]->expire_at_ms, now + 150);
-  std::this_thread::sleep_for(milliseconds(200));
+  std::this_thread::sleep_for(milliseconds(200));  // a read judges expiry by the real clock
   EXPECT_EQ(h.Get("soon"), std::nullopt);
   EXPECT_FALSE(fs::exists(RecordPath(h.store(), Space::kData, "soon")));
   EXPECT_TRUE(h.ScanAll(10).empty());
@@ -539,7 +539,7 @@ TEST(FileStoreTest, RandomKeyFindsLiveKeysOnly) {
     ASSERT_TRUE(h.Put("gone:" + std::to_string(i), "v", now + 100).ok());
   }
   ASSERT_TRUE(h.Put("live", "v").ok());
-  std::this_thread::sleep_for(milliseconds(150));
+  std::this_thread::sleep_for(milliseconds(150));  // RANDOMKEY judges expiry by the real clock
   for (int i = 0; i < 5; ++i) EXPECT_EQ(h.RandomKey(), "live");
   ASSERT_TRUE(h.Erase("live").ok());
   EXPECT_EQ(h.RandomKey(), std::nullopt);
@@ -760,7 +760,7 @@ TEST(StripeLocksTest, ExclusiveLocksExcludeOtherThreadsOfTheSameProcess) {
     EXPECT_TRUE(mine.Acquire(dir.path(), {1}, StripeLocks::Mode::kShared).ok());
     acquired = true;
   });
-  std::this_thread::sleep_for(milliseconds(100));
+  std::this_thread::sleep_for(milliseconds(100));  // time to acquire, were flock to allow it
   EXPECT_FALSE(acquired) << "flock must exclude another open file description of this process";
   held.Release();
   other.join();

@@ -515,7 +515,7 @@ TEST_P(FaultKindsTest, ClientGoneWhileCallDelayed) {
     int done = 0;
     redisBufferWrite(gone.context(), &done);
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the call completes into nothing
   store().Clear();
   EXPECT_EQ(Send({"PING"}), "+PONG");
   EXPECT_FALSE(IsError(Send({"GET", "k"})));
@@ -621,8 +621,9 @@ TEST_P(FaultKindsTest, ShutdownWithDelayedCalls) {
   redisAppendCommand(client_->context(), "SET k v");
   int done = 0;
   redisBufferWrite(client_->context(), &done);
+  // The call is in the store when the server stops, which must neither hang nor crash.
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  Stop();  // must neither hang nor crash
+  Stop();
 }
 
 INSTANTIATE_TEST_SUITE_P(Faults, FaultKindsTest, ::testing::ValuesIn(Drivers()), StoreSetupName);

@@ -55,7 +55,7 @@ class SlowStore : public drivers::BlockingStore {
   Status ReadBlocking(size_t, Space space, const std::vector<std::string>& keys, int64_t,
                       std::vector<std::optional<Entry>>* entries) override {
     Call call(probe_, false);
-    std::this_thread::sleep_for(options_.read_delay);
+    std::this_thread::sleep_for(options_.read_delay);  // the slowness under test
     std::lock_guard lock(mu_);
     entries->clear();
     for (const std::string& key : keys) {
@@ -69,7 +69,7 @@ class SlowStore : public drivers::BlockingStore {
                         const drivers::UpdateFn& fn, int64_t now_ms,
                         std::vector<bool>* changed) override {
     Call call(probe_, true);
-    std::this_thread::sleep_for(options_.write_delay);
+    std::this_thread::sleep_for(options_.write_delay);  // the slowness under test
     std::lock_guard lock(mu_);
     std::vector<drivers::KeyUpdate> updates(keys.size());
     for (size_t i = 0; i < keys.size(); ++i) {
@@ -116,7 +116,7 @@ class SlowStore : public drivers::BlockingStore {
   }
   Status FlushBlocking(size_t) override {
     Call call(probe_, true);
-    std::this_thread::sleep_for(options_.write_delay);
+    std::this_thread::sleep_for(options_.write_delay);  // the slowness under test
     std::lock_guard lock(mu_);
     data_.clear();
     return Status::Ok();
