@@ -279,13 +279,16 @@ void Execute(Store& store, op::Expire op, OpDone done) {
 }
 
 void Execute(Store& store, op::Acquire op, OpDone done) {
-  RunOne(
-      store, op.space, op.key, {},
-      [token = std::move(op.token), ttl = op.ttl_ms](KeyUpdate& k, int64_t now_ms,
+  const std::string keys[] = {op.key, FenceKey(op.key)};
+  const std::string_view views[] = {keys[0], keys[1]};
+  Run(
+      store, op.space, views,
+      [token = std::move(op.token), ttl = op.ttl_ms](std::span<KeyUpdate> updates, int64_t now_ms,
                                                      OpResult& result) {
-        LockAttempt attempt = TryAcquireLock(k, token, ttl, now_ms);
+        LockAttempt attempt = TryAcquireFencedLock(updates[0], updates[1], token, ttl, now_ms);
         result.applied = attempt.acquired;
         result.expire_at_ms = attempt.expire_at_ms;
+        result.integer = attempt.fence;
         return Status::Ok();
       },
       std::move(done));

@@ -3,11 +3,17 @@
 #include <openssl/rand.h>
 
 #include <limits>
+#include <string>
+
+#include "common/numbers.h"
 
 namespace arvel::drivers {
 
 namespace {
 constexpr int kTokenBytes = 16;  // 128 bits
+// Lock keys that start with kReserved start with it twice; counter keys with kReserved, kFence.
+constexpr char kReserved = '\xff';
+constexpr char kFence = 'f';
 }  // namespace
 
 int64_t ExpiryAfter(int64_t now_ms, int64_t ttl_ms) {
@@ -18,12 +24,37 @@ int64_t ExpiryAfter(int64_t now_ms, int64_t ttl_ms) {
   return now_ms + ttl_ms;
 }
 
+std::string LockKey(std::string_view name) {
+  if (name.empty() || name.front() != kReserved) return std::string(name);
+  return kReserved + std::string(name);
+}
+
+std::string FenceKey(std::string_view lock_key) {
+  return std::string{kReserved, kFence} + std::string(lock_key);
+}
+
+int64_t FenceOf(const Entry* counter) {
+  if (counter == nullptr) return 0;
+  return ParseInt64(counter->value).value_or(0);
+}
+
 LockAttempt TryAcquireLock(KeyUpdate& lock, std::string_view token, int64_t ttl_ms,
                            int64_t now_ms) {
   if (lock.current != nullptr) return {false, lock.current->expire_at_ms};
   const int64_t expire_at = ExpiryAfter(now_ms, ttl_ms);
   lock.Put(std::string(token), expire_at);
   return {true, expire_at};
+}
+
+LockAttempt TryAcquireFencedLock(KeyUpdate& lock, KeyUpdate& counter, std::string_view token,
+                                 int64_t ttl_ms, int64_t now_ms) {
+  LockAttempt attempt = TryAcquireLock(lock, token, ttl_ms, now_ms);
+  if (!attempt.acquired) return attempt;
+  const int64_t last = FenceOf(counter.current);
+  // Saturating: past 2^63 acquisitions the number could only repeat, never shrink.
+  attempt.fence = last == std::numeric_limits<int64_t>::max() ? last : last + 1;
+  counter.Put(std::to_string(attempt.fence), 0);
+  return attempt;
 }
 
 bool TryReleaseLock(KeyUpdate& lock, std::string_view token) {

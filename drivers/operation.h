@@ -153,9 +153,11 @@ struct Expire {
   std::string prefix;
 };
 
-// LOCK ACQUIRE/BLOCK (kLock). Put-if-absent of `token` for `ttl_ms` (0 = until released).
-// Result: `applied`, and `expire_at_ms` = when the lock now expires (ours when applied, the
-// holder's otherwise; 0 = never).
+// LOCK ACQUIRE/BLOCK (kLock). Put-if-absent of `token` for `ttl_ms` (0 = until released); when
+// applied, also advances the lock's fencing counter (the record FenceKey(key) in the same space,
+// drivers/lock_logic.h) in the same atomic step. Result: `applied`, `expire_at_ms` = when the
+// lock now expires (ours when applied, the holder's otherwise; 0 = never), and when applied
+// `integer` = the new holder's fencing number.
 struct Acquire {
   Space space = Space::kLock;
   std::string key;

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "common/errors.h"
+#include "drivers/lock_logic.h"
 #include "drivers/rate_limiter.h"
 
 namespace arvel::drivers {
@@ -284,16 +285,18 @@ UpstreamCall Translate(const op::Expire& op, const RedisKeys& keys, int64_t now_
 
 UpstreamCall Translate(const op::Acquire& op, const RedisKeys& keys, int64_t now_ms) {
   ExpirySpec ttl = ForTtl(op.ttl_ms, now_ms);
-  return Scripted(ScriptId::kAcquire, {keys.Key(op.space, op.key)},
+  return Scripted(ScriptId::kAcquire,
+                  {keys.Key(op.space, op.key), keys.Key(op.space, FenceKey(op.key))},
                   {op.token, std::move(ttl.mode), std::move(ttl.ms)},
                   [](const redisReply& reply, OpResult& result) {
-                    if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 2) {
+                    if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 3) {
                       return Unexpected(reply);
                     }
                     result.applied = ReplyInteger(*reply.element[0]).value_or(0) != 0;
                     // PEXPIRETIME: -1 no expiry (0 here), -2 gone (cannot be: we just read it).
                     result.expire_at_ms = std::max<int64_t>(
                         0, ReplyInteger(*reply.element[1]).value_or(0));
+                    result.integer = ReplyInteger(*reply.element[2]).value_or(0);
                     return Status::Ok();
                   });
 }

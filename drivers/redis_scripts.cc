@@ -149,7 +149,8 @@ if mode == 'NEVER' and has then redis.call('PERSIST', KEYS[1]) end
 return {1, value}
 )lua";
 
-// ARGV: token, mode ('' | PX | PXAT), ms. Reply: {acquired, the lock's expiry (-1 never)}.
+// KEYS: the lock, its fencing counter. ARGV: token, mode ('' | PX | PXAT), ms.
+// Reply: {acquired, the lock's expiry (-1 never), the new fencing number or ''}.
 constexpr std::string_view kAcquire = R"lua(
 local acquired
 if ARGV[2] == '' then
@@ -158,8 +159,8 @@ else
   acquired = redis.call('SET', KEYS[1], ARGV[1], 'NX', ARGV[2], ARGV[3])
 end
 local at = string.format('%.0f', redis.call('PEXPIRETIME', KEYS[1]))
-if acquired then return {1, at} end
-return {0, at}
+if not acquired then return {0, at, ''} end
+return {1, at, string.format('%.0f', redis.call('INCR', KEYS[2]))}
 )lua";
 
 // ARGV: token. Reply: 1 released / 0.

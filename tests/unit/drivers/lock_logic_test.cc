@@ -140,6 +140,43 @@ TEST(LockLogicTest, TokensAre128RandomBitsInHex) {
   EXPECT_EQ(seen.size(), 1000u);
 }
 
+TEST(LockLogicTest, FencedAcquireAdvancesTheCounterOnlyWhenItAcquires) {
+  KeyUpdate lock = Absent();
+  KeyUpdate counter = Absent();
+  LockAttempt first = TryAcquireFencedLock(lock, counter, "t1", 0, kNow);
+  EXPECT_TRUE(first.acquired);
+  EXPECT_EQ(first.fence, 1);
+  EXPECT_EQ(counter.action, KeyUpdate::Action::kPut);
+  EXPECT_EQ(counter.value, "1");
+  EXPECT_EQ(counter.expire_at_ms, 0);  // never expires
+
+  const Entry held{"t1", 0};
+  const Entry count{"41", 0};
+  KeyUpdate busy = Holding(held);
+  KeyUpdate unchanged = Holding(count);
+  EXPECT_EQ(TryAcquireFencedLock(busy, unchanged, "t2", 0, kNow).fence, 0);
+  EXPECT_EQ(unchanged.action, KeyUpdate::Action::kKeep);
+
+  KeyUpdate free = Absent();
+  KeyUpdate next = Holding(count);
+  EXPECT_EQ(TryAcquireFencedLock(free, next, "t2", 0, kNow).fence, 42);
+  EXPECT_EQ(next.value, "42");
+  EXPECT_EQ(FenceOf(&count), 41);
+  EXPECT_EQ(FenceOf(nullptr), 0);
+}
+
+TEST(LockLogicTest, LockAndCounterKeysNeverMeet) {
+  EXPECT_EQ(LockKey("job"), "job");
+  EXPECT_EQ(LockKey(""), "");
+  EXPECT_EQ(LockKey("\xff" "fjob"), "\xff\xff" "fjob");
+  EXPECT_EQ(FenceKey("job"), "\xff" "fjob");
+  std::set<std::string> keys;
+  for (const char* name : {"job", "\xff" "fjob", "\xff", "\xff\xff", "", "f", "\xff" "f"}) {
+    EXPECT_TRUE(keys.insert(LockKey(name)).second) << name;
+    EXPECT_TRUE(keys.insert(FenceKey(LockKey(name))).second) << name;
+  }
+}
+
 // ---- Through a store
 
 class LockOnStoreTest : public ::testing::Test {
@@ -150,7 +187,7 @@ class LockOnStoreTest : public ::testing::Test {
     store_.Execute(op::Acquire{Space::kLock, std::string(name), std::move(token), ttl_ms},
                    [&](const Status& status, OpResult attempt) {
                      EXPECT_TRUE(status.ok());
-                     result = {attempt.applied, attempt.expire_at_ms};
+                     result = {attempt.applied, attempt.expire_at_ms, attempt.integer};
                      done = true;
                    });
     EXPECT_TRUE(done);
@@ -170,6 +207,17 @@ TEST_F(LockOnStoreTest, ExpiredLockIsFreeWithoutAnyoneRemovingIt) {
   EXPECT_FALSE(Acquire("job", "t2", 1000).acquired);
   clock_.now_ms += 1;  // expired at expire_at: the store counts it absent
   EXPECT_TRUE(Acquire("job", "t2", 1000).acquired);
+}
+
+TEST_F(LockOnStoreTest, FencingNumbersOutliveReleaseAndExpiry) {
+  EXPECT_EQ(Acquire("job", "t1", 1000).fence, 1);
+  EXPECT_EQ(Acquire("job", "t2", 1000).fence, 0);  // held: no number taken
+  GiveBackLock(store_, "job", "t1");
+  EXPECT_EQ(Acquire("job", "t2", 1000).fence, 2);
+  clock_.now_ms += 1000;  // expired
+  EXPECT_EQ(Acquire("job", "t3", 0).fence, 3);
+  EXPECT_EQ(Acquire("other", "t1", 0).fence, 1);
+  EXPECT_EQ(testing::Get(store_, FenceKey("job"), Space::kLock), "3");
 }
 
 TEST_F(LockOnStoreTest, LocksLiveInTheirOwnSpace) {
