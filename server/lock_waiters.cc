@@ -21,6 +21,7 @@
 
 #include "server/connection.h"
 #include "server/server.h"
+#include "server/session_locks.h"
 
 namespace arvel::server {
 
@@ -80,6 +81,14 @@ void LoopTimer::Stop() {
   handle_->fn = nullptr;
 }
 
+void WriteLockGrant(protocol::ReplyWriter& writer, std::string_view token, bool fenced,
+                    int64_t fence) {
+  if (!fenced) return writer.Bulk(token);
+  writer.ArrayHeader(2);
+  writer.Bulk(token);
+  writer.Integer(fence);
+}
+
 // ---- The waiting room
 
 struct LockWaiters::Waiter {
@@ -87,6 +96,8 @@ struct LockWaiters::Waiter {
   uint64_t id = 0;
   std::string token;
   int64_t ttl_ms = 0;
+  bool fenced = false;
+  bool session = false;
   PendingReply reply;
   LoopTimer deadline;  // answers nil when the BLOCK timeout passes
 };
@@ -113,6 +124,8 @@ void LockWaiters::Wait(Request request, PendingReply reply) {
   const uint64_t id = waiter->id = next_waiter_id_++;
   waiter->token = std::move(request.token);
   waiter->ttl_ms = request.ttl_ms;
+  waiter->fenced = request.fenced;
+  waiter->session = request.session;
   waiter->reply = reply;
   waiter->deadline.Start(request.timeout_ms, [this, lock, id] { TimeOut(lock, id); });
   // Set before the first attempt, which may finish the reply (and drop the hook) at once.
@@ -141,7 +154,7 @@ void LockWaiters::Kick(const StoreKey& lock) {
       drivers::op::Acquire{drivers::Space::kLock, lock.key, head.token, head.ttl_ms},
       [this, lock, id = head.id, token = head.token](const Status& status,
                                                      drivers::OpResult result) {
-        OnAttempt(lock, id, token, status, {result.applied, result.expire_at_ms});
+        OnAttempt(lock, id, token, status, {result.applied, result.expire_at_ms, result.integer});
       });
 }
 
@@ -172,9 +185,12 @@ void LockWaiters::OnAttempt(const StoreKey& lock, uint64_t waiter_id, const std:
     return drivers::GiveBackLock(*lock.store, lock.key, token);
   }
   if (head == nullptr) return;
+  if (attempt.acquired && head->session) {
+    server_.session_locks().Add(head->reply.client_id(), *lock.store, lock.key, head->token);
+  }
   head->reply.Finish([&](protocol::ReplyWriter& writer) {
     if (status.ok()) {
-      writer.Bulk(head->token);
+      WriteLockGrant(writer, head->token, head->fenced, attempt.fence);
     } else {
       writer.Error(status.message());
     }

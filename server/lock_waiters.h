@@ -90,6 +90,10 @@ class LoopTimer {
   Handle* handle_;
 };
 
+// The reply to a granted ACQUIRE or BLOCK: the token, or with `fenced` [token, fence].
+void WriteLockGrant(protocol::ReplyWriter& writer, std::string_view token, bool fenced,
+                    int64_t fence);
+
 // ---- The waiting room
 
 class LockWaiters : public drivers::KeyObserver {
@@ -104,11 +108,13 @@ class LockWaiters : public drivers::KeyObserver {
     std::string token;
     int64_t ttl_ms = 0;      // 0 = held until released
     int64_t timeout_ms = 0;  // > 0
+    bool fenced = false;     // reply [token, fence] (LOCK BLOCK … FENCED)
+    bool session = false;    // released when the client goes away (LOCK BLOCK … SESSION)
   };
 
-  // Queues the client behind earlier waiters for the same lock, and finishes `reply` with the
-  // token once it holds the lock, with nil when `timeout_ms` passes first, or with the store's
-  // error. If the client goes away first, it leaves the queue (PendingReply::MarkWaiting) and
+  // Queues the client behind earlier waiters for the same lock (`name` is its kLock key), and
+  // finishes `reply` with the token (and fence) once it holds the lock, with nil when
+  // `timeout_ms` passes first, or with the store's error. If the client goes away first, it leaves the queue (PendingReply::MarkWaiting) and
   // never holds the lock. REQUIRES: `reply` is pending.
   void Wait(Request request, PendingReply reply);
 

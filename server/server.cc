@@ -8,6 +8,7 @@
 #include "server/connection.h"
 #include "server/fill_leases.h"
 #include "server/lock_waiters.h"
+#include "server/session_locks.h"
 
 namespace arvel::server {
 
@@ -48,6 +49,7 @@ Server::Server(config::Config config)
   OpenStores();
   lock_waiters_ = std::make_unique<LockWaiters>(*this);
   fill_leases_ = std::make_unique<FillLeases>(*this);
+  session_locks_ = std::make_unique<SessionLocks>(*this);
 }
 
 Server::~Server() {
@@ -61,6 +63,7 @@ Server::~Server() {
     uv_run(loop_, UV_RUN_DEFAULT);
   }
   for (auto& [id, conn] : clients_) delete conn;
+  session_locks_.reset();
   fill_leases_.reset();  // their timers belong to the loop
   lock_waiters_.reset();
   uv_loop_close(loop_);

@@ -22,6 +22,7 @@ namespace arvel::server {
 class Connection;
 class FillLeases;
 class LockWaiters;
+class SessionLocks;
 
 struct ServerStats {
   int64_t start_ms = 0;
@@ -92,7 +93,7 @@ class Server {
   void ScheduleFlush(uint64_t client_id);
 
   WatchRegistry& watches() { return watches_; }
-  // Called with the id of every client that goes away (lease hand-over, lock waiters).
+  // Called with the id of every client that goes away (lease hand-over, session locks).
   void AddCloseListener(std::function<void(uint64_t client_id)> listener) {
     close_listeners_.push_back(std::move(listener));
   }
@@ -102,6 +103,8 @@ class Server {
   FillLeases& fill_leases() { return *fill_leases_; }
   const LockWaiters& lock_waiters() const { return *lock_waiters_; }
   const FillLeases& fill_leases() const { return *fill_leases_; }
+  // Locks taken with SESSION, released when their client goes away (server/session_locks.h).
+  SessionLocks& session_locks() { return *session_locks_; }
   bool shutting_down() const { return shutting_down_; }
 
  private:
@@ -146,6 +149,7 @@ class Server {
   std::vector<std::function<void(uint64_t)>> close_listeners_;
   std::unique_ptr<LockWaiters> lock_waiters_;
   std::unique_ptr<FillLeases> fill_leases_;
+  std::unique_ptr<SessionLocks> session_locks_;
   ServerStats stats_;
 };
 

@@ -1,4 +1,5 @@
-// LOCK ACQUIRE | BLOCK | RELEASE | EXTEND | FORCERELEASE | OWNER | HELP (SPEC §4, Atomic locks):
+// LOCK ACQUIRE | BLOCK | RELEASE | EXTEND | FORCERELEASE | OWNER | FENCE | HELP (SPEC §4, Atomic
+// locks):
 // Laravel's atomic locks, kept in Space::kLock of the connection's current store (lock `x` never
 // collides with key `x`). Every decision is one atomic store Update (drivers/lock_logic.h), so
 // mutual exclusion holds on every driver; LOCK BLOCK parks the client in the server's
@@ -12,7 +13,15 @@
 //   answers a blocking command inside MULTI as if it timed out at once).
 // - Acquiring a lock that is held fails even for the same owner token (Laravel's acquire()).
 // - The null store keeps nothing and grants every lock, as Laravel's NoLock: ACQUIRE and BLOCK
-//   answer the token, RELEASE, EXTEND and FORCERELEASE answer :1, OWNER nil. Logged once.
+//   answer the token, RELEASE, EXTEND and FORCERELEASE answer :1, OWNER and FENCE nil. Logged
+//   once. Its fencing numbers come from one counter of the daemon (never a record), so they
+//   still grow with every acquisition of a name — until the daemon restarts.
+// - Options after the positional arguments, in any order: OWNER token, SESSION, FENCED.
+// - Every acquisition advances the lock's fencing counter, FENCED or not, so that LOCK FENCE can
+//   answer for any holder (drivers/lock_logic.h).
+// - SESSION locks (server/session_locks.h) are forgotten by any client's RELEASE with their
+//   token and by FORCERELEASE; a lock that merely expires stays on the list, and is released on
+//   close only if its token holds it again.
 
 #include <spdlog/spdlog.h>
 
@@ -38,6 +47,7 @@
 #include "server/connection.h"
 #include "server/lock_waiters.h"
 #include "server/server.h"
+#include "server/session_locks.h"
 
 namespace arvel::server {
 
@@ -80,102 +90,143 @@ int64_t ParseTimeout(ArgumentParser& args) {
   return 0;
 }
 
-// [OWNER token]: the token given, or nullopt when the server should make one.
-std::optional<std::string> ParseOwner(ArgumentParser& args) {
-  if (!args.Flag("OWNER")) return std::nullopt;
-  const std::string_view token = args.Next();
-  if (args.ok() && token.empty()) args.Fail(errors::kEmptyOwner);
-  return std::string(token);
+// The options after ACQUIRE's and BLOCK's positional arguments.
+struct AcquireOptions {
+  std::optional<std::string> owner;  // nullopt: the server makes a token
+  bool session = false;
+  bool fenced = false;
+};
+
+// [OWNER token] [SESSION] [FENCED], in any order.
+AcquireOptions ParseAcquireOptions(ArgumentParser& args) {
+  AcquireOptions options;
+  while (args.ok() && args.HasNext()) {
+    if (args.Flag("SESSION")) {
+      options.session = true;
+    } else if (args.Flag("FENCED")) {
+      options.fenced = true;
+    } else if (args.Flag("OWNER")) {
+      const std::string_view token = args.Next();
+      if (args.ok() && token.empty()) args.Fail(errors::kEmptyOwner);
+      options.owner = std::string(token);
+    } else {
+      args.Fail(errors::kSyntax);
+    }
+  }
+  return options;
 }
 
-// One acquire attempt, answered with the token or nil. A lock taken for a client that went away
-// meanwhile is given back: nobody else knows its token.
-void TryOnce(CommandContext& ctx, std::string_view name, std::string token, int64_t ttl_ms) {
+// The null store's fencing numbers: one counter of the daemon for every name.
+int64_t NextNullFence() {
+  static std::atomic<int64_t> last{0};
+  return ++last;
+}
+
+// One acquire attempt, answered with the token (and fence) or nil. A lock taken for a client
+// that went away meanwhile is given back: nobody else knows its token.
+void TryOnce(CommandContext& ctx, std::string key, std::string token, int64_t ttl_ms,
+             const AcquireOptions& options) {
   drivers::Store* store = &ctx.store();
   store->Execute(
-      drivers::op::Acquire{Space::kLock, std::string(name), token, ttl_ms},
-      [pending = ctx.Suspend(), store, name = std::string(name), token](
+      drivers::op::Acquire{Space::kLock, key, token, ttl_ms},
+      [pending = ctx.Suspend(), server = &ctx.server(), store, key, token, options](
           const Status& status, drivers::OpResult attempt) mutable {
         if (attempt.applied && !pending.alive()) {
-          return drivers::GiveBackLock(*store, name, std::move(token));
+          return drivers::GiveBackLock(*store, key, std::move(token));
+        }
+        if (attempt.applied && options.session) {
+          server->session_locks().Add(pending.client_id(), *store, key, token);
         }
         FinishWith(pending, status, [&](protocol::ReplyWriter& writer) {
-          if (attempt.applied) {
-            writer.Bulk(token);
-          } else {
-            writer.Null();
-          }
+          if (!attempt.applied) return writer.Null();
+          WriteLockGrant(writer, token, options.fenced, attempt.integer);
         });
       });
 }
 
-// ACQUIRE name ttl [OWNER token] and BLOCK name ttl timeout [OWNER token].
+// ACQUIRE name ttl [options] and BLOCK name ttl timeout [options].
 void Acquire(CommandContext& ctx, ArgumentParser& args, bool block) {
-  const std::string_view name = args.Next();
+  const std::string key = drivers::LockKey(args.Next());
   const int64_t ttl_ms = ParseTtl(args);
   const int64_t timeout_ms = block ? ParseTimeout(args) : 0;
-  std::optional<std::string> token = ParseOwner(args);
+  AcquireOptions options = ParseAcquireOptions(args);
   if (!args.Finish(ctx)) return;
-  if (!token) token = drivers::NewLockToken();
+  std::optional<std::string> token = options.owner ? options.owner : drivers::NewLockToken();
   if (!token) return ctx.reply().Error(errors::kNoLockToken);
   drivers::Store& store = ctx.store();
   if (IsNullStore(store)) {
     WarnNullLocksOnce(store);
-    return ctx.reply().Bulk(*token);
+    return WriteLockGrant(ctx.reply(), *token, options.fenced, NextNullFence());
   }
   if (timeout_ms == 0 || ctx.conn().in_transaction()) {
-    return TryOnce(ctx, name, std::move(*token), ttl_ms);
+    return TryOnce(ctx, key, std::move(*token), ttl_ms, options);
   }
-  ctx.server().lock_waiters().Wait(
-      {&store, std::string(name), std::move(*token), ttl_ms, timeout_ms}, ctx.Suspend());
+  ctx.server().lock_waiters().Wait({&store, key, std::move(*token), ttl_ms, timeout_ms,
+                                    options.fenced, options.session},
+                                   ctx.Suspend());
 }
 
 void AcquireNow(CommandContext& ctx, ArgumentParser& args) { Acquire(ctx, args, false); }
 void Block(CommandContext& ctx, ArgumentParser& args) { Acquire(ctx, args, true); }
 
 void Release(CommandContext& ctx, ArgumentParser& args) {
-  const std::string_view name = args.Next();
+  const std::string key = drivers::LockKey(args.Next());
   const std::string_view token = args.Next();
   if (!args.Finish(ctx)) return;
   if (IsNullStore(ctx.store())) return ctx.reply().Integer(1);
-  ExecuteAndReply(ctx, drivers::op::ReleaseIf{Space::kLock, std::string(name), std::string(token)},
+  ctx.server().session_locks().Forget(ctx.store(), key, token);
+  ExecuteAndReply(ctx, drivers::op::ReleaseIf{Space::kLock, key, std::string(token)},
                   ReplyApplied);
 }
 
 void Extend(CommandContext& ctx, ArgumentParser& args) {
-  const std::string_view name = args.Next();
+  const std::string key = drivers::LockKey(args.Next());
   const std::string_view token = args.Next();
   const int64_t ttl_ms = ParseTtl(args);
   if (!args.Finish(ctx)) return;
   if (IsNullStore(ctx.store())) return ctx.reply().Integer(1);
-  ExecuteAndReply(
-      ctx, drivers::op::ExtendIf{Space::kLock, std::string(name), std::string(token), ttl_ms},
-      ReplyApplied);
+  ExecuteAndReply(ctx, drivers::op::ExtendIf{Space::kLock, key, std::string(token), ttl_ms},
+                  ReplyApplied);
 }
 
 void ForceRelease(CommandContext& ctx, ArgumentParser& args) {
-  const std::string_view name = args.Next();
+  const std::string key = drivers::LockKey(args.Next());
   if (!args.Finish(ctx)) return;
   if (IsNullStore(ctx.store())) return ctx.reply().Integer(1);
-  ExecuteAndReply(ctx, drivers::op::Delete{Space::kLock, {std::string(name)}}, ReplyInteger);
+  ctx.server().session_locks().Forget(ctx.store(), key, {});
+  ExecuteAndReply(ctx, drivers::op::Delete{Space::kLock, {key}}, ReplyInteger);
 }
 
 void Owner(CommandContext& ctx, ArgumentParser& args) {
-  const std::string_view name = args.Next();
+  const std::string key = drivers::LockKey(args.Next());
   if (!args.Finish(ctx)) return;
-  ReadAndReply(ctx, Space::kLock, name,
+  ReadAndReply(ctx, Space::kLock, key,
                [](protocol::ReplyWriter& writer, std::span<const drivers::Entry* const> entries) {
                  if (entries[0] == nullptr) return writer.Null();
                  writer.Bulk(entries[0]->value);
                });
 }
 
+// The lock and its counter in one read: while the lock is held, the counter is its holder's.
+void Fence(CommandContext& ctx, ArgumentParser& args) {
+  const std::string key = drivers::LockKey(args.Next());
+  if (!args.Finish(ctx)) return;
+  const std::string counter = drivers::FenceKey(key);
+  const std::string_view keys[] = {key, counter};
+  ReadAndReply(ctx, Space::kLock, keys,
+               [](protocol::ReplyWriter& writer, std::span<const drivers::Entry* const> entries) {
+                 if (entries[0] == nullptr) return writer.Null();
+                 writer.Integer(drivers::FenceOf(entries[1]));
+               });
+}
+
 void Help(CommandContext& ctx, ArgumentParser&) {
   static constexpr std::string_view kLines[] = {
       "LOCK <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-      "ACQUIRE <name> <ttl> [OWNER <token>]",
+      "ACQUIRE <name> <ttl> [OWNER <token>] [SESSION] [FENCED]",
       "    Take the lock for ttl seconds (0 = until released): its owner token, or nil if held.",
-      "BLOCK <name> <ttl> <timeout> [OWNER <token>]",
+      "    SESSION: released when this connection closes. FENCED: reply [token, fence].",
+      "BLOCK <name> <ttl> <timeout> [OWNER <token>] [SESSION] [FENCED]",
       "    Wait up to timeout seconds for the lock, first come first served: token or nil.",
       "RELEASE <name> <token>",
       "    Release the lock if token owns it: 1, else 0.",
@@ -185,6 +236,8 @@ void Help(CommandContext& ctx, ArgumentParser&) {
       "    Release the lock whoever owns it: 1 if it was held, else 0.",
       "OWNER <name>",
       "    The owner token of the lock, or nil if it is free.",
+      "FENCE <name>",
+      "    The holder's fencing number (grows with every acquisition), or nil if it is free.",
   };
   ctx.reply().ArrayHeader(std::size(kLines));
   for (std::string_view line : kLines) ctx.reply().Simple(line);
@@ -192,12 +245,13 @@ void Help(CommandContext& ctx, ArgumentParser&) {
 
 using LockSubcommand = Subcommand<void (*)(CommandContext&, ArgumentParser&)>;
 constexpr LockSubcommand kSubcommands[] = {
-    {"acquire", 4, 6, AcquireNow},
-    {"block", 5, 7, Block},
+    {"acquire", 4, 8, AcquireNow},
+    {"block", 5, 9, Block},
     {"release", 4, 4, Release},
     {"extend", 5, 5, Extend},
     {"forcerelease", 3, 3, ForceRelease},
     {"owner", 3, 3, Owner},
+    {"fence", 3, 3, Fence},
     {"help", 2, 2, Help},
 };
 
@@ -213,9 +267,10 @@ void Lock(CommandContext& ctx) {
 void RegisterLockCommands(CommandTable& table) {
   table.Register({"lock", -2, kWrite | kBlocking, 0, 0, 0, Lock, "cache",
                   "Atomic locks: take, wait for, release, extend or inspect a named lock.",
-                  "ACQUIRE name ttl [OWNER token] | BLOCK name ttl timeout [OWNER token] | "
+                  "ACQUIRE name ttl [OWNER token] [SESSION] [FENCED] | "
+                  "BLOCK name ttl timeout [OWNER token] [SESSION] [FENCED] | "
                   "RELEASE name token | EXTEND name token ttl | FORCERELEASE name | OWNER name | "
-                  "HELP"});
+                  "FENCE name | HELP"});
 }
 
 }  // namespace arvel::server

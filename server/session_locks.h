@@ -1,0 +1,53 @@
+#pragma once
+// LOCK ACQUIRE / BLOCK … SESSION: locks given back the moment the connection that took them goes
+// away, so a crashed worker's lock is free at once rather than when its TTL runs out. The lock
+// itself is an ordinary kLock record; this registry only remembers, per client, which ones to
+// release, and releases each with a compare-and-delete of its token (op::ReleaseIf) — an
+// ordinary write, so LOCK BLOCK waiters of this daemon wake as after any LOCK RELEASE, and
+// those of other daemons as their store tells them. A daemon that dies without closing its
+// connections (kill -9) releases nothing: its session locks end with their TTL.
+// Everything runs on the loop thread.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "drivers/store.h"
+#include "server/lock_waiters.h"
+
+namespace arvel::server {
+
+class Server;
+
+class SessionLocks {
+ public:
+  // Subscribes to clients going away.
+  explicit SessionLocks(Server& server);
+
+  // `client_id` took lock `key` (its kLock key) of `store` for `token` with SESSION.
+  void Add(uint64_t client_id, drivers::Store& store, std::string key, std::string token);
+  // LOCK RELEASE of `key` with `token` — or, with `token` empty, LOCK FORCERELEASE — by any
+  // client: the lock is no longer the session's to give back (the token may even come back later
+  // without SESSION, and must then not be released on close).
+  void Forget(const drivers::Store& store, std::string_view key, std::string_view token);
+
+  // Session locks held by clients of this daemon.
+  size_t held() const { return held_; }
+
+ private:
+  struct Held {
+    StoreKey lock;
+    std::string token;
+  };
+
+  void ClientGone(uint64_t client_id);
+
+  Server& server_;
+  absl::flat_hash_map<uint64_t, std::vector<Held>> held_by_;  // by client
+  StoreKeyMap<std::vector<uint64_t>> holders_;                // clients with an entry, by lock
+  size_t held_ = 0;
+};
+
+}  // namespace arvel::server
