@@ -36,7 +36,9 @@
 // Tests then run as Database/StoreConformanceTest.<Test>/sqlite. `dir` is a fresh directory the
 // store may use, removed after the test; the server listens on 127.0.0.1 on an ephemeral port.
 // The setup's `extra_settle_ms` lets a driver whose expiry is coarser wait a little longer in
-// the expiry tests (0 for every local driver).
+// the expiry tests (0 for every local driver). `shared` says that the store outlives its daemon
+// and is shared by another daemon with the same configuration (every driver but array): the
+// tests that restart the daemon or start a second one run only then.
 
 #include <gtest/gtest.h>
 
@@ -60,6 +62,8 @@ struct StoreSetup {
   std::function<std::string()> skip_reason;
   // Optional: milliseconds added to the waits of the expiry tests.
   int extra_settle_ms = 0;
+  // The store survives a restart of its daemon and is shared by daemons with its configuration.
+  bool shared = true;
 };
 
 // How GoogleTest prints a setup in failure messages.
@@ -79,14 +83,20 @@ class StoreConformanceTest : public ::testing::TestWithParam<StoreSetup> {
   // Runs one command on the main client: its reply, or its Text (server_fixture.h).
   Reply Command(const std::vector<std::string>& args) { return client_->Command(args); }
   std::string Run(const std::vector<std::string>& args) { return Text(Command(args)); }
+  Client& client() { return *client_; }
   ServerFixture& server() { return *server_; }
   Client Connect() { return server_->Connect(); }
   const std::string& dir() const { return dir_; }
+  // Stops the daemon and starts a new one on the same configuration (the main client reconnects).
+  void Restart();
+  // Another daemon on the same configuration: on a `shared` setup, it uses the same store.
+  std::unique_ptr<ServerFixture> AnotherDaemon() const;
   // Milliseconds to wait for an expiry of `ms` to have happened, for this driver.
   int Settle(int ms) const { return ms + GetParam().extra_settle_ms; }
 
  private:
   std::string dir_;
+  std::string config_text_;
   std::unique_ptr<ServerFixture> server_;
   std::unique_ptr<Client> client_;
 };

@@ -52,16 +52,32 @@ void StoreConformanceTest::SetUp() {
     if (!reason.empty()) GTEST_SKIP() << reason;
   }
   dir_ = MakeTempDir();
+  config_text_ = setup.config(dir_) + std::string(kSideStore);
+  Restart();
+  if (HasFatalFailure()) return;
+  ASSERT_EQ(Run({"PING"}), "+PONG");
+}
+
+void StoreConformanceTest::Restart() {
+  client_.reset();
+  server_.reset();
   config::CommandLine line;
   line.port = 0;
-  std::string text = setup.config(dir_) + std::string(kSideStore);
   // One daemon per test: the shared drivers' stores are declared this daemon's alone, so
   // MULTI/EXEC and WATCH keep their Redis meaning (shared_transactions_test.cc covers `many`).
-  auto config = config::LoadConfigText(text, "conformance.toml", line, {{"CACHE_DAEMONS", "one"}});
-  ASSERT_TRUE(config.ok()) << config.status().message() << "\n" << text;
+  auto config =
+      config::LoadConfigText(config_text_, "conformance.toml", line, {{"CACHE_DAEMONS", "one"}});
+  ASSERT_TRUE(config.ok()) << config.status().message() << "\n" << config_text_;
   server_ = std::make_unique<ServerFixture>(*config);
   client_ = std::make_unique<Client>(server_->Connect());
-  ASSERT_EQ(Run({"PING"}), "+PONG");
+}
+
+std::unique_ptr<ServerFixture> StoreConformanceTest::AnotherDaemon() const {
+  config::CommandLine line;
+  line.port = 0;
+  auto config = config::LoadConfigText(config_text_, "conformance.toml", line, {});
+  if (!config.ok()) throw std::runtime_error(config.status().message());
+  return std::make_unique<ServerFixture>(*config);
 }
 
 void StoreConformanceTest::TearDown() {
@@ -513,6 +529,179 @@ TEST_P(StoreConformanceTest, OneLockHolderAmongClients) {
   EXPECT_EQ(granted.load(), 1);
 }
 
+// The fencing number of a FENCED grant ([token, fence]); -1 for any other reply.
+long long FenceOf(const Reply& grant) {
+  if (grant.type != REDIS_REPLY_ARRAY || grant.elements.size() != 2) return -1;
+  if (grant.elements[1].type != REDIS_REPLY_INTEGER) return -1;
+  return grant.elements[1].integer;
+}
+
+TEST_P(StoreConformanceTest, FencingNumbersGrowWithEveryAcquisition) {
+  Reply first = Command({"LOCK", "ACQUIRE", "ledger", "60", "FENCED"});
+  ASSERT_EQ(first.type, REDIS_REPLY_ARRAY) << Text(first);
+  ASSERT_EQ(first.elements.size(), 2u);
+  const std::string token = first.elements[0].str;
+  EXPECT_EQ(token.size(), 32u);
+  const long long f1 = FenceOf(first);
+  EXPECT_GE(f1, 1);
+  EXPECT_EQ(Run({"LOCK", "FENCE", "ledger"}), ":" + std::to_string(f1));
+  EXPECT_EQ(Run({"LOCK", "ACQUIRE", "ledger", "60", "FENCED"}), "(nil)");
+  EXPECT_EQ(Run({"LOCK", "FENCE", "ledger"}), ":" + std::to_string(f1));  // a refusal takes none
+  EXPECT_EQ(Run({"LOCK", "RELEASE", "ledger", token}), ":1");
+  EXPECT_EQ(Run({"LOCK", "FENCE", "ledger"}), "(nil)");
+  // Options in any order; the number survives RELEASE and FORCERELEASE.
+  EXPECT_EQ(Run({"LOCK", "ACQUIRE", "ledger", "60", "FENCED", "OWNER", "w2"}),
+            "[$w2, :" + std::to_string(f1 + 1) + "]");
+  EXPECT_EQ(Run({"LOCK", "FORCERELEASE", "ledger"}), ":1");
+  // An acquisition without FENCED takes a number too, which LOCK FENCE tells.
+  EXPECT_EQ(Run({"LOCK", "ACQUIRE", "ledger", "60", "OWNER", "w3"}), "$w3");
+  EXPECT_EQ(Run({"LOCK", "FENCE", "ledger"}), ":" + std::to_string(f1 + 2));
+  EXPECT_EQ(Run({"LOCK", "OWNER", "ledger"}), "$w3");
+  EXPECT_EQ(Run({"LOCK", "RELEASE", "ledger", "w3"}), ":1");
+  EXPECT_EQ(FenceOf(Command({"LOCK", "ACQUIRE", "ledger", "0", "OWNER", "w4", "FENCED"})), f1 + 3);
+  // Each name counts for itself; nothing of it shows among the keys.
+  EXPECT_EQ(Run({"LOCK", "FENCE", "other"}), "(nil)");
+  EXPECT_EQ(FenceOf(Command({"LOCK", "ACQUIRE", "other", "60", "FENCED"})), 1);
+  EXPECT_EQ(Run({"DBSIZE"}), ":0");
+  EXPECT_EQ(Run({"LOCK", "ACQUIRE", "ledger", "60", "BOGUS"}), "-ERR syntax error");
+}
+
+TEST_P(StoreConformanceTest, NoLockNameReachesAFencingCounter) {
+  // Whatever bytes a name has, its lock and its counter stay apart from every other name's.
+  const std::string names[] = {"job", "\xff" "fjob", "\xff", "\xff\xff" "fjob", ""};
+  for (const std::string& name : names) {
+    EXPECT_EQ(FenceOf(Command({"LOCK", "ACQUIRE", name, "60", "OWNER", "t", "FENCED"})), 1)
+        << Text(Command({"LOCK", "OWNER", name}));
+  }
+  for (const std::string& name : names) {
+    EXPECT_EQ(Run({"LOCK", "OWNER", name}), "$t");
+    EXPECT_EQ(Run({"LOCK", "FENCE", name}), ":1");
+  }
+}
+
+TEST_P(StoreConformanceTest, BlockFencedGetsTheNextNumber) {
+  const long long held = FenceOf(Command({"LOCK", "ACQUIRE", "queue", "60", "OWNER", "a", "FENCED"}));
+  ASSERT_GE(held, 1);
+  EXPECT_EQ(Run({"LOCK", "BLOCK", "queue", "60", "0", "FENCED"}), "(nil)");
+  auto waiter = std::async(std::launch::async, [port = server().port()] {
+    Client client(port);
+    return client.Command({"LOCK", "BLOCK", "queue", "60", "5", "OWNER", "b", "FENCED"});
+  });
+  WaitForBlocked(client(), 1);
+  EXPECT_EQ(Run({"LOCK", "RELEASE", "queue", "a"}), ":1");
+  ASSERT_EQ(waiter.wait_for(milliseconds(5000)), std::future_status::ready);
+  EXPECT_EQ(Text(waiter.get()), "[$b, :" + std::to_string(held + 1) + "]");
+  EXPECT_EQ(Run({"LOCK", "FENCE", "queue"}), ":" + std::to_string(held + 1));
+}
+
+TEST_P(StoreConformanceTest, SessionLockIsFreeOnceItsClientCloses) {
+  auto holder = std::make_unique<Client>(Connect());
+  ASSERT_EQ(Text(holder->Command({"LOCK", "ACQUIRE", "nightly", "60", "SESSION", "OWNER", "w1"})),
+            "$w1");
+  auto waiter = std::async(std::launch::async, [port = server().port()] {
+    Client client(port);
+    return Text(client.Command({"LOCK", "BLOCK", "nightly", "60", "5", "OWNER", "w2"}));
+  });
+  WaitForBlocked(client(), 1);
+  EXPECT_EQ(Run({"LOCK", "OWNER", "nightly"}), "$w1");
+  const auto closed = std::chrono::steady_clock::now();
+  holder.reset();
+  // The waiter gets the lock as soon as the holder's connection is gone, not after its TTL.
+  ASSERT_EQ(waiter.wait_for(milliseconds(5000)), std::future_status::ready);
+  EXPECT_LT(MillisSince(closed), 100);
+  EXPECT_EQ(waiter.get(), "$w2");
+  EXPECT_EQ(Run({"LOCK", "OWNER", "nightly"}), "$w2");
+}
+
+TEST_P(StoreConformanceTest, SessionLockWithNoWaiterIsFreeWithin100Ms) {
+  auto holder = std::make_unique<Client>(Connect());
+  ASSERT_EQ(FenceOf(holder->Command({"LOCK", "BLOCK", "report", "0", "1", "SESSION", "FENCED"})),
+            1);
+  const auto closed = std::chrono::steady_clock::now();
+  holder.reset();
+  std::string owner;
+  while ((owner = Run({"LOCK", "OWNER", "report"})) != "(nil)" && MillisSince(closed) < 2000) {
+    std::this_thread::sleep_for(milliseconds(1));  // poll: the close is the server's to notice
+  }
+  EXPECT_EQ(owner, "(nil)");
+  EXPECT_LT(MillisSince(closed), 100);
+}
+
+TEST_P(StoreConformanceTest, ReleasedSessionLockIsForgotten) {
+  auto holder = std::make_unique<Client>(Connect());
+  ASSERT_EQ(Text(holder->Command({"LOCK", "ACQUIRE", "batch", "60", "OWNER", "w1", "SESSION"})),
+            "$w1");
+  EXPECT_EQ(Text(holder->Command({"LOCK", "RELEASE", "batch", "w1"})), ":1");
+  ASSERT_EQ(Text(holder->Command({"LOCK", "ACQUIRE", "forced", "60", "OWNER", "w1", "SESSION"})),
+            "$w1");
+  EXPECT_EQ(Run({"LOCK", "FORCERELEASE", "forced"}), ":1");
+  // The same token takes both locks again, without SESSION: closing must not free them.
+  EXPECT_EQ(Run({"LOCK", "ACQUIRE", "batch", "60", "OWNER", "w1"}), "$w1");
+  EXPECT_EQ(Run({"LOCK", "ACQUIRE", "forced", "60", "OWNER", "w1"}), "$w1");
+  holder.reset();
+  while (InfoField(client(), "clients", "connected_clients") > 1) {
+    std::this_thread::sleep_for(milliseconds(1));  // until the server has seen the close
+  }
+  // Time for a release the close might have sent to land.
+  std::this_thread::sleep_for(milliseconds(100));
+  EXPECT_EQ(Run({"LOCK", "OWNER", "batch"}), "$w1");
+  EXPECT_EQ(Run({"LOCK", "OWNER", "forced"}), "$w1");
+}
+
+TEST_P(StoreConformanceTest, FencingNumbersSurviveARestart) {
+  if (!GetParam().shared) GTEST_SKIP() << "the store ends with its daemon";
+  const long long before = FenceOf(Command({"LOCK", "ACQUIRE", "ledger", "60", "FENCED"}));
+  ASSERT_GE(before, 1);
+  EXPECT_EQ(Run({"LOCK", "FORCERELEASE", "ledger"}), ":1");
+  ASSERT_NO_FATAL_FAILURE(Restart());
+  EXPECT_EQ(FenceOf(Command({"LOCK", "ACQUIRE", "ledger", "60", "FENCED"})), before + 1);
+}
+
+TEST_P(StoreConformanceTest, FencingNumbersInterleaveAcrossDaemons) {
+  if (!GetParam().shared) GTEST_SKIP() << "no other daemon shares the store";
+  std::unique_ptr<ServerFixture> other = AnotherDaemon();
+  Client there = other->Connect();
+  long long last = 0;
+  for (int i = 0; i < 10; ++i) {
+    // Alternating daemons, so each number must account for the other daemon's acquisitions.
+    Client& client = i % 2 == 0 ? this->client() : there;
+    const Reply grant = client.Command({"LOCK", "ACQUIRE", "shared", "60", "FENCED"});
+    const long long fence = FenceOf(grant);
+    ASSERT_EQ(fence, last + 1) << "acquisition " << i << ": " << Text(grant);
+    ASSERT_EQ(Text(client.Command({"LOCK", "RELEASE", "shared", grant.elements[0].str})), ":1");
+    last = fence;
+  }
+  // Concurrent acquisitions through both daemons still get distinct, growing numbers.
+  std::vector<long long> seen[2];
+  std::vector<std::thread> threads;
+  for (int d = 0; d < 2; ++d) {
+    threads.emplace_back([&, d, port = d == 0 ? server().port() : other->port()] {
+      Client client(port);
+      const auto start = std::chrono::steady_clock::now();
+      while (seen[d].size() < 20 && MillisSince(start) < 20000) {
+        const Reply grant = client.Command({"LOCK", "ACQUIRE", "shared", "60", "FENCED"});
+        if (grant.type == REDIS_REPLY_ARRAY) {
+          seen[d].push_back(FenceOf(grant));
+          client.Command({"LOCK", "RELEASE", "shared", grant.elements[0].str});
+        }
+        // Leaves the other daemon's client a chance between our turns.
+        std::this_thread::sleep_for(milliseconds(1));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<long long> all;
+  for (const auto& numbers : seen) {
+    for (size_t i = 0; i < numbers.size(); ++i) {
+      EXPECT_GT(numbers[i], last);
+      if (i > 0) EXPECT_GT(numbers[i], numbers[i - 1]);
+      all.insert(numbers[i]);
+    }
+  }
+  EXPECT_EQ(all.size(), 40u);
+  EXPECT_EQ(*all.rbegin(), last + 40);
+}
+
 TEST_P(StoreConformanceTest, Throttle) {
   EXPECT_EQ(Run({"THROTTLE", "ATTEMPT", "login", "2", "60"}), ":1");
   EXPECT_EQ(Run({"THROTTLE", "ATTEMPT", "login", "2", "60"}), ":1");
@@ -578,6 +767,7 @@ StoreSetup ArraySetup() {
   setup.config = [](const std::string&) {
     return "default = \"memory\"\n[stores.memory]\ndriver = \"array\"\n"s;
   };
+  setup.shared = false;
   return setup;
 }
 

@@ -199,6 +199,24 @@ TEST(IntrospectionCommandsTest, DocsOfContainersListSubcommands) {
   EXPECT_EQ(Hint(Docs(c, "assert|missing")), "key");
 }
 
+TEST(IntrospectionCommandsTest, DocsOfLockShowItsOptionsAndFence) {
+  ServerFixture server;
+  Client c = server.Connect();
+  Reply lock = Docs(c, "lock");
+  EXPECT_EQ(Hint(lock), "ACQUIRE|BLOCK|RELEASE|EXTEND|FORCERELEASE|OWNER|FENCE|HELP");
+  const Reply* subcommands = Get(lock, "subcommands");
+  ASSERT_NE(subcommands, nullptr);
+  const Reply* acquire = Get(*subcommands, "lock|acquire");
+  const Reply* block = Get(*subcommands, "lock|block");
+  const Reply* fence = Get(*subcommands, "lock|fence");
+  ASSERT_NE(acquire, nullptr);
+  ASSERT_NE(block, nullptr);
+  ASSERT_NE(fence, nullptr);
+  EXPECT_EQ(Hint(*acquire), "name ttl [OWNER token] [SESSION] [FENCED]");
+  EXPECT_EQ(Hint(*block), "name ttl timeout [OWNER token] [SESSION] [FENCED]");
+  EXPECT_EQ(Hint(*fence), "name");
+}
+
 TEST(IntrospectionCommandsTest, DocsForEveryCommandRenderAsRedisCliWould) {
   ServerFixture server;
   Client c = server.Connect();

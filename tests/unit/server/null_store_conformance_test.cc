@@ -76,5 +76,20 @@ TEST_F(NullStoreConformanceTest, LocksAreAlwaysGrantedAndThrottlesNeverCount) {
   EXPECT_EQ(Run({"THROTTLE", "ATTEMPTS", "api"}), ":0");
 }
 
+TEST_F(NullStoreConformanceTest, FencedGrantsStillGrowAndNothingIsHeld) {
+  // Nothing is kept, but a fence must never go backwards: one counter of the daemon.
+  const Reply first = client_.Command({"LOCK", "ACQUIRE", "job", "10", "OWNER", "a", "FENCED"});
+  ASSERT_EQ(first.type, REDIS_REPLY_ARRAY) << Text(first);
+  ASSERT_EQ(first.elements.size(), 2u);
+  EXPECT_EQ(Text(first.elements[0]), "$a");
+  const long long fence = first.elements[1].integer;
+  EXPECT_EQ(Run({"LOCK", "ACQUIRE", "job", "10", "OWNER", "b", "SESSION", "FENCED"}),
+            "[$b, :" + std::to_string(fence + 1) + "]");
+  EXPECT_EQ(Run({"LOCK", "BLOCK", "job", "10", "1", "FENCED", "OWNER", "c"}),
+            "[$c, :" + std::to_string(fence + 2) + "]");
+  EXPECT_EQ(Run({"LOCK", "FENCE", "job"}), "(nil)");
+  EXPECT_EQ(Run({"LOCK", "OWNER", "job"}), "(nil)");
+}
+
 }  // namespace
 }  // namespace arvel::testing
