@@ -18,12 +18,14 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "config/config.h"
 #include "drivers/database_store.h"
+#include "drivers/lock_logic.h"
 #include "drivers/postgres_store.h"
 #include "drivers/store.h"
 #include "tests/unit/drivers/store_test_util.h"
@@ -174,22 +176,27 @@ TEST_F(PostgresChannelTest, OtherStoresHearOfWritesOnceAndOnlyTheirPrefix) {
   Execute(writer, op::Acquire{Space::kLock, "job", "token", 60'000});
   Execute(writer, op::Increment{Space::kThrottle, "counter", 1, {}});  // not announced
   Execute(writer, op::Delete{Space::kData, {"plain"}, {}});
-  ASSERT_TRUE(RunUntil([&] { return theirs.events.size() >= 4; }));
+  ASSERT_TRUE(RunUntil([&] { return theirs.events.size() >= 5; }));
   bool flushed = false;
   writer.Flush([&](const Status& status) { flushed = status.ok(); });
   ASSERT_TRUE(RunUntil([&] { return flushed; }));
-  ASSERT_TRUE(RunUntil([&] { return theirs.events.size() >= 5; }));
+  ASSERT_TRUE(RunUntil([&] { return theirs.events.size() >= 6; }));
   Settle();
 
-  ASSERT_EQ(theirs.events.size(), 5u);
+  ASSERT_EQ(theirs.events.size(), 6u);
   EXPECT_EQ(theirs.events[0].key, "plain");
   EXPECT_EQ(theirs.events[1].key, binary);
-  EXPECT_EQ(theirs.events[2].space, Space::kLock);
-  EXPECT_EQ(theirs.events[2].key, "job");
-  EXPECT_EQ(theirs.events[3].key, "plain");
-  EXPECT_TRUE(theirs.events[4].all);
+  // The acquisition wrote the lock and its fencing counter.
+  std::set<std::string> lock_keys;
+  for (int i : {2, 3}) {
+    EXPECT_EQ(theirs.events[i].space, Space::kLock);
+    lock_keys.insert(theirs.events[i].key);
+  }
+  EXPECT_EQ(lock_keys, (std::set<std::string>{"job", FenceKey("job")}));
+  EXPECT_EQ(theirs.events[4].key, "plain");
+  EXPECT_TRUE(theirs.events[5].all);
   // The writer's observer heard of each write once, from the write itself.
-  EXPECT_EQ(mine.events.size(), 6u);
+  EXPECT_EQ(mine.events.size(), 7u);
   EXPECT_TRUE(unrelated.events.empty());
   for (Store* store : {&writer, &reader, &stranger}) store->set_observer(nullptr);
 }

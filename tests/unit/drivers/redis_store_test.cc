@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/errors.h"
+#include "drivers/lock_logic.h"
 #include "drivers/redis_notifications.h"
 #include "tests/unit/drivers/redis_store_test_util.h"
 #include "tests/unit/drivers/store_test_util.h"
@@ -173,7 +174,7 @@ TEST_F(RedisStoreTest, ScanSpacesAndRandomKeyStayWithinTheStore) {
     return seen;
   };
   EXPECT_EQ(walk(Space::kData), expected);
-  EXPECT_EQ(walk(Space::kLock), (std::set<std::string>{"lock"}));
+  EXPECT_EQ(walk(Space::kLock), (std::set<std::string>{"lock", FenceKey("lock")}));
   EXPECT_TRUE(walk(Space::kTagged).empty());
   for (int i = 0; i < 5; ++i) {
     std::optional<std::optional<std::string>> key;
