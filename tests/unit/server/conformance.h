@@ -36,9 +36,7 @@
 // Tests then run as Database/StoreConformanceTest.<Test>/sqlite. `dir` is a fresh directory the
 // store may use, removed after the test; the server listens on 127.0.0.1 on an ephemeral port.
 // The setup's `extra_settle_ms` lets a driver whose expiry is coarser wait a little longer in
-// the expiry tests (0 for every local driver). `shared` says that the store outlives its daemon
-// and is shared by another daemon with the same configuration (every driver but array): the
-// tests that restart the daemon or start a second one run only then.
+// the expiry tests (0 for every local driver).
 
 #include <gtest/gtest.h>
 
@@ -62,8 +60,6 @@ struct StoreSetup {
   std::function<std::string()> skip_reason;
   // Optional: milliseconds added to the waits of the expiry tests.
   int extra_settle_ms = 0;
-  // The store survives a restart of its daemon and is shared by daemons with its configuration.
-  bool shared = true;
 };
 
 // How GoogleTest prints a setup in failure messages.
@@ -89,7 +85,7 @@ class StoreConformanceTest : public ::testing::TestWithParam<StoreSetup> {
   const std::string& dir() const { return dir_; }
   // Stops the daemon and starts a new one on the same configuration (the main client reconnects).
   void Restart();
-  // Another daemon on the same configuration: on a `shared` setup, it uses the same store.
+  // Another daemon on the same configuration (on a shared driver, the same store).
   std::unique_ptr<ServerFixture> AnotherDaemon() const;
   // Milliseconds to wait for an expiry of `ms` to have happened, for this driver.
   int Settle(int ms) const { return ms + GetParam().extra_settle_ms; }
@@ -100,6 +96,10 @@ class StoreConformanceTest : public ::testing::TestWithParam<StoreSetup> {
   std::unique_ptr<ServerFixture> server_;
   std::unique_ptr<Client> client_;
 };
+
+// The same fixture for tests that need a store which outlives its daemon and which another
+// daemon on the same configuration shares: every driver but array (conformance_test.cc).
+class SharedStoreConformanceTest : public StoreConformanceTest {};
 
 // The setups the suite runs with, for other suites that want every driver
 // (fault_injection_test.cc): defined next to their instantiation (conformance_test.cc,

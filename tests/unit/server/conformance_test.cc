@@ -648,8 +648,7 @@ TEST_P(StoreConformanceTest, ReleasedSessionLockIsForgotten) {
   EXPECT_EQ(Run({"LOCK", "OWNER", "forced"}), "$w1");
 }
 
-TEST_P(StoreConformanceTest, FencingNumbersSurviveARestart) {
-  if (!GetParam().shared) GTEST_SKIP() << "the store ends with its daemon";
+TEST_P(SharedStoreConformanceTest, FencingNumbersSurviveARestart) {
   const long long before = FenceOf(Command({"LOCK", "ACQUIRE", "ledger", "60", "FENCED"}));
   ASSERT_GE(before, 1);
   EXPECT_EQ(Run({"LOCK", "FORCERELEASE", "ledger"}), ":1");
@@ -657,8 +656,7 @@ TEST_P(StoreConformanceTest, FencingNumbersSurviveARestart) {
   EXPECT_EQ(FenceOf(Command({"LOCK", "ACQUIRE", "ledger", "60", "FENCED"})), before + 1);
 }
 
-TEST_P(StoreConformanceTest, FencingNumbersInterleaveAcrossDaemons) {
-  if (!GetParam().shared) GTEST_SKIP() << "no other daemon shares the store";
+TEST_P(SharedStoreConformanceTest, FencingNumbersInterleaveAcrossDaemons) {
   std::unique_ptr<ServerFixture> other = AnotherDaemon();
   Client there = other->Connect();
   long long last = 0;
@@ -767,7 +765,6 @@ StoreSetup ArraySetup() {
   setup.config = [](const std::string&) {
     return "default = \"memory\"\n[stores.memory]\ndriver = \"array\"\n"s;
   };
-  setup.shared = false;
   return setup;
 }
 
@@ -781,5 +778,9 @@ StoreSetup FileSetup() {
 }
 
 ARVEL_CONFORMANCE_SUITE(Local, ArraySetup(), FileSetup());
+INSTANTIATE_TEST_SUITE_P(Shared, SharedStoreConformanceTest,
+                         ::testing::Values(FileSetup(), SqliteSetup(), PostgresSetup(),
+                                           RedisSetup()),
+                         StoreSetupName);
 
 }  // namespace arvel::testing
