@@ -20,7 +20,6 @@ void SessionLocks::Add(uint64_t client_id, drivers::Store& store, std::string ke
     clients.push_back(client_id);
   }
   held_by_[client_id].push_back({std::move(lock), std::move(token)});
-  ++held_;
 }
 
 void SessionLocks::Forget(const drivers::Store& store, std::string_view key,
@@ -31,11 +30,9 @@ void SessionLocks::Forget(const drivers::Store& store, std::string_view key,
   std::vector<uint64_t>& clients = it->second;
   for (auto client = clients.begin(); client != clients.end();) {
     std::vector<Held>& held = held_by_[*client];
-    const size_t before = held.size();
     std::erase_if(held, [&](const Held& h) {
       return h.lock.store == &store && h.lock.key == key && (token.empty() || h.token == token);
     });
-    held_ -= before - held.size();
     const bool still_holds = std::any_of(held.begin(), held.end(), [&](const Held& h) {
       return h.lock.store == &store && h.lock.key == key;
     });
@@ -50,7 +47,6 @@ void SessionLocks::ClientGone(uint64_t client_id) {
   if (it == held_by_.end()) return;
   const std::vector<Held> held = std::move(it->second);
   held_by_.erase(it);
-  held_ -= held.size();
   for (const Held& h : held) {
     auto holders = holders_.find(h.lock);
     if (holders != holders_.end()) {

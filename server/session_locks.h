@@ -33,9 +33,6 @@ class SessionLocks {
   // without SESSION, and must then not be released on close).
   void Forget(const drivers::Store& store, std::string_view key, std::string_view token);
 
-  // Session locks held by clients of this daemon.
-  size_t held() const { return held_; }
-
  private:
   struct Held {
     StoreKey lock;
@@ -47,7 +44,6 @@ class SessionLocks {
   Server& server_;
   absl::flat_hash_map<uint64_t, std::vector<Held>> held_by_;  // by client
   StoreKeyMap<std::vector<uint64_t>> holders_;                // clients with an entry, by lock
-  size_t held_ = 0;
 };
 
 }  // namespace arvel::server
