@@ -1,7 +1,9 @@
 // Two and four arvel-cached daemons in front of one redis-server (SPEC §6, `redis`; issue 8):
 // every cache command keeps its meaning across all of them.
 // - LOCK: critical sections guarded by LOCK BLOCK never overlap, whichever daemon the holders
-//   use (checked in this process, and by a read-modify-write that would lose updates);
+//   use (checked in this process, and by a read-modify-write that would lose updates); each
+//   holder's FENCED number is above every earlier holder's, whichever daemon granted it; a
+//   SESSION lock whose client closes frees a waiter on another daemon at once;
 // - THROTTLE / CL.THROTTLE allow exactly what one daemon would; INCREMENT and ADD are exact;
 // - TAGS … FLUSH on one daemon hides the items on every daemon at once (no read that starts
 //   after the flush's reply sees them);
@@ -98,6 +100,51 @@ TEST_P(RedisDaemonsTest, OneLockHolderAtATime) {
   Client client = daemon(1).Connect();
   EXPECT_EQ(Show(client.Command({"GET", "guarded"})), "\"" + std::to_string(expected) + "\"");
   EXPECT_EQ(Show(client.Command({"LOCK", "OWNER", "section"})), "(nil)");
+}
+
+TEST_P(RedisDaemonsTest, FencingNumbersGrowInTheOrderOfHolders) {
+  // Inside its critical section each holder compares its number with the last holder's: the
+  // order in which daemons grant the lock is the order of the numbers.
+  constexpr int kSections = 8;
+  std::mutex mu;
+  long long last = 0;
+  std::vector<long long> out_of_order;
+  const long long entered = RunOnAll(daemons_, 2, kSections, [&](Client& client, size_t, int) {
+    Reply grant = client.Command({"LOCK", "BLOCK", "ledger", "10", "10", "FENCED"});
+    if (grant.type != REDIS_REPLY_ARRAY || grant.elements.size() != 2) {
+      ADD_FAILURE() << "LOCK BLOCK … FENCED: " << Show(grant);
+      return 0;
+    }
+    {
+      std::lock_guard lock(mu);
+      if (grant.elements[1].integer <= last) out_of_order.push_back(grant.elements[1].integer);
+      last = grant.elements[1].integer;
+    }
+    EXPECT_EQ(Show(client.Command({"LOCK", "RELEASE", "ledger", grant.elements[0].str})), ":1");
+    return 1;
+  });
+  const long long expected = static_cast<long long>(daemons_.size()) * 2 * kSections;
+  EXPECT_EQ(entered, expected);
+  EXPECT_TRUE(out_of_order.empty()) << out_of_order.size() << " numbers out of order";
+  EXPECT_EQ(last, expected);  // one number per acquisition, none lost or repeated
+}
+
+TEST_P(RedisDaemonsTest, ASessionLockFreesAWaiterOnAnotherDaemonWhenItsClientCloses) {
+  auto holder = std::make_unique<Client>(daemon(0).port());
+  ASSERT_EQ(Show(holder->Command({"LOCK", "ACQUIRE", "import", "60", "OWNER", "a", "SESSION"})),
+            "\"a\"");
+  Reply waited;
+  std::thread waiter([&] {
+    Client client = daemon(1).Connect();
+    waited = client.Command({"LOCK", "BLOCK", "import", "60", "5", "OWNER", "b"});
+  });
+  EXPECT_TRUE(WaitForInfoField(daemon(1), "blocked_clients"));
+  const Clock::time_point closed = Clock::now();
+  holder.reset();
+  waiter.join();
+  // Woken by the release, not by the TTL (60 s) or its timeout (5 s).
+  EXPECT_LT(MillisBetween(closed, Clock::now()), 1000);
+  EXPECT_EQ(Show(waited), "\"b\"");
 }
 
 TEST_P(RedisDaemonsTest, ThrottleIsExactAcrossDaemons) {
