@@ -1,4 +1,4 @@
-// LOCK ACQUIRE | BLOCK | RELEASE | EXTEND | FORCERELEASE | OWNER (SPEC §4, Atomic locks) over
+// LOCK ACQUIRE | BLOCK | RELEASE | EXTEND | FORCERELEASE | OWNER | FENCE (SPEC §4, Atomic locks) over
 // real connections to an in-process server (array store, and the null store). Concurrency is
 // real too: several hiredis clients on their own threads. TTLs are 1 s to keep tests short.
 
@@ -341,6 +341,68 @@ TEST_F(LockCommandsTest, BlockInsideMultiDoesNotWait) {
   EXPECT_LT(MillisSince(start), 500);
 }
 
+TEST_F(LockCommandsTest, FencedBlockInsideMultiTriesOnce) {
+  Client tx = server_.Connect();
+  EXPECT_EQ(Text(tx.Command({"MULTI"})), "+OK");
+  EXPECT_EQ(Text(tx.Command({"LOCK", "BLOCK", "free", "10", "5", "OWNER", "t", "FENCED"})),
+            "+QUEUED");
+  EXPECT_EQ(Text(tx.Command({"LOCK", "FENCE", "free"})), "+QUEUED");
+  EXPECT_EQ(Text(tx.Command({"EXEC"})), "[[$t, :1], :1]");
+}
+
+// ---- SESSION
+
+// Waits until the server has seen every client but the test's own one go.
+void WaitForOneClient(Client& client) {
+  const Clock::time_point start = Clock::now();
+  while (InfoField(client, "clients", "connected_clients") > 1 && MillisSince(start) < 5000) {
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+}
+
+TEST_F(LockCommandsTest, EverySessionLockOfAClientIsReleasedWhenItCloses) {
+  {
+    Client holder = server_.Connect();
+    EXPECT_EQ(Text(holder.Command({"LOCK", "ACQUIRE", "a", "0", "SESSION", "OWNER", "t"})), "$t");
+    EXPECT_EQ(Text(holder.Command({"LOCK", "BLOCK", "b", "0", "1", "OWNER", "t", "SESSION"})),
+              "$t");
+    EXPECT_EQ(Text(holder.Command({"LOCK", "ACQUIRE", "c", "0", "OWNER", "t"})), "$t");
+  }
+  WaitForOneClient(client_);
+  EXPECT_EQ(Run({"LOCK", "OWNER", "a"}), "(nil)");
+  EXPECT_EQ(Run({"LOCK", "OWNER", "b"}), "(nil)");
+  EXPECT_EQ(Run({"LOCK", "OWNER", "c"}), "$t");  // taken without SESSION
+}
+
+TEST_F(LockExpiryTest, ASessionReleaseLeavesAnotherHolderAlone) {
+  {
+    Client holder = server_.Connect();
+    EXPECT_EQ(Text(holder.Command({"STORE", "clocked"})), "+OK");
+    EXPECT_EQ(Text(holder.Command({"LOCK", "ACQUIRE", "job", "1", "OWNER", "a", "SESSION"})),
+              "$a");
+    clock_.Advance(milliseconds(1000));  // expired: free for the next holder
+    EXPECT_EQ(Run({"LOCK", "ACQUIRE", "job", "10", "OWNER", "b"}), "$b");
+  }
+  WaitForOneClient(client_);
+  EXPECT_EQ(Run({"LOCK", "OWNER", "job"}), "$b");
+}
+
+TEST_F(LockCommandsTest, SessionLocksOfAFakeStoreGoWithIt) {
+  for (const bool fake_off_first : {false, true}) {
+    {
+      Client holder = server_.Connect();
+      EXPECT_EQ(Text(holder.Command({"FAKE"})), "+OK");
+      EXPECT_EQ(Text(holder.Command({"LOCK", "ACQUIRE", "job", "0", "SESSION", "OWNER", "t"})),
+                "$t");
+      // Afterwards the private store is gone before the client is.
+      if (fake_off_first) EXPECT_EQ(Text(holder.Command({"FAKE", "OFF"})), "+OK");
+    }
+    WaitForOneClient(client_);
+    EXPECT_EQ(Run({"PING"}), "+PONG");
+    EXPECT_EQ(Run({"LOCK", "OWNER", "job"}), "(nil)");  // never on the shared store
+  }
+}
+
 // ---- Arguments
 
 TEST_F(LockCommandsTest, ArgumentErrors) {
@@ -353,6 +415,12 @@ TEST_F(LockCommandsTest, ArgumentErrors) {
             "-ERR OWNER token must not be empty");
   EXPECT_EQ(Run({"LOCK", "ACQUIRE", "job", "10", "OWNER"}), "-ERR syntax error");
   EXPECT_EQ(Run({"LOCK", "ACQUIRE", "job", "10", "NOPE", "x"}), "-ERR syntax error");
+  EXPECT_EQ(Run({"LOCK", "ACQUIRE", "job", "10", "SESSION", "OWNER"}), "-ERR syntax error");
+  EXPECT_EQ(Run({"LOCK", "ACQUIRE", "job", "10", "OWNER", "a", "SESSION", "FENCED", "FENCED"}),
+            "-ERR wrong number of arguments for 'lock|acquire' command");
+  EXPECT_EQ(Run({"LOCK", "BLOCK", "job", "10", "1", "FENCED", "SESSION", "NOPE"}),
+            "-ERR syntax error");
+  EXPECT_EQ(Run({"LOCK", "FENCE"}), "-ERR wrong number of arguments for 'lock|fence' command");
   EXPECT_EQ(Run({"LOCK", "RELEASE", "job"}),
             "-ERR wrong number of arguments for 'lock|release' command");
   EXPECT_EQ(Run({"LOCK", "STEAL", "job"}), "-ERR unknown subcommand 'STEAL'. Try LOCK HELP.");
