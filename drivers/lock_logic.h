@@ -5,12 +5,13 @@
 // (0 = held until released). Next to it, under FenceKey, a record that never expires counts the
 // lock's acquisitions: every acquisition advances it in the same Update, and nothing else writes
 // it (RELEASE and FORCERELEASE leave it; FLUSH, which empties the store, starts it again), so
-// while the lock is held the counter is its holder's fencing number (LOCK … FENCED, LOCK FENCE). A fill lease is one record in Space::kLease: value = the holder's
-// token, expiry = the lease. The decisions below are how the generic executor runs the lock and
-// lease operations (operation.h) inside Store::Update, so mutual exclusion is exactly the
-// store's atomicity: acquiring is a put-if-absent in one Update on every local driver; a remote
-// driver runs the same operations as one script. Expired records reach an UpdateFn as absent, so an expired
-// lock is free without anyone having to remove it.
+// while the lock is held the counter is its holder's fencing number (LOCK … FENCED, LOCK FENCE).
+// A fill lease is one record in Space::kLease: value = the holder's token, expiry = the lease.
+// The decisions below are how the generic executor runs the lock and lease operations
+// (operation.h) inside Store::Update, so mutual exclusion is exactly the store's atomicity:
+// acquiring is a put-if-absent in one Update on every local driver; a remote driver runs the
+// same operations as one script. Expired records reach an UpdateFn as absent, so an expired lock
+// is free without anyone having to remove it.
 //
 // The decisions touch only their arguments: they are safe on a driver's worker thread.
 

@@ -285,20 +285,19 @@ UpstreamCall Translate(const op::Expire& op, const RedisKeys& keys, int64_t now_
 
 UpstreamCall Translate(const op::Acquire& op, const RedisKeys& keys, int64_t now_ms) {
   ExpirySpec ttl = ForTtl(op.ttl_ms, now_ms);
-  return Scripted(ScriptId::kAcquire,
-                  {keys.Key(op.space, op.key), keys.Key(op.space, FenceKey(op.key))},
-                  {op.token, std::move(ttl.mode), std::move(ttl.ms)},
-                  [](const redisReply& reply, OpResult& result) {
-                    if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 3) {
-                      return Unexpected(reply);
-                    }
-                    result.applied = ReplyInteger(*reply.element[0]).value_or(0) != 0;
-                    // PEXPIRETIME: -1 no expiry (0 here), -2 gone (cannot be: we just read it).
-                    result.expire_at_ms = std::max<int64_t>(
-                        0, ReplyInteger(*reply.element[1]).value_or(0));
-                    result.integer = ReplyInteger(*reply.element[2]).value_or(0);
-                    return Status::Ok();
-                  });
+  return Scripted(
+      ScriptId::kAcquire, {keys.Key(op.space, op.key), keys.Key(op.space, FenceKey(op.key))},
+      {op.token, std::move(ttl.mode), std::move(ttl.ms)},
+      [](const redisReply& reply, OpResult& result) {
+        if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 3) {
+          return Unexpected(reply);
+        }
+        result.applied = ReplyInteger(*reply.element[0]).value_or(0) != 0;
+        // PEXPIRETIME: -1 no expiry (0 here), -2 gone (cannot be: we just read it).
+        result.expire_at_ms = std::max<int64_t>(0, ReplyInteger(*reply.element[1]).value_or(0));
+        result.integer = ReplyInteger(*reply.element[2]).value_or(0);
+        return Status::Ok();
+      });
 }
 
 UpstreamCall Translate(const op::ReleaseIf& op, const RedisKeys& keys, int64_t) {

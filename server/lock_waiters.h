@@ -114,8 +114,8 @@ class LockWaiters : public drivers::KeyObserver {
 
   // Queues the client behind earlier waiters for the same lock (`name` is its kLock key), and
   // finishes `reply` with the token (and fence) once it holds the lock, with nil when
-  // `timeout_ms` passes first, or with the store's error. If the client goes away first, it leaves the queue (PendingReply::MarkWaiting) and
-  // never holds the lock. REQUIRES: `reply` is pending.
+  // `timeout_ms` passes first, or with the store's error. If the client goes away first, it leaves
+  // the queue (PendingReply::MarkWaiting) and never holds the lock. REQUIRES: `reply` is pending.
   void Wait(Request request, PendingReply reply);
 
   // Clients parked in LOCK BLOCK (INFO).

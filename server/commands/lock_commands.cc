@@ -127,21 +127,20 @@ int64_t NextNullFence() {
 void TryOnce(CommandContext& ctx, std::string key, std::string token, int64_t ttl_ms,
              const AcquireOptions& options) {
   drivers::Store* store = &ctx.store();
-  store->Execute(
-      drivers::op::Acquire{Space::kLock, key, token, ttl_ms},
-      [pending = ctx.Suspend(), server = &ctx.server(), store, key, token, options](
-          const Status& status, drivers::OpResult attempt) mutable {
-        if (attempt.applied && !pending.alive()) {
-          return drivers::GiveBackLock(*store, key, std::move(token));
-        }
-        if (attempt.applied && options.session) {
-          server->session_locks().Add(pending.client_id(), *store, key, token);
-        }
-        FinishWith(pending, status, [&](protocol::ReplyWriter& writer) {
-          if (!attempt.applied) return writer.Null();
-          WriteLockGrant(writer, token, options.fenced, attempt.integer);
-        });
-      });
+  store->Execute(drivers::op::Acquire{Space::kLock, key, token, ttl_ms},
+                 [pending = ctx.Suspend(), server = &ctx.server(), store, key, token, options](
+                     const Status& status, drivers::OpResult attempt) mutable {
+                   if (attempt.applied && !pending.alive()) {
+                     return drivers::GiveBackLock(*store, key, std::move(token));
+                   }
+                   if (attempt.applied && options.session) {
+                     server->session_locks().Add(pending.client_id(), *store, key, token);
+                   }
+                   FinishWith(pending, status, [&](protocol::ReplyWriter& writer) {
+                     if (!attempt.applied) return writer.Null();
+                     WriteLockGrant(writer, token, options.fenced, attempt.integer);
+                   });
+                 });
 }
 
 // ACQUIRE name ttl [options] and BLOCK name ttl timeout [options].
@@ -161,9 +160,9 @@ void Acquire(CommandContext& ctx, ArgumentParser& args, bool block) {
   if (timeout_ms == 0 || ctx.conn().in_transaction()) {
     return TryOnce(ctx, key, std::move(*token), ttl_ms, options);
   }
-  ctx.server().lock_waiters().Wait({&store, key, std::move(*token), ttl_ms, timeout_ms,
-                                    options.fenced, options.session},
-                                   ctx.Suspend());
+  ctx.server().lock_waiters().Wait(
+      {&store, key, std::move(*token), ttl_ms, timeout_ms, options.fenced, options.session},
+      ctx.Suspend());
 }
 
 void AcquireNow(CommandContext& ctx, ArgumentParser& args) { Acquire(ctx, args, false); }
@@ -175,8 +174,7 @@ void Release(CommandContext& ctx, ArgumentParser& args) {
   if (!args.Finish(ctx)) return;
   if (IsNullStore(ctx.store())) return ctx.reply().Integer(1);
   ctx.server().session_locks().Forget(ctx.store(), key, token);
-  ExecuteAndReply(ctx, drivers::op::ReleaseIf{Space::kLock, key, std::string(token)},
-                  ReplyApplied);
+  ExecuteAndReply(ctx, drivers::op::ReleaseIf{Space::kLock, key, std::string(token)}, ReplyApplied);
 }
 
 void Extend(CommandContext& ctx, ArgumentParser& args) {

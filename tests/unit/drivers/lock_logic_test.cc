@@ -19,6 +19,7 @@ namespace {
 
 using testing::FakeClock;
 using testing::ReadEntry;
+using namespace std::string_literals;
 
 constexpr int64_t kNow = 1'700'000'000'000;
 
@@ -166,12 +167,13 @@ TEST(LockLogicTest, FencedAcquireAdvancesTheCounterOnlyWhenItAcquires) {
 }
 
 TEST(LockLogicTest, LockAndCounterKeysNeverMeet) {
+  const std::string ff = "\xff";
   EXPECT_EQ(LockKey("job"), "job");
   EXPECT_EQ(LockKey(""), "");
-  EXPECT_EQ(LockKey("\xff" "fjob"), "\xff\xff" "fjob");
-  EXPECT_EQ(FenceKey("job"), "\xff" "fjob");
+  EXPECT_EQ(LockKey(ff + "fjob"), ff + ff + "fjob");
+  EXPECT_EQ(FenceKey("job"), ff + "fjob");
   std::set<std::string> keys;
-  for (const char* name : {"job", "\xff" "fjob", "\xff", "\xff\xff", "", "f", "\xff" "f"}) {
+  for (const std::string& name : {"job"s, ff + "fjob", ff, ff + ff, ""s, "f"s, ff + "f"}) {
     EXPECT_TRUE(keys.insert(LockKey(name)).second) << name;
     EXPECT_TRUE(keys.insert(FenceKey(LockKey(name))).second) << name;
   }

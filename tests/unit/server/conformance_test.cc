@@ -568,7 +568,8 @@ TEST_P(StoreConformanceTest, FencingNumbersGrowWithEveryAcquisition) {
 
 TEST_P(StoreConformanceTest, NoLockNameReachesAFencingCounter) {
   // Whatever bytes a name has, its lock and its counter stay apart from every other name's.
-  const std::string names[] = {"job", "\xff" "fjob", "\xff", "\xff\xff" "fjob", ""};
+  const std::string ff = "\xff";
+  const std::string names[] = {"job", ff + "fjob", ff, ff + ff + "fjob", ""};
   for (const std::string& name : names) {
     EXPECT_EQ(FenceOf(Command({"LOCK", "ACQUIRE", name, "60", "OWNER", "t", "FENCED"})), 1)
         << Text(Command({"LOCK", "OWNER", name}));
@@ -580,7 +581,8 @@ TEST_P(StoreConformanceTest, NoLockNameReachesAFencingCounter) {
 }
 
 TEST_P(StoreConformanceTest, BlockFencedGetsTheNextNumber) {
-  const long long held = FenceOf(Command({"LOCK", "ACQUIRE", "queue", "60", "OWNER", "a", "FENCED"}));
+  const long long held =
+      FenceOf(Command({"LOCK", "ACQUIRE", "queue", "60", "OWNER", "a", "FENCED"}));
   ASSERT_GE(held, 1);
   EXPECT_EQ(Run({"LOCK", "BLOCK", "queue", "60", "0", "FENCED"}), "(nil)");
   auto waiter = std::async(std::launch::async, [port = server().port()] {

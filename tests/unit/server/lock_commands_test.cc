@@ -1,5 +1,5 @@
-// LOCK ACQUIRE | BLOCK | RELEASE | EXTEND | FORCERELEASE | OWNER | FENCE (SPEC §4, Atomic locks) over
-// real connections to an in-process server (array store, and the null store). Concurrency is
+// LOCK ACQUIRE | BLOCK | RELEASE | EXTEND | FORCERELEASE | OWNER | FENCE (SPEC §4, Atomic locks)
+// over real connections to an in-process server (array store, and the null store). Concurrency is
 // real too: several hiredis clients on their own threads. TTLs are 1 s to keep tests short.
 
 #include <gtest/gtest.h>
@@ -378,8 +378,7 @@ TEST_F(LockExpiryTest, ASessionReleaseLeavesAnotherHolderAlone) {
   {
     Client holder = server_.Connect();
     EXPECT_EQ(Text(holder.Command({"STORE", "clocked"})), "+OK");
-    EXPECT_EQ(Text(holder.Command({"LOCK", "ACQUIRE", "job", "1", "OWNER", "a", "SESSION"})),
-              "$a");
+    EXPECT_EQ(Text(holder.Command({"LOCK", "ACQUIRE", "job", "1", "OWNER", "a", "SESSION"})), "$a");
     clock_.Advance(milliseconds(1000));  // expired: free for the next holder
     EXPECT_EQ(Run({"LOCK", "ACQUIRE", "job", "10", "OWNER", "b"}), "$b");
   }
