@@ -117,7 +117,7 @@ LockWaiters::~LockWaiters() = default;
 void LockWaiters::Wait(Request request, PendingReply reply) {
   Connection* conn = server_.FindClient(reply.client_id());
   if (conn == nullptr || !reply.alive()) return;
-  StoreKey lock{request.store, std::move(request.name)};
+  StoreKey lock{request.store, std::move(request.key)};
   std::unique_ptr<Queue>& slot = queues_[lock];
   if (!slot) slot = std::make_unique<Queue>(server_.loop());
   auto waiter = std::make_unique<Waiter>(server_.loop());

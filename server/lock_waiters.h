@@ -104,7 +104,7 @@ class LockWaiters : public drivers::KeyObserver {
 
   struct Request {
     drivers::Store* store = nullptr;
-    std::string name;
+    std::string key;  // the lock's kLock key (drivers::LockKey of its name)
     std::string token;
     int64_t ttl_ms = 0;      // 0 = held until released
     int64_t timeout_ms = 0;  // > 0
@@ -112,10 +112,11 @@ class LockWaiters : public drivers::KeyObserver {
     bool session = false;    // released when the client goes away (LOCK BLOCK … SESSION)
   };
 
-  // Queues the client behind earlier waiters for the same lock (`name` is its kLock key), and
-  // finishes `reply` with the token (and fence) once it holds the lock, with nil when
-  // `timeout_ms` passes first, or with the store's error. If the client goes away first, it leaves
-  // the queue (PendingReply::MarkWaiting) and never holds the lock. REQUIRES: `reply` is pending.
+  // Queues the client behind earlier waiters for the same lock, and finishes `reply` with the
+  // token (and fence) once it holds the lock, with nil when `timeout_ms` passes first, or with
+  // the store's error. A SESSION lock is handed to the server's SessionLocks as it is taken. If
+  // the client goes away first, it leaves the queue (PendingReply::MarkWaiting) and never holds
+  // the lock. REQUIRES: `reply` is pending.
   void Wait(Request request, PendingReply reply);
 
   // Clients parked in LOCK BLOCK (INFO).
