@@ -1,6 +1,5 @@
-// LOCK ACQUIRE | BLOCK | RELEASE | EXTEND | FORCERELEASE | OWNER | FENCE | HELP (SPEC §4, Atomic
-// locks):
-// Laravel's atomic locks, kept in Space::kLock of the connection's current store (lock `x` never
+// LOCK ACQUIRE | BLOCK | RELEASE | EXTEND | FORCERELEASE | OWNER | FENCE | HELP
+// (SPEC §4, Atomic locks): Laravel's atomic locks, kept in Space::kLock of the connection's current store (lock `x` never
 // collides with key `x`). Every decision is one atomic store Update (drivers/lock_logic.h), so
 // mutual exclusion holds on every driver; LOCK BLOCK parks the client in the server's
 // LockWaiters (server/lock_waiters.h), first come, first served.
