@@ -1,8 +1,8 @@
 // LOCK ACQUIRE | BLOCK | RELEASE | EXTEND | FORCERELEASE | OWNER | FENCE | HELP
-// (SPEC §4, Atomic locks): Laravel's atomic locks, kept in Space::kLock of the connection's current store (lock `x` never
-// collides with key `x`). Every decision is one atomic store Update (drivers/lock_logic.h), so
-// mutual exclusion holds on every driver; LOCK BLOCK parks the client in the server's
-// LockWaiters (server/lock_waiters.h), first come, first served.
+// (SPEC §4, Atomic locks): Laravel's atomic locks, kept in Space::kLock of the connection's
+// current store (lock `x` never collides with key `x`). Every decision is one atomic store
+// Update (drivers/lock_logic.h), so mutual exclusion holds on every driver; LOCK BLOCK parks the
+// client in the server's LockWaiters (server/lock_waiters.h), first come, first served.
 //
 // Choices where Laravel or the spec leave room:
 // - ttl: integer seconds >= 0; 0 = held until released.
