@@ -30,20 +30,6 @@ namespace arvel::server {
 
 namespace {
 
-// A candidate for common/errors.h.
-// Lease seconds the configuration allows at most (options.cc: remember_lease max).
-constexpr int64_t kMaxLeaseSeconds = 2147483647;
-
-// [LEASE seconds] as milliseconds; the configured default when absent.
-int64_t ParseLease(CommandContext& ctx, ArgumentParser& args) {
-  int64_t seconds = ctx.server().config().server.remember_lease;
-  if (args.Flag("LEASE")) {
-    seconds = args.Integer();
-    if (args.ok() && (seconds <= 0 || seconds > kMaxLeaseSeconds)) args.Fail(errors::kBadLease);
-  }
-  return seconds * 1000;
-}
-
 void Remember(CommandContext& ctx) {
   ArgumentParser args(ctx.args(), 2);
   const int64_t lease_ms = ParseLease(ctx, args);
@@ -56,16 +42,7 @@ void Remember(CommandContext& ctx) {
                         });
   }
   FillLeases::Claim claim{&store, std::string(ctx.arg(1)), lease_ms, !ctx.conn().in_transaction()};
-  const std::string_view key = ctx.arg(1);
-  store.Read(drivers::Space::kData, std::span<const std::string_view>(&key, 1),
-             [pending = ctx.Suspend(), server = &ctx.server(), claim = std::move(claim)](
-                 const Status& status, std::span<const drivers::Entry* const> entries) mutable {
-               if (status.ok() && entries[0] == nullptr) {
-                 return server->fill_leases().Request(std::move(claim), pending);
-               }
-               FinishWith(pending, status,
-                          [&](protocol::ReplyWriter& writer) { writer.Bulk(entries[0]->value); });
-             });
+  ctx.server().fill_leases().Remember(std::move(claim), ctx.Suspend());
 }
 
 }  // namespace

@@ -570,6 +570,67 @@ TEST_P(StoreConformanceTest, RememberFillsWaiters) {
   EXPECT_EQ(Run({"REMEMBER", "report"}), "$computed");
 }
 
+TEST_P(StoreConformanceTest, TaggedPutManyAndTouch) {
+  EXPECT_EQ(Run({"TAGS", "a,b", "PUTMANY", "60", "x", "1", "y", "2", "x", "3"}), "+OK");
+  EXPECT_EQ(Run({"TAGS", "b,a", "MANY", "x", "y", "z"}), "[$3, $2, (nil)]");
+  EXPECT_EQ(Run({"TAGS", "a", "GET", "x"}), "(nil)");
+  EXPECT_EQ(Run({"GET", "x"}), "(nil)");
+  EXPECT_EQ(Run({"TAGS", "a,b", "TOUCH", "x", "60"}), ":1");
+  EXPECT_EQ(Run({"TAGS", "a,b", "TOUCH", "z", "60"}), ":0");
+  EXPECT_EQ(Run({"TAGS", "never", "TOUCH", "x", "60"}), ":0");
+  EXPECT_EQ(Run({"TAGS", "a,b", "GET", "x"}), "$3");
+  EXPECT_EQ(Run({"TAGS", "a,b", "TOUCH", "x", "0"}), ":1");  // ttl <= 0 forgets
+  EXPECT_EQ(Run({"TAGS", "a,b", "HAS", "x"}), ":0");
+  EXPECT_EQ(Run({"TAGS", "a,b", "PUTMANY", "-1", "y", "gone"}), "+OK");
+  EXPECT_EQ(Run({"TAGS", "a,b", "HAS", "y"}), ":0");
+  EXPECT_EQ(Run({"TAGS", "a,b", "PUTMANY", "60", "x"}),
+            "-ERR wrong number of arguments for 'tags|putmany' command");
+  EXPECT_EQ(Run({"TAGS", "a,b", "TOUCH", "x", "soon"}),
+            "-ERR value is not an integer or out of range");
+}
+
+TEST_P(StoreConformanceTest, TaggedRememberFillsWaiters) {
+  EXPECT_EQ(Run({"TAGS", "reports", "PUT", "hit", "cached", "60"}), "+OK");
+  EXPECT_EQ(Run({"TAGS", "reports", "REMEMBER", "hit"}), "$cached");
+  EXPECT_EQ(Run({"REMEMBER", "hit"}), "(nil)");  // the plain key is another item
+  EXPECT_EQ(Run({"TAGS", "reports", "REMEMBER", "daily", "LEASE", "30"}), "(nil)");  // the lease
+  auto waiter = std::async(std::launch::async, [port = server().port()] {
+    Client client(port);
+    return Text(client.Command({"TAGS", "reports", "REMEMBER", "daily"}));
+  });
+  EXPECT_EQ(waiter.wait_for(milliseconds(200)), std::future_status::timeout);
+  EXPECT_EQ(Run({"PUT", "daily", "plain", "60"}), "+OK");  // not the tagged item: still waiting
+  EXPECT_EQ(waiter.wait_for(milliseconds(200)), std::future_status::timeout);
+  EXPECT_EQ(Run({"TAGS", "reports", "PUT", "daily", "computed", "60"}), "+OK");
+  ASSERT_EQ(waiter.wait_for(milliseconds(5000)), std::future_status::ready);
+  EXPECT_EQ(waiter.get(), "$computed");
+  EXPECT_EQ(Run({"TAGS", "reports", "REMEMBER", "daily"}), "$computed");
+}
+
+TEST_P(StoreConformanceTest, TaggedRememberHolderThatForgetsPassesTheLeaseOn) {
+  EXPECT_EQ(Run({"TAGS", "t", "REMEMBER", "k"}), "(nil)");
+  auto waiter = std::async(std::launch::async, [port = server().port()] {
+    Client client(port);
+    return Text(client.Command({"TAGS", "t", "REMEMBER", "k"}));
+  });
+  EXPECT_EQ(waiter.wait_for(milliseconds(200)), std::future_status::timeout);
+  EXPECT_EQ(Run({"TAGS", "t", "FORGET", "k"}), ":0");
+  ASSERT_EQ(waiter.wait_for(milliseconds(5000)), std::future_status::ready);
+  EXPECT_EQ(waiter.get(), "(nil)");  // the waiter holds the lease now
+}
+
+TEST_P(StoreConformanceTest, TagsFlushEndsTaggedFills) {
+  EXPECT_EQ(Run({"TAGS", "t,u", "REMEMBER", "k"}), "(nil)");
+  auto waiter = std::async(std::launch::async, [port = server().port()] {
+    Client client(port);
+    return Text(client.Command({"TAGS", "t,u", "REMEMBER", "k"}));
+  });
+  EXPECT_EQ(waiter.wait_for(milliseconds(200)), std::future_status::timeout);
+  EXPECT_EQ(Run({"TAGS", "u", "FLUSH"}), "+OK");
+  ASSERT_EQ(waiter.wait_for(milliseconds(5000)), std::future_status::ready);
+  EXPECT_EQ(waiter.get(), "(nil)");
+}
+
 // ---- the local drivers ------------------------------------------------------------------------
 
 StoreSetup ArraySetup() {
