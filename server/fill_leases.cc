@@ -78,6 +78,7 @@ struct FillLeases::Fill {
   bool busy = false;           // a lease Update (or the read confirming it) is in flight
   bool held_elsewhere = false;     // an attempt found the lease held by someone else
   bool changed_meanwhile = false;  // a change elsewhere was reported while busy
+  int64_t lease_ends_ms = 0;   // when the holder's lease runs out, by the store's clock
   LoopTimer lease_timer;       // the holder's lease runs out
   LoopTimer check_timer;       // re-read the key (after a write; polling a lease held elsewhere)
 };
@@ -229,6 +230,7 @@ void FillLeases::GrantTo(const StoreKey& key, Fill& fill) {
   --waiting_;
   if (!head.reply.alive()) return Advance(key);  // gone meanwhile: the next one takes over
   fill.holder = head.client_id;
+  fill.lease_ends_ms = key.store->now_ms() + head.lease_ms;
   fill.check_timer.Stop();  // a re-check due would take the still absent value for a give-up
   ++active_leases_;
   held_by_[head.client_id].push_back(key);
@@ -361,6 +363,21 @@ void FillLeases::TagsFlushed(drivers::Store& store) {
     if (key.store == &store && fill->space == drivers::Space::kTagged) ended.push_back(key);
   }
   for (const StoreKey& key : ended) Retire(key);  // may resume clients: `ended` is our own
+}
+
+void FillLeases::Travelled(drivers::Store& store) {
+  std::vector<StoreKey> ended;
+  for (const auto& [key, fill] : fills_) {
+    if (key.store == &store && fill->holder != 0 && fill->lease_ends_ms <= store.now_ms()) {
+      ended.push_back(key);
+    }
+  }
+  for (const StoreKey& key : ended) {  // may resume clients: `ended` is our own
+    auto it = fills_.find(key);
+    if (it == fills_.end()) continue;
+    EndLease(key, *it->second);
+    Advance(key);
+  }
 }
 
 void FillLeases::OnKeyWritten(drivers::Store& store, drivers::Space space, std::string_view key,

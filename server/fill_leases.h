@@ -59,6 +59,10 @@ class FillLeases : public drivers::KeyObserver {
   // store ends: its waiters get nil (without the lease) and compute the value themselves.
   void TagsFlushed(drivers::Store& store);
 
+  // The clock of `store` (a FAKE store) travelled: leases held on it that have run out by that
+  // clock end, and the next waiter, if any, takes over.
+  void Travelled(drivers::Store& store);
+
   // Leases held by clients of this daemon (INFO).
   size_t active_leases() const { return active_leases_; }
   // Clients parked in REMEMBER (INFO).
