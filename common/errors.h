@@ -41,6 +41,8 @@ inline constexpr std::string_view kNegativeTimeout = "ERR timeout is negative";
 inline constexpr std::string_view kEmptyOwner = "ERR OWNER token must not be empty";
 inline constexpr std::string_view kNoLockToken = "ERR cannot generate a lock token: no entropy";
 inline constexpr std::string_view kBadLease = "ERR LEASE must be a positive integer";
+inline constexpr std::string_view kBadFlexibleWindow =
+    "ERR FLEXIBLE fresh and stale must be whole seconds with 0 <= fresh <= stale and stale > 0";
 inline constexpr std::string_view kTravelWithoutFake =
     "ERR FAKE TRAVEL moves the clock of a fake store: call FAKE first";
 inline constexpr std::string_view kBadTravel =

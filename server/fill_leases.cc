@@ -52,6 +52,21 @@ std::optional<std::string_view> ClaimedValue(const drivers::Entry* entry, std::s
   }
   return std::string_view(entry->value).substr(prefix.size());
 }
+
+// How a parked call is answered without a value (it may fill the key) and with one: REMEMBER
+// with nil or the value, FLEXIBLE with [nil, "fill"] or [value, "fresh"].
+void WriteNoValue(protocol::ReplyWriter& writer, bool flexible) {
+  if (!flexible) return writer.Null();
+  writer.ArrayHeader(2);
+  writer.Null();
+  writer.Bulk("fill");
+}
+void WriteValue(protocol::ReplyWriter& writer, std::string_view value, bool flexible) {
+  if (!flexible) return writer.Bulk(value);
+  writer.ArrayHeader(2);
+  writer.Bulk(value);
+  writer.Bulk("fresh");
+}
 }  // namespace
 
 struct FillLeases::Waiter {
@@ -59,6 +74,7 @@ struct FillLeases::Waiter {
   uint64_t client_id = 0;
   int64_t lease_ms = 0;
   bool may_wait = true;
+  bool flexible = false;
   PendingReply reply;
 };
 
@@ -105,7 +121,9 @@ void FillLeases::Remember(Claim claim, PendingReply reply) {
                 const std::optional<std::string_view> value =
                     ClaimedValue(entries[0], claim.prefix);
                 if (!value) return Request(std::move(claim), reply);
-                reply.Finish([&](protocol::ReplyWriter& writer) { writer.Bulk(*value); });
+                reply.Finish([&](protocol::ReplyWriter& writer) {
+                  WriteValue(writer, *value, claim.flexible);
+                });
               });
 }
 
@@ -122,11 +140,12 @@ void FillLeases::Request(Claim claim, PendingReply reply) {
   // Inside MULTI nobody waits. The holder's own connection asking again does wait: with
   // pooled connections that is another caller of the same program, not the filler.
   if (!fresh && !claim.may_wait) {
-    return reply.Finish([](protocol::ReplyWriter& writer) { writer.Null(); });
+    return reply.Finish([&](protocol::ReplyWriter& writer) { WriteNoValue(writer, claim.flexible); });
   }
   const uint64_t id = next_id_++;
   reply.MarkWaiting([this, key, id] { CancelWaiter(key, id); });
-  slot->waiters.push_back({id, reply.client_id(), claim.lease_ms, claim.may_wait, reply});
+  slot->waiters.push_back(
+      {id, reply.client_id(), claim.lease_ms, claim.may_wait, claim.flexible, reply});
   ++waiting_;
   Advance(key);
 }
@@ -194,7 +213,7 @@ void FillLeases::OnLeaseDecided(const StoreKey& key, uint64_t generation, uint64
   }
   head.reply.Finish([&](protocol::ReplyWriter& writer) {
     if (status.ok()) {
-      writer.Null();
+      WriteNoValue(writer, head.flexible);
     } else {
       writer.Error(status.message());
     }
@@ -240,7 +259,9 @@ void FillLeases::GrantTo(const StoreKey& key, Fill& fill) {
       Advance(key);
     }
   });
-  head.reply.Finish([](protocol::ReplyWriter& writer) { writer.Null(); });  // you fill it
+  head.reply.Finish([&](protocol::ReplyWriter& writer) {  // you fill it
+    WriteNoValue(writer, head.flexible);
+  });
 }
 
 void FillLeases::Recheck(const StoreKey& key, uint64_t generation, bool after_write) {
@@ -281,7 +302,8 @@ void FillLeases::Deliver(const StoreKey& key, std::string value) {
   if (!fill->record.empty()) DropRecord(key, fill->record);
   waiting_ -= fill->waiters.size();
   for (Waiter& waiter : fill->waiters) {
-    waiter.reply.Finish([&](protocol::ReplyWriter& writer) { writer.Bulk(value); });
+    waiter.reply.Finish(
+        [&](protocol::ReplyWriter& writer) { WriteValue(writer, value, waiter.flexible); });
   }
 }
 
@@ -337,7 +359,8 @@ void FillLeases::Retire(const StoreKey& key) {
   // Only when the store went away (a dropped FAKE store) or after a TAGS FLUSH (TagsFlushed)
   // can anyone still be waiting here.
   for (Waiter& waiter : fill->waiters) {
-    waiter.reply.Finish([](protocol::ReplyWriter& writer) { writer.Null(); });
+    waiter.reply.Finish(
+        [&](protocol::ReplyWriter& writer) { WriteNoValue(writer, waiter.flexible); });
   }
 }
 

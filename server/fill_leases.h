@@ -39,6 +39,8 @@ class FillLeases : public drivers::KeyObserver {
     // way: a record key starts with a digest of random generations, so no plain key meets it.
     drivers::Space space = drivers::Space::kData;
     std::string prefix;
+    // FLEXIBLE's replies ([value, state]) instead of REMEMBER's.
+    bool flexible = false;
   };
 
   // REMEMBER: finishes `reply` with the value `claim.key` holds; on a miss, with nil once the
@@ -48,6 +50,8 @@ class FillLeases : public drivers::KeyObserver {
   // the key or lets the lease run out, the longest waiter gets nil and the lease. REQUIRES:
   // `reply` is pending; claim.store is not a null-driver store (which never holds a value).
   void Remember(Claim claim, PendingReply reply);
+  // The same after the caller found `claim.key` absent itself (FLEXIBLE's fill).
+  void Request(Claim claim, PendingReply reply);
 
   // FORGET of `key` by `client_id`: when that client holds the key's lease, it gives the lease
   // up and the next waiter gets it. (Forgetting an absent key changes nothing in the store, so
@@ -77,9 +81,6 @@ class FillLeases : public drivers::KeyObserver {
  private:
   struct Waiter;
   struct Fill;
-
-  // After `claim.key` missed: queues the client for the lease or the value.
-  void Request(Claim claim, PendingReply reply);
 
   Fill* Find(const StoreKey& key, uint64_t generation);
   void Advance(const StoreKey& key);

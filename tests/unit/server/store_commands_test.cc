@@ -125,6 +125,8 @@ TEST(StoreCommandsTest, FakeTravelMovesTheFakesClock) {
   const std::string token = Text(c.Command({"LOCK", "ACQUIRE", "l", "5"}));
   EXPECT_EQ(Text(c.Command({"THROTTLE", "HIT", "login", "60"})), ":1");
   EXPECT_EQ(Text(c.Command({"THROTTLE", "AVAILABLEIN", "login"})), ":60");
+  EXPECT_EQ(Text(c.Command({"PUT", "page", "v", "60"})), "+OK");
+  EXPECT_EQ(Text(c.Command({"FLEXIBLE", "page", "3", "60"})), "[$v, $fresh]");
 
   EXPECT_EQ(Text(c.Command({"FAKE", "TRAVEL", "5"})), "+OK");
   EXPECT_EQ(Text(c.Command({"TTL", "k"})), ":5");
@@ -133,6 +135,7 @@ TEST(StoreCommandsTest, FakeTravelMovesTheFakesClock) {
   EXPECT_EQ(next.size(), 33u) << next;  // the lock ran out: a new holder
   EXPECT_NE(next, token);
   EXPECT_EQ(Text(c.Command({"THROTTLE", "AVAILABLEIN", "login"})), ":55");
+  EXPECT_EQ(Text(c.Command({"FLEXIBLE", "page", "3", "60"})), "[$v, $refresh]");  // 5 s old
 
   EXPECT_EQ(Text(c.Command({"FAKE", "TRAVEL", "55"})), "+OK");
   EXPECT_EQ(Text(c.Command({"GET", "k"})), "(nil)");
