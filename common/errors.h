@@ -41,6 +41,12 @@ inline constexpr std::string_view kNegativeTimeout = "ERR timeout is negative";
 inline constexpr std::string_view kEmptyOwner = "ERR OWNER token must not be empty";
 inline constexpr std::string_view kNoLockToken = "ERR cannot generate a lock token: no entropy";
 inline constexpr std::string_view kBadLease = "ERR LEASE must be a positive integer";
+inline constexpr std::string_view kBadFlexibleWindow =
+    "ERR FLEXIBLE fresh and stale must be whole seconds with 0 <= fresh <= stale and stale > 0";
+inline constexpr std::string_view kTravelWithoutFake =
+    "ERR FAKE TRAVEL moves the clock of a fake store: call FAKE first";
+inline constexpr std::string_view kBadTravel =
+    "ERR FAKE TRAVEL seconds must be a non-negative integer";
 inline constexpr std::string_view kNegativeBurst = "ERR max_burst must be a non-negative integer";
 inline constexpr std::string_view kBadCount = "ERR count must be a positive integer";
 inline constexpr std::string_view kBadPeriod = "ERR period must be a positive integer";

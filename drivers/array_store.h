@@ -46,6 +46,7 @@ class ArrayStore : public Store {
   void Flush(DoneFn done) override;
   // Reclaims due keys (at most kMaxExpiredPerTick, about 1 ms), advances resizes, shrinks.
   void Tick(int64_t now_ms) override;
+  int64_t now_ms() const override { return clock_(); }
 
   // Nodes, keys, value buffers (by capacity, with an estimate of malloc's overhead), bucket
   // arrays and the expiry heap. 0 for an empty store that was flushed or never written.

@@ -1,6 +1,23 @@
 #include "drivers/fake_store.h"
 
+#include <cstdint>
+#include <functional>
+#include <utility>
+
 namespace arvel::drivers {
+
+namespace {
+// `options` with a clock that runs `*lead` ms ahead of the one they give (the wall clock if
+// none). The clock is read only after construction, when `*lead` exists.
+ArrayStoreOptions Ahead(ArrayStoreOptions options, const int64_t* lead) {
+  std::function<int64_t()> base = options.clock ? std::move(options.clock) : NowMs;
+  options.clock = [base = std::move(base), lead] { return base() + *lead; };
+  return options;
+}
+}  // namespace
+
+FakeStore::FakeStore(std::string name, ArrayStoreOptions options)
+    : ArrayStore(std::move(name), Ahead(std::move(options), &travelled_ms_)) {}
 
 const FakeStore::Record* FakeStore::Find(std::string_view key) const {
   auto it = records_.find(key);

@@ -3,6 +3,8 @@
 // private, initially empty array store that also remembers, per kData key, the last value
 // written and whether the key was ever written or erased, for ASSERT STORED/MISSING. The
 // record survives FLUSH and expiry: it is the history of writes, not the current content.
+// Its clock can travel forward (FAKE TRAVEL): expiry, locks, throttle windows and leases all
+// judge time by it, so tests of TTL behaviour need no sleeping.
 
 #include <absl/container/flat_hash_map.h>
 #include <absl/hash/hash.h>
@@ -17,8 +19,10 @@ namespace arvel::drivers {
 
 class FakeStore : public ArrayStore {
  public:
-  explicit FakeStore(std::string name = "fake", ArrayStoreOptions options = {})
-      : ArrayStore(std::move(name), std::move(options)) {}
+  explicit FakeStore(std::string name = "fake", ArrayStoreOptions options = {});
+
+  // Moves the store's clock `ms` (>= 0) forward, for good.
+  void Travel(int64_t ms) { travelled_ms_ += ms; }
 
   // The value of the last put of `key` (kData), nullptr if it was never put.
   const std::string* LastWrite(std::string_view key) const;
@@ -50,6 +54,8 @@ class FakeStore : public ArrayStore {
   };
   const Record* Find(std::string_view key) const;
 
+  // The clock's lead over the wall clock (or over the clock the options give).
+  int64_t travelled_ms_ = 0;
   absl::flat_hash_map<std::string, Record, KeyHash, KeyEq> records_;
   size_t write_count_ = 0;
 };

@@ -10,6 +10,8 @@ void Store::Execute(Operation operation, OpDone done) {
   ExecuteLocally(*this, std::move(operation), std::move(done));
 }
 
+int64_t Store::now_ms() const { return NowMs(); }
+
 int64_t NowMs() {
   using std::chrono::duration_cast;
   using std::chrono::milliseconds;

@@ -162,6 +162,11 @@ class Store {
   // on the loop thread. Must do a bounded amount of work.
   virtual void Tick(int64_t now_ms) {}
 
+  // The Unix time in ms the store judges expiry by: the wall clock, except on a FAKE store that
+  // travelled (FakeStore::Travel). Relative times the server reports (TTL, AVAILABLEIN) count
+  // from it.
+  virtual int64_t now_ms() const;
+
   // Bytes of memory the store's data occupies in this process (INFO used_memory).
   virtual size_t used_memory() const { return 0; }
   virtual size_t max_memory() const { return 0; }

@@ -65,13 +65,6 @@ std::string Hex(const unsigned char* bytes, size_t n) {
   return hex;
 }
 
-std::string DigestHex(std::string_view text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha256(), nullptr);
-  return Hex(digest, size).substr(0, kDigestHexDigits);
-}
-
 // "tag=generation,tag=generation": unambiguous because tags hold no ',' and generations are
 // hex digits (so the last '=' of a pair ends its tag).
 std::string CanonicalList(const TagSet& tags, std::span<const std::string> generations) {
@@ -104,6 +97,13 @@ std::optional<Stamp> ParseStamp(std::string_view pair) {
 }
 
 }  // namespace
+
+std::string DigestHex(std::string_view text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha256(), nullptr);
+  return Hex(digest, size).substr(0, kDigestHexDigits);
+}
 
 Result<TagSet> TagSet::Parse(std::string_view list) {
   if (list.empty()) return Status::Error(std::string(errors::kEmptyTagList));

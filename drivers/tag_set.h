@@ -89,6 +89,10 @@ struct Stamp {
   std::string_view tag;
   std::string_view generation;
 };
+// The first 128 bits of SHA-256(text) as 32 hex digits: names derived from data that every
+// daemon derives alike (tag scopes; FLEXIBLE's value versions).
+std::string DigestHex(std::string_view text);
+
 // The "<length>:<tag=generation,…>" header `record` starts with (its scope's value_prefix);
 // nullopt when it is not an item record.
 std::optional<std::string_view> RecordHeader(std::string_view record);

@@ -24,6 +24,9 @@
 #include "server/fill_leases.h"
 
 #include <algorithm>
+#include <optional>
+#include <span>
+#include <string_view>
 #include <utility>
 
 #include "common/errors.h"
@@ -40,6 +43,30 @@ int64_t RecheckMs(const drivers::Store& store) {
   const int64_t remote = RemoteRecheckMs(store);
   return remote < 0 ? kPollRecheckMs : remote;
 }
+
+// The value `entry` holds for a claim whose records start with `prefix` (Claim::prefix);
+// nullopt when absent, or a tagged record of another scope.
+std::optional<std::string_view> ClaimedValue(const drivers::Entry* entry, std::string_view prefix) {
+  if (entry == nullptr || !std::string_view(entry->value).starts_with(prefix)) {
+    return std::nullopt;
+  }
+  return std::string_view(entry->value).substr(prefix.size());
+}
+
+// How a parked call is answered without a value (it may fill the key) and with one: REMEMBER
+// with nil or the value, FLEXIBLE with [nil, "fill"] or [value, "fresh"].
+void WriteNoValue(protocol::ReplyWriter& writer, bool flexible) {
+  if (!flexible) return writer.Null();
+  writer.ArrayHeader(2);
+  writer.Null();
+  writer.Bulk("fill");
+}
+void WriteValue(protocol::ReplyWriter& writer, std::string_view value, bool flexible) {
+  if (!flexible) return writer.Bulk(value);
+  writer.ArrayHeader(2);
+  writer.Bulk(value);
+  writer.Bulk("fresh");
+}
 }  // namespace
 
 struct FillLeases::Waiter {
@@ -47,19 +74,27 @@ struct FillLeases::Waiter {
   uint64_t client_id = 0;
   int64_t lease_ms = 0;
   bool may_wait = true;
+  bool flexible = false;
   PendingReply reply;
 };
 
 struct FillLeases::Fill {
-  Fill(uv_loop_t* loop, uint64_t generation)
-      : generation(generation), lease_timer(loop), check_timer(loop) {}
+  Fill(uv_loop_t* loop, uint64_t generation, drivers::Space space, std::string prefix)
+      : generation(generation),
+        space(space),
+        prefix(std::move(prefix)),
+        lease_timer(loop),
+        check_timer(loop) {}
   const uint64_t generation;
+  const drivers::Space space;  // Claim::space and Claim::prefix
+  const std::string prefix;
   std::deque<Waiter> waiters;  // arrival order
   uint64_t holder = 0;         // client of this daemon holding the lease; 0 = none here
   std::string record;          // token of the last kLease record written for this key, or ""
   bool busy = false;           // a lease Update (or the read confirming it) is in flight
   bool held_elsewhere = false;     // an attempt found the lease held by someone else
   bool changed_meanwhile = false;  // a change elsewhere was reported while busy
+  int64_t lease_ends_ms = 0;   // when the holder's lease runs out, by the store's clock
   LoopTimer lease_timer;       // the holder's lease runs out
   LoopTimer check_timer;       // re-read the key (after a write; polling a lease held elsewhere)
 };
@@ -71,21 +106,46 @@ FillLeases::FillLeases(Server& server) : server_(server) {
 
 FillLeases::~FillLeases() = default;
 
+void FillLeases::Remember(Claim claim, PendingReply reply) {
+  drivers::Store* store = claim.store;
+  const drivers::Space space = claim.space;
+  const std::string name = claim.key;  // claim moves into the callback
+  const std::string_view key = name;
+  store->Read(space, std::span<const std::string_view>(&key, 1),
+              [this, claim = std::move(claim), reply](
+                  const Status& status, std::span<const drivers::Entry* const> entries) mutable {
+                if (!status.ok()) {
+                  return reply.Finish(
+                      [&](protocol::ReplyWriter& writer) { writer.Error(status.message()); });
+                }
+                const std::optional<std::string_view> value =
+                    ClaimedValue(entries[0], claim.prefix);
+                if (!value) return Request(std::move(claim), reply);
+                reply.Finish([&](protocol::ReplyWriter& writer) {
+                  WriteValue(writer, *value, claim.flexible);
+                });
+              });
+}
+
 void FillLeases::Request(Claim claim, PendingReply reply) {
   Connection* conn = server_.FindClient(reply.client_id());
   if (conn == nullptr || !reply.alive()) return;
   StoreKey key{claim.store, std::move(claim.key)};
   std::unique_ptr<Fill>& slot = fills_[key];
   const bool fresh = slot == nullptr;
-  if (fresh) slot = std::make_unique<Fill>(server_.loop(), next_id_++);
+  if (fresh) {
+    slot = std::make_unique<Fill>(server_.loop(), next_id_++, claim.space,
+                                  std::move(claim.prefix));
+  }
   // Inside MULTI nobody waits. The holder's own connection asking again does wait: with
   // pooled connections that is another caller of the same program, not the filler.
   if (!fresh && !claim.may_wait) {
-    return reply.Finish([](protocol::ReplyWriter& writer) { writer.Null(); });
+    return reply.Finish([&](protocol::ReplyWriter& writer) { WriteNoValue(writer, claim.flexible); });
   }
   const uint64_t id = next_id_++;
   reply.MarkWaiting([this, key, id] { CancelWaiter(key, id); });
-  slot->waiters.push_back({id, reply.client_id(), claim.lease_ms, claim.may_wait, reply});
+  slot->waiters.push_back(
+      {id, reply.client_id(), claim.lease_ms, claim.may_wait, claim.flexible, reply});
   ++waiting_;
   Advance(key);
 }
@@ -153,7 +213,7 @@ void FillLeases::OnLeaseDecided(const StoreKey& key, uint64_t generation, uint64
   }
   head.reply.Finish([&](protocol::ReplyWriter& writer) {
     if (status.ok()) {
-      writer.Null();
+      WriteNoValue(writer, head.flexible);
     } else {
       writer.Error(status.message());
     }
@@ -166,15 +226,16 @@ void FillLeases::ConfirmAbsent(const StoreKey& key, Fill& fill, uint64_t waiter_
   // The lease is ours now, so a value that is absent here is one nobody has written yet.
   fill.busy = true;
   std::string_view name = key.key;
-  key.store->Read(drivers::Space::kData, std::span<const std::string_view>(&name, 1),
+  key.store->Read(fill.space, std::span<const std::string_view>(&name, 1),
                   [this, key, generation = fill.generation, waiter_id](
                       const Status& status, std::span<const drivers::Entry* const> entries) {
                     Fill* current = Find(key, generation);
                     if (current == nullptr) return;
                     current->busy = false;
-                    const drivers::Entry* entry = entries.empty() ? nullptr : entries[0];
-                    // Copied at once: `entry` points into the store.
-                    if (status.ok() && entry != nullptr) return Deliver(key, entry->value);
+                    const std::optional<std::string_view> value =
+                        ClaimedValue(entries.empty() ? nullptr : entries[0], current->prefix);
+                    // Copied at once: `value` points into the store.
+                    if (status.ok() && value) return Deliver(key, std::string(*value));
                     const bool head_waits =
                         !current->waiters.empty() && current->waiters.front().id == waiter_id;
                     if (head_waits) return GrantTo(key, *current);
@@ -188,6 +249,7 @@ void FillLeases::GrantTo(const StoreKey& key, Fill& fill) {
   --waiting_;
   if (!head.reply.alive()) return Advance(key);  // gone meanwhile: the next one takes over
   fill.holder = head.client_id;
+  fill.lease_ends_ms = key.store->now_ms() + head.lease_ms;
   fill.check_timer.Stop();  // a re-check due would take the still absent value for a give-up
   ++active_leases_;
   held_by_[head.client_id].push_back(key);
@@ -197,14 +259,17 @@ void FillLeases::GrantTo(const StoreKey& key, Fill& fill) {
       Advance(key);
     }
   });
-  head.reply.Finish([](protocol::ReplyWriter& writer) { writer.Null(); });  // you fill it
+  head.reply.Finish([&](protocol::ReplyWriter& writer) {  // you fill it
+    WriteNoValue(writer, head.flexible);
+  });
 }
 
 void FillLeases::Recheck(const StoreKey& key, uint64_t generation, bool after_write) {
-  if (Find(key, generation) == nullptr) return;
+  const Fill* fill = Find(key, generation);
+  if (fill == nullptr) return;
   if (!StoreReachable(server_, key.store)) return Retire(key);
   std::string_view name = key.key;
-  key.store->Read(drivers::Space::kData, std::span<const std::string_view>(&name, 1),
+  key.store->Read(fill->space, std::span<const std::string_view>(&name, 1),
                   [this, key, generation, after_write](
                       const Status& status, std::span<const drivers::Entry* const> entries) {
                     OnChecked(key, generation, after_write, status,
@@ -222,7 +287,9 @@ void FillLeases::OnChecked(const StoreKey& key, uint64_t generation, bool after_
     return;
   }
   // Copied at once: a resumed waiter may write the key, and `entry` points into the store.
-  if (entry != nullptr) return Deliver(key, entry->value);
+  if (std::optional<std::string_view> value = ClaimedValue(entry, fill->prefix)) {
+    return Deliver(key, std::string(*value));
+  }
   if (after_write) EndLease(key, *fill);  // a write left the key absent: its holder gave up
   Advance(key);
 }
@@ -235,7 +302,8 @@ void FillLeases::Deliver(const StoreKey& key, std::string value) {
   if (!fill->record.empty()) DropRecord(key, fill->record);
   waiting_ -= fill->waiters.size();
   for (Waiter& waiter : fill->waiters) {
-    waiter.reply.Finish([&](protocol::ReplyWriter& writer) { writer.Bulk(value); });
+    waiter.reply.Finish(
+        [&](protocol::ReplyWriter& writer) { WriteValue(writer, value, waiter.flexible); });
   }
 }
 
@@ -288,9 +356,11 @@ void FillLeases::Retire(const StoreKey& key) {
   EndLease(key, *fill);
   if (!fill->record.empty()) DropRecord(key, fill->record);
   waiting_ -= fill->waiters.size();
-  // Only when the store went away (a dropped FAKE store) can anyone still be waiting here.
+  // Only when the store went away (a dropped FAKE store) or after a TAGS FLUSH (TagsFlushed)
+  // can anyone still be waiting here.
   for (Waiter& waiter : fill->waiters) {
-    waiter.reply.Finish([](protocol::ReplyWriter& writer) { writer.Null(); });
+    waiter.reply.Finish(
+        [&](protocol::ReplyWriter& writer) { WriteNoValue(writer, waiter.flexible); });
   }
 }
 
@@ -310,17 +380,40 @@ void FillLeases::Forgotten(drivers::Store& store, std::string_view key, uint64_t
   });
 }
 
+void FillLeases::TagsFlushed(drivers::Store& store) {
+  std::vector<StoreKey> ended;
+  for (const auto& [key, fill] : fills_) {
+    if (key.store == &store && fill->space == drivers::Space::kTagged) ended.push_back(key);
+  }
+  for (const StoreKey& key : ended) Retire(key);  // may resume clients: `ended` is our own
+}
+
+void FillLeases::Travelled(drivers::Store& store) {
+  std::vector<StoreKey> ended;
+  for (const auto& [key, fill] : fills_) {
+    if (key.store == &store && fill->holder != 0 && fill->lease_ends_ms <= store.now_ms()) {
+      ended.push_back(key);
+    }
+  }
+  for (const StoreKey& key : ended) {  // may resume clients: `ended` is our own
+    auto it = fills_.find(key);
+    if (it == fills_.end()) continue;
+    EndLease(key, *it->second);
+    Advance(key);
+  }
+}
+
 void FillLeases::OnKeyWritten(drivers::Store& store, drivers::Space space, std::string_view key,
                               bool all) {
   // A FLUSH does not end a fill: the holder's write still comes and is delivered then.
   if (all || fills_.empty()) return;
-  if (space != drivers::Space::kData && space != drivers::Space::kLease) return;
   auto it = fills_.find(StoreKeyView{&store, key});
   if (it == fills_.end()) return;
+  const bool after_write = space == it->second->space;
   // A lease record changed (the redis store announces those made elsewhere: taken, dropped
   // once the holder wrote the value, expired): look at the value now rather than at the next
   // poll. Unlike a write of the key, it never ends a lease held here.
-  const bool after_write = space == drivers::Space::kData;
+  if (!after_write && space != drivers::Space::kLease) return;
   if (!after_write && it->second->holder != 0) return;
   it->second->check_timer.Start(0, [this, key = it->first, generation = it->second->generation,
                                     after_write] { Recheck(key, generation, after_write); });

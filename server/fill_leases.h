@@ -33,20 +33,39 @@ class FillLeases : public drivers::KeyObserver {
     // False inside MULTI/EXEC, where a wait would stall the transaction: the client gets nil at
     // once, holding the lease only if it was free.
     bool may_wait = true;
+    // Where the value lives: a plain key (kData), or a tagged item (kTagged: `key` is its record
+    // key, and a record holds the item only when its value starts with `prefix`, which the
+    // waiters are given stripped — drivers/tag_set.h). The lease record is kLease `key` either
+    // way: a record key starts with a digest of random generations, so no plain key meets it.
+    drivers::Space space = drivers::Space::kData;
+    std::string prefix;
+    // FLEXIBLE's replies ([value, state]) instead of REMEMBER's.
+    bool flexible = false;
   };
 
-  // After REMEMBER missed `claim.key`: finishes `reply` with nil once the client holds the fill
-  // lease (at once when it is free), or with the value once any client writes it (the holder's
-  // own connection asking again waits too). If the client goes away while waiting it is
-  // dropped (PendingReply::MarkWaiting); if the holder goes away, FORGETs the key or lets the
-  // lease run out, the longest waiter gets nil and the lease. REQUIRES: `reply` is pending;
-  // claim.store is not a null-driver store (which never holds a value).
+  // REMEMBER: finishes `reply` with the value `claim.key` holds; on a miss, with nil once the
+  // client holds the fill lease (at once when it is free), or with the value once any client
+  // writes it (the holder's own connection asking again waits too). If the client goes away
+  // while waiting it is dropped (PendingReply::MarkWaiting); if the holder goes away, FORGETs
+  // the key or lets the lease run out, the longest waiter gets nil and the lease. REQUIRES:
+  // `reply` is pending; claim.store is not a null-driver store (which never holds a value).
+  void Remember(Claim claim, PendingReply reply);
+  // The same after the caller found `claim.key` absent itself (FLEXIBLE's fill).
   void Request(Claim claim, PendingReply reply);
 
   // FORGET of `key` by `client_id`: when that client holds the key's lease, it gives the lease
   // up and the next waiter gets it. (Forgetting an absent key changes nothing in the store, so
   // no write notification says so: FORGET tells us.)
   void Forgotten(drivers::Store& store, std::string_view key, uint64_t client_id);
+
+  // A TAGS FLUSH of `store`: the holders of tagged items' leases will write under the tags' new
+  // generations, where waiters for the old items would never see it. Every tagged fill of the
+  // store ends: its waiters get nil (without the lease) and compute the value themselves.
+  void TagsFlushed(drivers::Store& store);
+
+  // The clock of `store` (a FAKE store) travelled: leases held on it that have run out by that
+  // clock end, and the next waiter, if any, takes over.
+  void Travelled(drivers::Store& store);
 
   // Leases held by clients of this daemon (INFO).
   size_t active_leases() const { return active_leases_; }

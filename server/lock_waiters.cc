@@ -202,7 +202,7 @@ void LockWaiters::ArmWake(const StoreKey& lock, Queue& queue, int64_t holder_exp
   if (holder_expire_at_ms != 0) {
     // Due when the holder expires. A store whose clock is a little behind still sees it live;
     // the failed attempt then re-arms the timer a moment later.
-    delay = std::max(holder_expire_at_ms - drivers::NowMs(), kMinRetryMs);
+    delay = std::max(holder_expire_at_ms - lock.store->now_ms(), kMinRetryMs);
   }
   if (const int64_t recheck = RemoteRecheckMs(*lock.store); recheck >= 0) {
     delay = delay < 0 ? recheck : std::min(delay, recheck);

@@ -158,10 +158,12 @@ int64_t ReportExpiry(const Entry* entry, ExpiryReport report, int64_t now_ms) {
 }
 
 void ReplyExpiry(CommandContext& ctx, ExpiryReport report) {
-  ReadEntriesAndReply(ctx, Space::kData, ctx.arg(1),
-               [report](protocol::ReplyWriter& writer, std::span<const Entry* const> entries) {
-                 writer.Integer(ReportExpiry(entries[0], report, drivers::NowMs()));
-               });
+  ReadEntriesAndReply(
+      ctx, Space::kData, ctx.arg(1),
+      [report, store = &ctx.store()](protocol::ReplyWriter& writer,
+                                     std::span<const Entry* const> entries) {
+        writer.Integer(ReportExpiry(entries[0], report, store->now_ms()));
+      });
 }
 
 void Ttl(CommandContext& ctx) { ReplyExpiry(ctx, ExpiryReport::kTtlSeconds); }

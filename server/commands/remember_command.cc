@@ -10,14 +10,32 @@
 //   the lease and should compute the value anyway.
 // - The null store never holds a value: every caller gets nil at once and no lease is kept (as
 //   remember() on Laravel's NullStore calls the callback every time).
+//
+// FLEXIBLE key fresh stale [LEASE seconds] (SPEC §4): Laravel's flexible() (stale-while-
+// revalidate) done by the server. The reply is [value-or-nil, state]: fresh, stale, refresh (this
+// caller now holds the refresh lease) or fill (a miss: REMEMBER's single flight, whose waiters
+// get [value, "fresh"]).
+// - A value's age comes from its TTL: the refresher writes it with `PUT key value stale`, so it
+//   expires `stale` seconds after its write, and its age is stale minus its TTL left. That needs
+//   no write time kept anywhere, so every driver — and every daemon on a shared one — agrees.
+//   A value without expiry, or with more TTL left than `stale`, counts as fresh.
+// - The refresh lease is a kLease record named after the version of the value it refreshes (its
+//   expiry and a digest of its bytes): the refresher's write starts a new version, so once that
+//   one goes stale in turn the next refresh needs a new lease at once. A refresher that never
+//   writes holds its lease until it runs out (LEASE, default [server] remember_lease).
+// - fresh and stale are whole seconds, 0 <= fresh <= stale, stale > 0.
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "common/errors.h"
+#include "drivers/lock_logic.h"
 #include "drivers/store.h"
+#include "drivers/tag_set.h"
 #include "server/command_table.h"
 #include "server/commands/arguments.h"
 #include "server/commands/store_ops.h"
@@ -29,20 +47,6 @@
 namespace arvel::server {
 
 namespace {
-
-// A candidate for common/errors.h.
-// Lease seconds the configuration allows at most (options.cc: remember_lease max).
-constexpr int64_t kMaxLeaseSeconds = 2147483647;
-
-// [LEASE seconds] as milliseconds; the configured default when absent.
-int64_t ParseLease(CommandContext& ctx, ArgumentParser& args) {
-  int64_t seconds = ctx.server().config().server.remember_lease;
-  if (args.Flag("LEASE")) {
-    seconds = args.Integer();
-    if (args.ok() && (seconds <= 0 || seconds > kMaxLeaseSeconds)) args.Fail(errors::kBadLease);
-  }
-  return seconds * 1000;
-}
 
 void Remember(CommandContext& ctx) {
   ArgumentParser args(ctx.args(), 2);
@@ -56,15 +60,84 @@ void Remember(CommandContext& ctx) {
                         });
   }
   FillLeases::Claim claim{&store, std::string(ctx.arg(1)), lease_ms, !ctx.conn().in_transaction()};
+  ctx.server().fill_leases().Remember(std::move(claim), ctx.Suspend());
+}
+
+// Longest FLEXIBLE window, in seconds: its milliseconds must fit with room to spare.
+constexpr int64_t kMaxWindowSeconds = int64_t{1} << 40;
+
+void WriteState(protocol::ReplyWriter& writer, std::string_view value, std::string_view state) {
+  writer.ArrayHeader(2);
+  writer.Bulk(value);
+  writer.Bulk(state);
+}
+
+// The kLease record of the refresh of `key`'s value version: `value` expiring at `expire_at_ms`
+// (the same value written twice within a millisecond is one version). The leading byte keeps it
+// apart from REMEMBER's records, which are named by the key alone.
+std::string RefreshLeaseKey(std::string_view key, std::string_view value, int64_t expire_at_ms) {
+  return "\x01refresh:" + std::to_string(expire_at_ms) + ":" + drivers::DigestHex(value) + ":" +
+         std::string(key);
+}
+
+// A stale `value`: the caller that takes the version's refresh lease gets "refresh", every
+// other caller "stale", at once.
+void OfferRefresh(drivers::Store& store, std::string_view key, int64_t expire_at_ms,
+                  int64_t lease_ms, std::string value, PendingReply pending) {
+  std::optional<std::string> token = drivers::NewLockToken();
+  if (!token) {
+    return pending.Finish(
+        [](protocol::ReplyWriter& writer) { writer.Error(errors::kNoLeaseToken); });
+  }
+  // Named before `value` moves into the callback.
+  std::string lease_key = RefreshLeaseKey(key, value, expire_at_ms);
+  store.Execute(
+      drivers::op::Acquire{drivers::Space::kLease, std::move(lease_key), *token, lease_ms},
+      [value = std::move(value), pending](const Status& status, drivers::OpResult result) mutable {
+        FinishWith(pending, status, [&](protocol::ReplyWriter& writer) {
+          WriteState(writer, value, result.applied ? "refresh" : "stale");
+        });
+      });
+}
+
+void Flexible(CommandContext& ctx) {
+  ArgumentParser args(ctx.args(), 2);
+  const int64_t fresh = args.Integer();
+  const int64_t stale = args.Integer();
+  const int64_t lease_ms = ParseLease(ctx, args);
+  if (args.ok() && (fresh < 0 || stale <= 0 || fresh > stale || stale > kMaxWindowSeconds)) {
+    args.Fail(errors::kBadFlexibleWindow);
+  }
+  if (!args.Finish(ctx)) return;
+  drivers::Store& store = ctx.store();
+  if (store.capabilities().keeps_nothing) {
+    ctx.reply().ArrayHeader(2);
+    ctx.reply().Null();
+    return ctx.reply().Bulk("fill");
+  }
+  FillLeases::Claim claim{&store, std::string(ctx.arg(1)), lease_ms, !ctx.conn().in_transaction()};
+  claim.flexible = true;
   const std::string_view key = ctx.arg(1);
   store.Read(drivers::Space::kData, std::span<const std::string_view>(&key, 1),
-             [pending = ctx.Suspend(), server = &ctx.server(), claim = std::move(claim)](
+             [pending = ctx.Suspend(), server = &ctx.server(), claim = std::move(claim),
+              fresh_ms = fresh * 1000, stale_ms = stale * 1000](
                  const Status& status, std::span<const drivers::Entry* const> entries) mutable {
-               if (status.ok() && entries[0] == nullptr) {
-                 return server->fill_leases().Request(std::move(claim), pending);
+               if (!status.ok()) {
+                 return pending.Finish(
+                     [&](protocol::ReplyWriter& writer) { writer.Error(status.message()); });
                }
-               FinishWith(pending, status,
-                          [&](protocol::ReplyWriter& writer) { writer.Bulk(entries[0]->value); });
+               const drivers::Entry* entry = entries[0];
+               if (entry == nullptr) return server->fill_leases().Request(std::move(claim), pending);
+               const int64_t expire_at = entry->expire_at_ms;
+               const int64_t age =
+                   expire_at == 0 ? 0 : stale_ms - (expire_at - claim.store->now_ms());
+               if (age < fresh_ms) {
+                 return pending.Finish([&](protocol::ReplyWriter& writer) {
+                   WriteState(writer, entry->value, "fresh");
+                 });
+               }
+               OfferRefresh(*claim.store, claim.key, expire_at, claim.lease_ms, entry->value,
+                            pending);
              });
 }
 
@@ -75,6 +148,10 @@ void RegisterRememberCommands(CommandTable& table) {
                   "Returns the value, or nil and the fill lease to exactly one caller on a miss "
                   "while the others wait for the value.",
                   "key [LEASE seconds]"});
+  table.Register({"flexible", -4, kWrite | kBlocking, 1, 1, 1, Flexible, "cache",
+                  "Stale-while-revalidate: [value, fresh|stale|refresh|fill]; one caller at a "
+                  "time refreshes a stale value, a miss is filled as REMEMBER's.",
+                  "key fresh stale [LEASE seconds]"});
 }
 
 }  // namespace arvel::server

@@ -5,8 +5,11 @@
 // or RESET) drops it. ASSERT reads through the current store like any client would, and on a
 // fake also consults its write history to say *why* a key is missing.
 
+#include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/errors.h"
@@ -16,6 +19,7 @@
 #include "server/command_table.h"
 #include "server/commands/arguments.h"
 #include "server/commands/store_ops.h"
+#include "server/fill_leases.h"
 #include "server/server.h"
 
 namespace arvel::server {
@@ -89,9 +93,25 @@ void Select(CommandContext& ctx) {
 
 // ---- FAKE ----------------------------------------------------------------------------------
 
+// FAKE TRAVEL seconds: the fake's clock moves forward; REMEMBER leases held on the fake that
+// have run out by it end now, as their timers would have (nobody else can wait on a fake).
+void Travel(CommandContext& ctx) {
+  ClientState& client = ctx.client();
+  if (!client.fake) return ctx.reply().Error(errors::kTravelWithoutFake);
+  const std::optional<int64_t> seconds = ParseInt64(ctx.arg(2));
+  if (!seconds || *seconds < 0 || *seconds > std::numeric_limits<int64_t>::max() / 1000) {
+    return ctx.reply().Error(errors::kBadTravel);
+  }
+  auto& fake = static_cast<drivers::FakeStore&>(*client.fake);
+  fake.Travel(*seconds * 1000);
+  ctx.server().fill_leases().Travelled(fake);
+  ctx.reply().Ok();
+}
+
 // FAKE: a fresh, empty fake (a second FAKE starts over). FAKE OFF: back to the previous store.
 void Fake(CommandContext& ctx) {
   ClientState& client = ctx.client();
+  if (ctx.argc() == 3 && EqualsIgnoreCase(ctx.arg(1), "TRAVEL")) return Travel(ctx);
   if (ctx.argc() > 2 || (ctx.argc() == 2 && !EqualsIgnoreCase(ctx.arg(1), "OFF"))) {
     return ctx.reply().Error(errors::kSyntax);
   }
@@ -176,8 +196,9 @@ void RegisterStoreCommands(CommandTable& table) {
   table.Register({"select", 2, kConnectionState | kFast, 0, 0, 0, Select, "connection",
                   "Accepts database 0, the only one (use STORE to change stores).", "index"});
   table.Register({"fake", -1, kConnectionState | kFast, 0, 0, 0, Fake, "cache",
-                  "Gives the connection a private, empty store that records writes (OFF ends it).",
-                  "[OFF]"});
+                  "Gives the connection a private, empty store that records writes (OFF ends it; "
+                  "TRAVEL moves its clock forward).",
+                  "[OFF|TRAVEL seconds]"});
   table.Register({"assert", -3, kReadOnly | kFast, 2, 2, 1, Assert, "cache",
                   "Replies OK if a key holds a value (or is missing), else an error saying why.",
                   "STORED key [value] | MISSING key"});

@@ -1,6 +1,7 @@
 // TAGS tag[,tag…] SUBCOMMAND args… (SPEC §4, Tags): the Arvel facade — PUT FOREVER GET HAS
-// FORGET ADD INCREMENT DECREMENT PULL MANY — on items addressed by their key and a set of tags,
-// and FLUSH, which invalidates every item stored under a set containing one of the tags.
+// FORGET ADD INCREMENT DECREMENT PULL MANY PUTMANY TOUCH REMEMBER — on items addressed by their
+// key and a set of tags, and FLUSH, which invalidates every item stored under a set containing
+// one of the tags.
 //
 // Built on drivers/tag_set.h: a command first resolves the set's scope (its tags' current
 // generations), then reads the item's record or executes one operation on it. The operations
@@ -11,8 +12,13 @@
 // - As the plain commands: ttl <= 0 makes PUT forget the item and ADD store nothing (:0); no ttl
 //   means no expiry, except on a store with a default TTL (redis applies its `ttl`); INCREMENT and
 //   DECREMENT keep the item's TTL.
-// - Only writes that store something create generations. GET, HAS, MANY, PULL, FORGET and PUT
-//   with ttl <= 0 read them: a tag without a generation has no items.
+// - Only commands that store something create generations (and REMEMBER, whose miss promises a
+//   write). GET, HAS, MANY, PULL, FORGET, TOUCH and PUT/PUTMANY with ttl <= 0 read them: a tag
+//   without a generation has no items.
+// - TOUCH with ttl <= 0 forgets the item, as PUT does.
+// - A TAGS FLUSH sends a REMEMBER lease holder's write to a new item, so the REMEMBER calls
+//   waiting on this daemon for tagged items of the store get nil at once and compute the value
+//   themselves (FillLeases::TagsFlushed).
 // - Tagged items live in Space::kTagged: GET, KEYS, SCAN and DBSIZE never see them; the plain
 //   FLUSH empties the whole store, tagged items and generations included.
 // - FLUSH tells the store's TagReclaimer, which then gives the flushed items' memory back at
@@ -39,6 +45,8 @@
 #include "server/commands/store_ops.h"
 #include "server/commands/subcommands.h"
 #include "server/commands/value_logic.h"
+#include "server/connection.h"
+#include "server/fill_leases.h"
 #include "server/server.h"
 
 namespace arvel::server {
@@ -54,8 +62,11 @@ constexpr size_t kKeyArg = 3;
 constexpr size_t kValueArg = 4;
 constexpr size_t kTtlArg = 5;
 
-// Builds the operation on one item from its record key and the prefix its record's value
-// carries (TagScope::value_prefix).
+// Builds the operation on items from their record keys and the prefix their records' values
+// carry (TagScope::value_prefix).
+using ItemsOperation = std::function<drivers::Operation(std::vector<std::string> record_keys,
+                                                        std::string value_prefix)>;
+// The same on one item.
 using ItemOperation =
     std::function<drivers::Operation(std::string record_key, std::string value_prefix)>;
 // Writes a reply from item values (nullopt: absent), values[i] for the i-th key asked for.
@@ -65,24 +76,50 @@ using ValuesReply = std::function<void(protocol::ReplyWriter& writer,
 // Whether a command may create the set's generations (it stores something) or only reads them.
 enum class ScopeUse : uint8_t { kRead, kCreate };
 
-// Resolves the scope of `tags`, then executes the operation `make` builds on item `key` of the
-// current store and replies with its result. A set with no generations has no items: only
-// operations that read or remove get there, and they reply as on an absent item.
+// Runs with the store and the resolved scope (nullopt: the set has no generations, so no items).
+using ScopeFn =
+    std::function<void(drivers::Store& store, std::optional<TagScope> scope, PendingReply pending)>;
+
+// Resolves the scope of `tags` in the current store, then runs `then` with it — or finishes
+// with the store's error.
+void WithScope(CommandContext& ctx, const TagSet& tags, ScopeUse use, ScopeFn then) {
+  drivers::Store* store = &ctx.store();
+  auto resolved = [store, then = std::move(then), pending = ctx.Suspend()](
+                      const Status& status, std::optional<TagScope> scope) mutable {
+    if (status.ok()) return then(*store, std::move(scope), std::move(pending));
+    pending.Finish([&](protocol::ReplyWriter& writer) { writer.Error(status.message()); });
+  };
+  if (use == ScopeUse::kCreate) return drivers::EnsureScope(*store, tags, std::move(resolved));
+  drivers::ReadScope(*store, tags, std::move(resolved));
+}
+
+// Resolves the scope of `tags`, then executes the operation `make` builds on items `keys` of
+// the current store and replies with its result. A set with no generations has no items: only
+// operations that read or remove get there, and they reply as on absent items.
+void ExecuteOnItems(CommandContext& ctx, const TagSet& tags, std::vector<std::string> keys,
+                    ScopeUse use, ItemsOperation make, ResultReplyFn reply) {
+  WithScope(ctx, tags, use,
+            [keys = std::move(keys), make = std::move(make), reply = std::move(reply)](
+                drivers::Store& store, std::optional<TagScope> scope, PendingReply pending) {
+              if (!scope) {
+                return pending.Finish([&](protocol::ReplyWriter& writer) { reply(writer, {}); });
+              }
+              std::vector<std::string> record_keys;
+              record_keys.reserve(keys.size());
+              for (const std::string& key : keys) record_keys.push_back(scope->ItemKey(key));
+              ExecuteThenFinish(store, make(std::move(record_keys), scope->value_prefix()),
+                                std::move(reply), std::move(pending));
+            });
+}
+
 void ExecuteOnItem(CommandContext& ctx, const TagSet& tags, std::string_view key, ScopeUse use,
                    ItemOperation make, ResultReplyFn reply) {
-  drivers::Store* store = &ctx.store();
-  auto then = [store, key = std::string(key), make = std::move(make), reply = std::move(reply),
-               pending = ctx.Suspend()](const Status& status,
-                                        std::optional<TagScope> scope) mutable {
-    if (!status.ok() || !scope) {
-      return FinishWith(pending, status,
-                        [&](protocol::ReplyWriter& writer) { reply(writer, {}); });
-    }
-    ExecuteThenFinish(*store, make(scope->ItemKey(key), scope->value_prefix()), std::move(reply),
-                      std::move(pending));
-  };
-  if (use == ScopeUse::kCreate) return drivers::EnsureScope(*store, tags, std::move(then));
-  drivers::ReadScope(*store, tags, std::move(then));
+  ExecuteOnItems(
+      ctx, tags, {std::string(key)}, use,
+      [make = std::move(make)](std::vector<std::string> record_keys, std::string prefix) {
+        return make(std::move(record_keys[0]), std::move(prefix));
+      },
+      std::move(reply));
 }
 
 // Reads the records of `keys` under `scope` and replies with their values.
@@ -106,17 +143,13 @@ void ReadRecords(drivers::Store& store, TagScope scope, std::span<const std::str
 // Resolves the scope of `tags` (without creating it), reads items `keys` and replies.
 void ReadItems(CommandContext& ctx, const TagSet& tags, std::span<const std::string_view> keys,
                ValuesReply reply) {
-  drivers::Store* store = &ctx.store();
-  drivers::ReadScope(
-      *store, tags,
-      [store, keys = std::vector<std::string>(keys.begin(), keys.end()), reply = std::move(reply),
-       pending = ctx.Suspend()](const Status& status, std::optional<TagScope> scope) mutable {
-        if (status.ok() && scope) {
-          return ReadRecords(*store, std::move(*scope), keys, std::move(reply), pending);
-        }
-        const std::vector<std::optional<std::string_view>> none(keys.size());
-        FinishWith(pending, status, [&](protocol::ReplyWriter& w) { reply(w, none); });
-      });
+  WithScope(ctx, tags, ScopeUse::kRead,
+            [keys = std::vector<std::string>(keys.begin(), keys.end()), reply = std::move(reply)](
+                drivers::Store& store, std::optional<TagScope> scope, PendingReply pending) {
+              if (scope) return ReadRecords(store, std::move(*scope), keys, reply, pending);
+              const std::vector<std::optional<std::string_view>> none(keys.size());
+              pending.Finish([&](protocol::ReplyWriter& writer) { reply(writer, none); });
+            });
 }
 
 drivers::Operation ForgetOperation(std::string record_key, std::string prefix) {
@@ -167,7 +200,16 @@ void Has(CommandContext& ctx, const TagSet& tags) {
 }
 
 void ForgetItem(CommandContext& ctx, const TagSet& tags) {
-  ExecuteOnItem(ctx, tags, ctx.arg(kKeyArg), ScopeUse::kRead, ForgetOperation, ReplyInteger);
+  // As plain FORGET: a REMEMBER lease holder that gives up hands the lease on, even when there
+  // is nothing to erase.
+  ExecuteOnItem(
+      ctx, tags, ctx.arg(kKeyArg), ScopeUse::kRead,
+      [leases = &ctx.server().fill_leases(), store = &ctx.store(), client = ctx.client().id](
+          std::string record_key, std::string prefix) {
+        leases->Forgotten(*store, record_key, client);
+        return ForgetOperation(std::move(record_key), std::move(prefix));
+      },
+      ReplyInteger);
 }
 
 void Add(CommandContext& ctx, const TagSet& tags) {
@@ -227,6 +269,69 @@ void Many(CommandContext& ctx, const TagSet& tags) {
       });
 }
 
+// PUTMANY ttl key value [key value …]: one ttl for every item; ttl <= 0 forgets them.
+void PutMany(CommandContext& ctx, const TagSet& tags) {
+  constexpr size_t kTtl = 3;
+  if ((ctx.argc() - kTtl) % 2 != 1) return ctx.reply().Error(errors::WrongArity("tags|putmany"));
+  std::optional<ExpiryChange> expiry;
+  if (!ParseWriteExpiry(ctx, kTtl, expiry)) return;
+  KeyValues pairs = CollectPairs(ctx.args(), kTtl + 1);
+  if (!expiry) {
+    return ExecuteOnItems(
+        ctx, tags, std::move(pairs.keys), ScopeUse::kRead,
+        [](std::vector<std::string> record_keys, std::string prefix) {
+          return drivers::op::Delete{Space::kTagged, std::move(record_keys), std::move(prefix)};
+        },
+        ReplyOk);
+  }
+  ExecuteOnItems(
+      ctx, tags, std::move(pairs.keys), ScopeUse::kCreate,
+      [values = std::move(pairs.values), expiry = *expiry](std::vector<std::string> record_keys,
+                                                            std::string prefix) {
+        return drivers::op::SetMany{Space::kTagged, std::move(record_keys), values, expiry,
+                                    false, std::move(prefix)};
+      },
+      ReplyOk);
+}
+
+// TOUCH key ttl: a new TTL for a present item (:1), counted from now; ttl <= 0 forgets it.
+void Touch(CommandContext& ctx, const TagSet& tags) {
+  std::optional<ExpiryChange> expiry;
+  if (!ParseWriteExpiry(ctx, kValueArg, expiry)) return;
+  if (!expiry) {
+    return ExecuteOnItem(ctx, tags, ctx.arg(kKeyArg), ScopeUse::kRead, ForgetOperation,
+                         ReplyInteger);
+  }
+  ExecuteOnItem(
+      ctx, tags, ctx.arg(kKeyArg), ScopeUse::kRead,
+      [expiry = *expiry](std::string record_key, std::string prefix) {
+        drivers::op::Expire expire{Space::kTagged, std::move(record_key), expiry};
+        expire.prefix = std::move(prefix);
+        return expire;
+      },
+      ReplyApplied);
+}
+
+// REMEMBER key [LEASE seconds]: as plain REMEMBER (server/fill_leases.h) on the item. It
+// resolves the scope as a write does, creating the generations, since its miss promises a fill.
+void Remember(CommandContext& ctx, const TagSet& tags) {
+  ArgumentParser args(ctx.args(), kKeyArg + 1);
+  const int64_t lease_ms = ParseLease(ctx, args);
+  if (!args.Finish(ctx)) return;
+  if (ctx.store().capabilities().keeps_nothing) return ctx.reply().Null();
+  WithScope(ctx, tags, ScopeUse::kCreate,
+            [leases = &ctx.server().fill_leases(), key = std::string(ctx.arg(kKeyArg)), lease_ms,
+             may_wait = !ctx.conn().in_transaction()](
+                drivers::Store& store, std::optional<TagScope> scope, PendingReply pending) {
+              if (!scope) {
+                return pending.Finish([](protocol::ReplyWriter& writer) { writer.Null(); });
+              }
+              leases->Remember({&store, scope->ItemKey(key), lease_ms, may_wait, Space::kTagged,
+                                scope->value_prefix()},
+                               std::move(pending));
+            });
+}
+
 void Flush(CommandContext& ctx, const TagSet& tags) {
   drivers::Store* store = &ctx.store();
   Server* server = &ctx.server();
@@ -234,6 +339,7 @@ void Flush(CommandContext& ctx, const TagSet& tags) {
       *store, tags, [store, server, pending = ctx.Suspend()](const Status& status) mutable {
         drivers::TagReclaimer* reclaimer = server->tag_reclaimer(*store);
         if (status.ok() && reclaimer != nullptr) reclaimer->NoteFlush();
+        if (status.ok()) server->fill_leases().TagsFlushed(*store);
         FinishWith(pending, status, [](protocol::ReplyWriter& writer) { writer.Ok(); });
       });
 }
@@ -244,7 +350,10 @@ void Help(CommandContext& ctx) {
       "PUT <key> <value> [<ttl>]     FOREVER <key> <value>     ADD <key> <value> [<ttl>]",
       "GET <key> [<default>]     HAS <key>     MANY <key> [<key> ...]     PULL <key> [<default>]",
       "FORGET <key>     INCREMENT <key> [<by>]     DECREMENT <key> [<by>]",
+      "PUTMANY <ttl> <key> <value> [<key> <value> ...]     REMEMBER <key> [LEASE <seconds>]",
       "    As the plain commands, on the item addressed by <key> and the set of tags.",
+      "TOUCH <key> <ttl>",
+      "    Give the item a new TTL of <ttl> seconds from now (<ttl> <= 0 forgets it).",
       "FLUSH",
       "    Invalidate every item stored under a set containing any of the tags.",
   };
@@ -265,6 +374,9 @@ constexpr TagSubcommand kSubcommands[] = {
     {"decrement", 4, 5, Decrement},
     {"pull", 4, 5, Pull},
     {"many", 4, kAnyArgc, Many},
+    {"putmany", 6, kAnyArgc, PutMany},
+    {"touch", 5, 5, Touch},
+    {"remember", 4, 6, Remember},
     {"flush", 3, 3, Flush},
 };
 
@@ -286,7 +398,8 @@ void RegisterTagCommands(CommandTable& table) {
   table.Register({"tags", -2, kWrite, 0, 0, 0, Tags, "cache",
                   "Cache commands on items addressed by a key and a set of tags; FLUSH "
                   "invalidates every item stored under any of the tags.",
-                  "tags (PUT|FOREVER|GET|HAS|FORGET|ADD|INCREMENT|DECREMENT|PULL|MANY|FLUSH) [key] "
+                  "tags (PUT|FOREVER|GET|HAS|FORGET|ADD|INCREMENT|DECREMENT|PULL|MANY|PUTMANY|TOUCH|"
+                  "REMEMBER|FLUSH) [key] "
                   "[arg [arg ...]]"});
 }
 

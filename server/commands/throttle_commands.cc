@@ -67,9 +67,10 @@ int64_t PositiveSeconds(ArgumentParser& args, std::string_view name) {
 void ReadWindow(CommandContext& ctx, std::string_view key,
                 std::function<int64_t(const drivers::Entry* record, int64_t now_ms)> answer) {
   ReadEntriesAndReply(ctx, Space::kThrottle, drivers::FixedWindowKey(key),
-                      [answer = std::move(answer)](protocol::ReplyWriter& writer,
-                                                   std::span<const drivers::Entry* const> entries) {
-                        writer.Integer(answer(entries[0], drivers::NowMs()));
+                      [answer = std::move(answer), store = &ctx.store()](
+                          protocol::ReplyWriter& writer,
+                          std::span<const drivers::Entry* const> entries) {
+                        writer.Integer(answer(entries[0], store->now_ms()));
                       });
 }
 

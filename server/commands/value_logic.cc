@@ -63,6 +63,17 @@ bool ArityAtMost(CommandContext& ctx, size_t max_argc) {
   return false;
 }
 
+int64_t ParseLease(CommandContext& ctx, ArgumentParser& args) {
+  // As the configuration allows at most (options.cc: remember_lease max).
+  constexpr int64_t kMaxLeaseSeconds = 2147483647;
+  int64_t seconds = ctx.server().config().server.remember_lease;
+  if (args.Flag("LEASE")) {
+    seconds = args.Integer();
+    if (args.ok() && (seconds <= 0 || seconds > kMaxLeaseSeconds)) args.Fail(errors::kBadLease);
+  }
+  return seconds * 1000;
+}
+
 std::vector<std::string> UniqueKeys(std::span<const std::string_view> keys) {
   std::vector<std::string> unique;
   unique.reserve(keys.size());

@@ -18,6 +18,8 @@
 
 namespace arvel::server {
 
+class ArgumentParser;
+
 // ---- Expiry
 
 using drivers::ExpiryChange;
@@ -58,6 +60,10 @@ bool ParseWriteExpiry(CommandContext& ctx, size_t index, std::optional<ExpiryCha
 // Replies "wrong number of arguments" and returns false when the command has more than
 // `max_argc` arguments (name included): the upper bound of a negative arity.
 bool ArityAtMost(CommandContext& ctx, size_t max_argc);
+
+// REMEMBER's [LEASE seconds] at the parser's position, in milliseconds: the configured
+// [server] remember_lease when absent; kBadLease latched when not a positive 32-bit count.
+int64_t ParseLease(CommandContext& ctx, ArgumentParser& args);
 
 // `keys` without repeats, in first-seen order: an operation takes each key once.
 std::vector<std::string> UniqueKeys(std::span<const std::string_view> keys);

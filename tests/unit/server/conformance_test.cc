@@ -12,6 +12,7 @@
 #include <future>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "config/config.h"
 
@@ -758,6 +759,127 @@ TEST_P(StoreConformanceTest, RememberFillsWaiters) {
   ASSERT_EQ(waiter.wait_for(milliseconds(5000)), std::future_status::ready);
   EXPECT_EQ(waiter.get(), "$computed");
   EXPECT_EQ(Run({"REMEMBER", "report"}), "$computed");
+}
+
+TEST_P(StoreConformanceTest, TaggedPutManyAndTouch) {
+  EXPECT_EQ(Run({"TAGS", "a,b", "PUTMANY", "60", "x", "1", "y", "2", "x", "3"}), "+OK");
+  EXPECT_EQ(Run({"TAGS", "b,a", "MANY", "x", "y", "z"}), "[$3, $2, (nil)]");
+  EXPECT_EQ(Run({"TAGS", "a", "GET", "x"}), "(nil)");
+  EXPECT_EQ(Run({"GET", "x"}), "(nil)");
+  EXPECT_EQ(Run({"TAGS", "a,b", "TOUCH", "x", "60"}), ":1");
+  EXPECT_EQ(Run({"TAGS", "a,b", "TOUCH", "z", "60"}), ":0");
+  EXPECT_EQ(Run({"TAGS", "never", "TOUCH", "x", "60"}), ":0");
+  EXPECT_EQ(Run({"TAGS", "a,b", "GET", "x"}), "$3");
+  EXPECT_EQ(Run({"TAGS", "a,b", "TOUCH", "x", "0"}), ":1");  // ttl <= 0 forgets
+  EXPECT_EQ(Run({"TAGS", "a,b", "HAS", "x"}), ":0");
+  EXPECT_EQ(Run({"TAGS", "a,b", "PUTMANY", "-1", "y", "gone"}), "+OK");
+  EXPECT_EQ(Run({"TAGS", "a,b", "HAS", "y"}), ":0");
+  EXPECT_EQ(Run({"TAGS", "a,b", "PUTMANY", "60", "x"}),
+            "-ERR wrong number of arguments for 'tags|putmany' command");
+  EXPECT_EQ(Run({"TAGS", "a,b", "TOUCH", "x", "soon"}),
+            "-ERR value is not an integer or out of range");
+}
+
+TEST_P(StoreConformanceTest, TaggedRememberFillsWaiters) {
+  EXPECT_EQ(Run({"TAGS", "reports", "PUT", "hit", "cached", "60"}), "+OK");
+  EXPECT_EQ(Run({"TAGS", "reports", "REMEMBER", "hit"}), "$cached");
+  EXPECT_EQ(Run({"REMEMBER", "hit"}), "(nil)");  // the plain key is another item
+  EXPECT_EQ(Run({"TAGS", "reports", "REMEMBER", "daily", "LEASE", "30"}), "(nil)");  // the lease
+  auto waiter = std::async(std::launch::async, [port = server().port()] {
+    Client client(port);
+    return Text(client.Command({"TAGS", "reports", "REMEMBER", "daily"}));
+  });
+  EXPECT_EQ(waiter.wait_for(milliseconds(200)), std::future_status::timeout);
+  EXPECT_EQ(Run({"PUT", "daily", "plain", "60"}), "+OK");  // not the tagged item: still waiting
+  EXPECT_EQ(waiter.wait_for(milliseconds(200)), std::future_status::timeout);
+  EXPECT_EQ(Run({"TAGS", "reports", "PUT", "daily", "computed", "60"}), "+OK");
+  ASSERT_EQ(waiter.wait_for(milliseconds(5000)), std::future_status::ready);
+  EXPECT_EQ(waiter.get(), "$computed");
+  EXPECT_EQ(Run({"TAGS", "reports", "REMEMBER", "daily"}), "$computed");
+}
+
+TEST_P(StoreConformanceTest, TaggedRememberHolderThatForgetsPassesTheLeaseOn) {
+  EXPECT_EQ(Run({"TAGS", "t", "REMEMBER", "k"}), "(nil)");
+  auto waiter = std::async(std::launch::async, [port = server().port()] {
+    Client client(port);
+    return Text(client.Command({"TAGS", "t", "REMEMBER", "k"}));
+  });
+  EXPECT_EQ(waiter.wait_for(milliseconds(200)), std::future_status::timeout);
+  EXPECT_EQ(Run({"TAGS", "t", "FORGET", "k"}), ":0");
+  ASSERT_EQ(waiter.wait_for(milliseconds(5000)), std::future_status::ready);
+  EXPECT_EQ(waiter.get(), "(nil)");  // the waiter holds the lease now
+}
+
+TEST_P(StoreConformanceTest, TagsFlushEndsTaggedFills) {
+  EXPECT_EQ(Run({"TAGS", "t,u", "REMEMBER", "k"}), "(nil)");
+  auto waiter = std::async(std::launch::async, [port = server().port()] {
+    Client client(port);
+    return Text(client.Command({"TAGS", "t,u", "REMEMBER", "k"}));
+  });
+  EXPECT_EQ(waiter.wait_for(milliseconds(200)), std::future_status::timeout);
+  EXPECT_EQ(Run({"TAGS", "u", "FLUSH"}), "+OK");
+  ASSERT_EQ(waiter.wait_for(milliseconds(5000)), std::future_status::ready);
+  EXPECT_EQ(waiter.get(), "(nil)");
+}
+
+TEST_P(StoreConformanceTest, FlexibleStates) {
+  EXPECT_EQ(Run({"FLEXIBLE", "k", "5", "60"}), "[(nil), $fill]");  // this client fills it
+  EXPECT_EQ(Run({"PUT", "k", "v1", "60"}), "+OK");
+  EXPECT_EQ(Run({"FLEXIBLE", "k", "5", "60"}), "[$v1, $fresh]");
+  EXPECT_EQ(Run({"PUT", "k", "v1", "30"}), "+OK");  // 30 s of 60 left: written 30 s ago
+  EXPECT_EQ(Run({"FLEXIBLE", "k", "5", "60"}), "[$v1, $refresh]");
+  EXPECT_EQ(Run({"FLEXIBLE", "k", "5", "60"}), "[$v1, $stale]");
+  EXPECT_EQ(Run({"PUT", "k", "v2", "60"}), "+OK");
+  EXPECT_EQ(Run({"FLEXIBLE", "k", "5", "60"}), "[$v2, $fresh]");
+  EXPECT_EQ(Run({"PUT", "k", "v2", "30"}), "+OK");  // the new version goes stale: a new lease
+  EXPECT_EQ(Run({"FLEXIBLE", "k", "5", "60"}), "[$v2, $refresh]");
+  EXPECT_EQ(Run({"FOREVER", "forever", "v"}), "+OK");
+  EXPECT_EQ(Run({"FLEXIBLE", "forever", "1", "2"}), "[$v, $fresh]");  // no expiry: fresh
+  const std::string bad =
+      "-ERR FLEXIBLE fresh and stale must be whole seconds with 0 <= fresh <= stale and stale > 0";
+  EXPECT_EQ(Run({"FLEXIBLE", "k", "10", "5"}), bad);
+  EXPECT_EQ(Run({"FLEXIBLE", "k", "0", "0"}), bad);
+  EXPECT_EQ(Run({"FLEXIBLE", "k", "-1", "5"}), bad);
+  EXPECT_EQ(Run({"FLEXIBLE", "k", "1", "5", "LEASE", "0"}), "-ERR LEASE must be a positive integer");
+}
+
+// SPEC §4: 50 concurrent callers on a stale key: exactly one refresh, 49 served stale at once.
+TEST_P(StoreConformanceTest, FlexibleHasOneRefresherAmongManyCallers) {
+  EXPECT_EQ(Run({"PUT", "k", "old", "5"}), "+OK");  // 5 s of 60 left: stale for fresh = 10
+  constexpr int kCallers = 50;
+  std::vector<std::future<std::pair<std::string, int64_t>>> callers;
+  for (int i = 0; i < kCallers; ++i) {
+    callers.push_back(std::async(std::launch::async, [port = server().port()] {
+      Client client(port);
+      const auto start = std::chrono::steady_clock::now();
+      std::string reply = Text(client.Command({"FLEXIBLE", "k", "10", "60"}));
+      const auto waited = std::chrono::steady_clock::now() - start;
+      return std::make_pair(reply, static_cast<int64_t>(
+                                       std::chrono::duration_cast<milliseconds>(waited).count()));
+    }));
+  }
+  int refresh = 0;
+  int stale = 0;
+  for (auto& caller : callers) {
+    const auto [reply, waited_ms] = caller.get();
+    refresh += reply == "[$old, $refresh]";
+    stale += reply == "[$old, $stale]";
+    EXPECT_LT(waited_ms, 2000) << reply;  // nobody waits for the refresher
+  }
+  EXPECT_EQ(refresh, 1);
+  EXPECT_EQ(stale, kCallers - 1);
+}
+
+TEST_P(StoreConformanceTest, FlexibleFillIsSingleFlight) {
+  EXPECT_EQ(Run({"FLEXIBLE", "k", "5", "60"}), "[(nil), $fill]");
+  auto waiter = std::async(std::launch::async, [port = server().port()] {
+    Client client(port);
+    return Text(client.Command({"FLEXIBLE", "k", "5", "60"}));
+  });
+  EXPECT_EQ(waiter.wait_for(milliseconds(200)), std::future_status::timeout);
+  EXPECT_EQ(Run({"PUT", "k", "filled", "60"}), "+OK");
+  ASSERT_EQ(waiter.wait_for(milliseconds(5000)), std::future_status::ready);
+  EXPECT_EQ(waiter.get(), "[$filled, $fresh]");
 }
 
 // ---- the local drivers ------------------------------------------------------------------------

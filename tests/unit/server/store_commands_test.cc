@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -95,6 +96,69 @@ TEST(StoreCommandsTest, FakeReturnsToTheStoreItReplaced) {
   ASSERT_EQ(c.Command({"STORE", "array"}).str, "OK");
   ASSERT_EQ(c.Command({"FAKE", "OFF"}).str, "OK");
   EXPECT_EQ(c.Command({"STORE"}).str, "array");
+}
+
+TEST(StoreCommandsTest, FakeTravelNeedsAFakeAndACount) {
+  ServerFixture server;
+  Client c = server.Connect();
+  const std::string without_fake =
+      "ERR FAKE TRAVEL moves the clock of a fake store: call FAKE first";
+  EXPECT_EQ(Text(c.Command({"FAKE", "TRAVEL", "10"})), "-" + without_fake);
+  ASSERT_EQ(c.Command({"FAKE"}).str, "OK");
+  const std::string bad = "-ERR FAKE TRAVEL seconds must be a non-negative integer";
+  EXPECT_EQ(Text(c.Command({"FAKE", "TRAVEL", "-1"})), bad);
+  EXPECT_EQ(Text(c.Command({"FAKE", "TRAVEL", "soon"})), bad);
+  EXPECT_EQ(Text(c.Command({"FAKE", "TRAVEL", "9223372036854776"})), bad);
+  EXPECT_EQ(Text(c.Command({"FAKE", "TRAVEL", "0"})), "+OK");
+  ASSERT_EQ(c.Command({"FAKE", "OFF"}).str, "OK");
+  EXPECT_EQ(Text(c.Command({"FAKE", "TRAVEL", "10"})), "-" + without_fake);
+}
+
+// Expiry, tags, locks and throttle windows all follow the fake's clock; the real store does not.
+TEST(StoreCommandsTest, FakeTravelMovesTheFakesClock) {
+  ServerFixture server;
+  Client c = server.Connect();
+  ASSERT_EQ(Text(c.Command({"PUT", "real", "v", "100"})), "+OK");
+  ASSERT_EQ(c.Command({"FAKE"}).str, "OK");
+  EXPECT_EQ(Text(c.Command({"PUT", "k", "v", "10"})), "+OK");
+  EXPECT_EQ(Text(c.Command({"TAGS", "t", "PUT", "tagged", "v", "5"})), "+OK");
+  const std::string token = Text(c.Command({"LOCK", "ACQUIRE", "l", "5"}));
+  EXPECT_EQ(Text(c.Command({"THROTTLE", "HIT", "login", "60"})), ":1");
+  EXPECT_EQ(Text(c.Command({"THROTTLE", "AVAILABLEIN", "login"})), ":60");
+  EXPECT_EQ(Text(c.Command({"PUT", "page", "v", "60"})), "+OK");
+  EXPECT_EQ(Text(c.Command({"FLEXIBLE", "page", "3", "60"})), "[$v, $fresh]");
+
+  EXPECT_EQ(Text(c.Command({"FAKE", "TRAVEL", "5"})), "+OK");
+  EXPECT_EQ(Text(c.Command({"TTL", "k"})), ":5");
+  EXPECT_EQ(Text(c.Command({"TAGS", "t", "GET", "tagged"})), "(nil)");
+  const std::string next = Text(c.Command({"LOCK", "ACQUIRE", "l", "5"}));
+  EXPECT_EQ(next.size(), 33u) << next;  // the lock ran out: a new holder
+  EXPECT_NE(next, token);
+  EXPECT_EQ(Text(c.Command({"THROTTLE", "AVAILABLEIN", "login"})), ":55");
+  EXPECT_EQ(Text(c.Command({"FLEXIBLE", "page", "3", "60"})), "[$v, $refresh]");  // 5 s old
+
+  EXPECT_EQ(Text(c.Command({"FAKE", "TRAVEL", "55"})), "+OK");
+  EXPECT_EQ(Text(c.Command({"GET", "k"})), "(nil)");
+  EXPECT_EQ(Text(c.Command({"ASSERT", "MISSING", "k"})), "+OK");
+  EXPECT_EQ(Text(c.Command({"THROTTLE", "ATTEMPTS", "login"})), ":0");
+
+  ASSERT_EQ(c.Command({"FAKE", "OFF"}).str, "OK");
+  const std::string ttl = Text(c.Command({"TTL", "real"}));
+  EXPECT_TRUE(ttl == ":100" || ttl == ":99") << ttl;
+}
+
+TEST(StoreCommandsTest, FakeTravelEndsRememberLeasesThatRanOut) {
+  ServerFixture server;
+  Client c = server.Connect();
+  ASSERT_EQ(c.Command({"FAKE"}).str, "OK");
+  EXPECT_EQ(Text(c.Command({"REMEMBER", "report", "LEASE", "30"})), "(nil)");  // the lease
+  EXPECT_EQ(Text(c.Command({"FAKE", "TRAVEL", "30"})), "+OK");
+  // Its lease over, the holder asking again gets it again at once instead of waiting 30 s.
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(Text(c.Command({"REMEMBER", "report"})), "(nil)");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ(Text(c.Command({"PUT", "report", "done", "60"})), "+OK");
+  EXPECT_EQ(Text(c.Command({"REMEMBER", "report"})), "$done");
 }
 
 TEST(StoreCommandsTest, AssertStoredAndMissingOnAFake) {

@@ -145,6 +145,16 @@ TEST_F(TagExpiryTest, PutWithTtlExpiresAndTtlZeroForgets) {
   EXPECT_EQ(Run({"TAGS", "t", "GET", "k"}), "(nil)");
 }
 
+TEST_F(TagExpiryTest, TouchAndPutManyExpireOnTheClock) {
+  EXPECT_EQ(Run({"TAGS", "t", "PUTMANY", "2", "a", "1", "b", "2"}), "+OK");
+  EXPECT_EQ(Run({"TAGS", "t", "TOUCH", "a", "10"}), ":1");
+  clock_.Advance(std::chrono::milliseconds(2001));
+  EXPECT_EQ(Run({"TAGS", "t", "MANY", "a", "b"}), "[$1, (nil)]");
+  clock_.Advance(std::chrono::milliseconds(8000));
+  EXPECT_EQ(Run({"TAGS", "t", "HAS", "a"}), ":0");
+  EXPECT_EQ(Run({"TAGS", "t", "TOUCH", "a", "10"}), ":0");  // expired: nothing to touch
+}
+
 TEST_F(TagCommandsTest, AddStoresOnlyWhenAbsent) {
   EXPECT_EQ(Run({"TAGS", "t", "ADD", "k", "first"}), ":1");
   EXPECT_EQ(Run({"TAGS", "t", "ADD", "k", "second"}), ":0");
@@ -218,6 +228,10 @@ TEST_F(TagCommandsTest, NullStoreMissesEverything) {
   EXPECT_EQ(Run({"TAGS", "t", "ADD", "k", "v"}), ":1");
   EXPECT_EQ(Run({"TAGS", "t", "INCREMENT", "n"}), ":1");
   EXPECT_EQ(Run({"TAGS", "t", "INCREMENT", "n"}), ":1");
+  EXPECT_EQ(Run({"TAGS", "t", "PUTMANY", "60", "k", "v"}), "+OK");
+  EXPECT_EQ(Run({"TAGS", "t", "TOUCH", "k", "60"}), ":0");
+  EXPECT_EQ(Run({"TAGS", "t", "REMEMBER", "k"}), "(nil)");
+  EXPECT_EQ(Run({"TAGS", "t", "REMEMBER", "k"}), "(nil)");  // no lease kept: nobody waits
   EXPECT_EQ(Run({"TAGS", "t", "FLUSH"}), "+OK");
 }
 
