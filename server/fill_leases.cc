@@ -323,6 +323,7 @@ void FillLeases::EndLease(const StoreKey& key, Fill& fill) {
 }
 
 void FillLeases::ClientGone(uint64_t client_id) {
+  DropRefreshes(client_id, nullptr, {});
   auto it = held_by_.find(client_id);
   if (it == held_by_.end()) return;
   const std::vector<StoreKey> keys = std::move(it->second);
@@ -365,12 +366,46 @@ void FillLeases::Retire(const StoreKey& key) {
 }
 
 void FillLeases::DropRecord(const StoreKey& key, const std::string& token) {
-  if (!StoreReachable(server_, key.store)) return;
-  key.store->Execute(drivers::op::ReleaseIf{drivers::Space::kLease, key.key, token},
-                     [](const Status&, drivers::OpResult) {});
+  DropLease(key.store, key.key, token);
+}
+
+void FillLeases::DropLease(drivers::Store* store, const std::string& lease_key,
+                           const std::string& token) {
+  if (!StoreReachable(server_, store)) return;
+  store->Execute(drivers::op::ReleaseIf{drivers::Space::kLease, lease_key, token},
+                 [](const Status&, drivers::OpResult) {});
+}
+
+void FillLeases::RefreshTaken(uint64_t client_id, drivers::Store& store, std::string key,
+                              std::string lease_key, std::string token) {
+  constexpr size_t kRefreshesKept = 16;
+  // Gone while the lease was being taken: its close has run already.
+  if (server_.FindClient(client_id) == nullptr) return DropLease(&store, lease_key, token);
+  std::deque<Refresh>& held = refreshes_by_[client_id];
+  if (held.size() == kRefreshesKept) held.pop_front();
+  held.push_back({StoreKey{&store, std::move(key)}, std::move(lease_key), std::move(token)});
+}
+
+// Gives up the refresh leases `client_id` holds: all of them when `store` is null, else those
+// of `key` of `store`.
+void FillLeases::DropRefreshes(uint64_t client_id, const drivers::Store* store,
+                               std::string_view key) {
+  auto it = refreshes_by_.find(client_id);
+  if (it == refreshes_by_.end()) return;
+  std::deque<Refresh>& held = it->second;
+  for (auto refresh = held.begin(); refresh != held.end();) {
+    if (store != nullptr && !StoreKeyEq()(refresh->key, StoreKeyView{store, key})) {
+      ++refresh;
+      continue;
+    }
+    DropLease(refresh->key.store, refresh->lease_key, refresh->token);
+    refresh = held.erase(refresh);
+  }
+  if (held.empty()) refreshes_by_.erase(it);
 }
 
 void FillLeases::Forgotten(drivers::Store& store, std::string_view key, uint64_t client_id) {
+  DropRefreshes(client_id, &store, key);
   if (fills_.empty()) return;
   auto it = fills_.find(StoreKeyView{&store, key});
   if (it == fills_.end() || it->second->holder != client_id) return;

@@ -58,6 +58,13 @@ class FillLeases : public drivers::KeyObserver {
   // no write notification says so: FORGET tells us.)
   void Forgotten(drivers::Store& store, std::string_view key, uint64_t client_id);
 
+  // FLEXIBLE gave `client_id` the refresh lease of `key` of `store`: kLease record `lease_key`
+  // holding `token`. It ends as a fill lease does: when the client goes away or FORGETs the key
+  // (or when it runs out, or when the new value's write makes it moot — the store does those).
+  // A client already gone gives it up at once.
+  void RefreshTaken(uint64_t client_id, drivers::Store& store, std::string key,
+                    std::string lease_key, std::string token);
+
   // A TAGS FLUSH of `store`: the holders of tagged items' leases will write under the tags' new
   // generations, where waiters for the old items would never see it. Every tagged fill of the
   // store ends: its waiters get nil (without the lease) and compute the value themselves.
@@ -100,11 +107,21 @@ class FillLeases : public drivers::KeyObserver {
   void CancelWaiter(const StoreKey& key, uint64_t waiter_id);
   void Retire(const StoreKey& key);
   void DropRecord(const StoreKey& key, const std::string& token);
+  void DropLease(drivers::Store* store, const std::string& lease_key, const std::string& token);
+  void DropRefreshes(uint64_t client_id, const drivers::Store* store, std::string_view key);
 
   Server& server_;
   StoreKeyMap<std::unique_ptr<Fill>> fills_;
   // Which keys each client holds the lease of, to hand them over when it goes away.
   absl::flat_hash_map<uint64_t, std::vector<StoreKey>> held_by_;
+  // FLEXIBLE refresh leases per client, newest last; only the last few are kept, since a refresh
+  // normally ends with the new value's write, which moots its lease without telling us.
+  struct Refresh {
+    StoreKey key;
+    std::string lease_key;
+    std::string token;
+  };
+  absl::flat_hash_map<uint64_t, std::deque<Refresh>> refreshes_by_;
   uint64_t next_id_ = 1;  // waiter ids and fill generations
   size_t active_leases_ = 0;
   size_t waiting_ = 0;

@@ -3,6 +3,7 @@
 //   const {ArvelCache} = require('./arvel-cache');
 //   const cache = new ArvelCache({host: '127.0.0.1', port: 6380});
 //   const report = await cache.remember('report', 600, buildReport);
+//   const stats = await cache.flexible('stats', 5, 60, buildStats);   // stale-while-revalidate
 //   await cache.withLock('nightly-import', {ttl: 60, wait: 10}, runImport);
 //   if (!await cache.attempt(`login:${userId}`, 5, 60)) { ... }
 //   app.use(cache.rateLimiter({burst: 15, count: 30, period: 60}));   // Express
@@ -87,6 +88,43 @@ class ArvelCache {
         throw error;
       }
       await connection.call('PUT', key, value, ttl);
+      reusable = true;
+      return value;
+    } finally {
+      this.release(connection, reusable);
+    }
+  }
+
+  // Stale-while-revalidate, as Laravel's Cache::flexible(key, [fresh, stale], compute). A value
+  // younger than `fresh` seconds is returned as is. Between `fresh` and `stale` seconds old,
+  // exactly one caller (in any process) recomputes it and returns the new value while every other
+  // caller gets the old one at once. Missing or older than `stale`: computed once, the others
+  // wait, as in remember(). If compute() throws, a fill hands its lease on (FORGET) and a refresh
+  // leaves the old value in place.
+  async flexible(key, fresh, stale, compute, {lease} = {}) {
+    // As in remember(): a fill lease belongs to the connection that got it.
+    const connection = this.acquire();
+    let reusable = false;
+    try {
+      const args = ['FLEXIBLE', key, fresh, stale, ...(lease ? ['LEASE', lease] : [])];
+      const [current, state] = await connection.call(...args);
+      if (state === 'fresh' || state === 'stale') {
+        reusable = true;
+        return current;
+      }
+      let value;
+      try {
+        value = await compute();  // we hold the fill or the refresh lease
+        if (typeof value !== 'string') {
+          throw new TypeError('flexible(): compute() must return a string');
+        }
+      } catch (error) {
+        if (state === 'fill') await connection.call('FORGET', key);
+        reusable = true;
+        throw error;
+      }
+      // Written with `stale` as its TTL: the server reads the value's age from it.
+      await connection.call('PUT', key, value, stale);
       reusable = true;
       return value;
     } finally {

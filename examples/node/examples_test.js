@@ -64,6 +64,34 @@ const tests = {
     assert.ok(elapsed < 5000, `took ${elapsed} ms`);
   },
 
+  async flexibleRefreshesOnceAndServesStaleWithoutWaiting(cache) {
+    let computed = 0;
+    const compute = async () => {
+      computed++;
+      await sleep(1000);  // the expensive part
+      return `version ${computed}`;
+    };
+    const first = await Promise.all(Array.from({length: CALLERS}, () =>
+      cache.flexible('stats', 5, 60, compute)));
+    assert.deepEqual(first, Array(CALLERS).fill('version 1'));  // a miss: one fill
+    assert.equal(computed, 1, `computed ${computed} times`);
+
+    // Pretend version 1 was written 30 s ago: 30 s of its 60 left, older than `fresh`.
+    await cache.redis.call('PUT', 'stats', 'version 1', 30);
+    const timed = await Promise.all(Array.from({length: CALLERS}, async () => {
+      const began = Date.now();
+      const value = await cache.flexible('stats', 5, 60, compute);
+      return {value, took: Date.now() - began};
+    }));
+    assert.equal(computed, 2, `computed ${computed} times`);
+    const values = timed.map(({value}) => value);
+    assert.equal(values.filter((v) => v === 'version 2').length, 1, values.join());
+    assert.equal(values.filter((v) => v === 'version 1').length, CALLERS - 1, values.join());
+    // Nobody waited for the refresher's 1000 ms.
+    const staleWaits = timed.filter(({value}) => value === 'version 1').map(({took}) => took);
+    assert.ok(Math.max(...staleWaits) < 800, staleWaits.join());
+  },
+
   async rememberFailureHandsTheLeaseOn(cache) {
     let calls = 0;
     const began = Date.now();

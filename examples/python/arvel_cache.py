@@ -3,6 +3,7 @@
     from arvel_cache import ArvelCache
     cache = ArvelCache(host="127.0.0.1", port=6380)
     report = cache.remember("report", 600, build_report)
+    stats = cache.flexible("stats", 5, 60, build_stats)  # stale-while-revalidate
     with cache.lock("nightly-import", ttl=60, wait=10):
         run_import()
     if not cache.attempt(f"login:{user_id}", 5, 60):
@@ -57,6 +58,37 @@ class ArvelCache:
             return value
         finally:
             conn.close()  # the connection goes back to the pool
+
+    def flexible(self, key, fresh, stale, compute, lease=None):
+        """Stale-while-revalidate, as Laravel's Cache::flexible(key, [fresh, stale], compute).
+
+        A value younger than `fresh` seconds is returned as is. Between `fresh` and `stale`
+        seconds old, exactly one caller (in any process) recomputes it and returns the new
+        value, while every other caller gets the old one at once, without waiting. Missing or
+        older than `stale`: computed once, the others wait, as in remember(). If compute()
+        raises, a fill hands its lease on (FORGET) and a refresh leaves the old value in place.
+        """
+        args = ["LEASE", lease] if lease else []
+        # As in remember(): a fill lease belongs to the connection that got it.
+        conn = redis.Redis(connection_pool=self.redis.connection_pool,
+                           single_connection_client=True)
+        try:
+            value, state = conn.execute_command("FLEXIBLE", key, fresh, stale, *args)
+            if state in ("fresh", "stale"):
+                return value
+            try:
+                value = compute()  # we hold the fill or the refresh lease
+                if not isinstance(value, str):
+                    raise TypeError("flexible(): compute() must return a str")
+            except BaseException:
+                if state == "fill":
+                    conn.execute_command("FORGET", key)
+                raise
+            # Written with `stale` as its TTL: the server reads the value's age from it.
+            conn.execute_command("PUT", key, value, stale)
+            return value
+        finally:
+            conn.close()
 
     @contextlib.contextmanager
     def lock(self, name, ttl=10, wait=5, owner=None):

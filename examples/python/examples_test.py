@@ -97,6 +97,36 @@ def test_remember_computes_once(cache):
     assert cache.remember("report", 60, compute) == "the report" and len(computed) == 1
 
 
+def test_flexible_refreshes_once_and_serves_stale_without_waiting(cache):
+    computed = []
+
+    def compute():
+        computed.append(1)
+        time.sleep(1.0)  # the expensive part
+        return f"version {len(computed)}"
+
+    results = run_concurrently(CALLERS, lambda i: cache.flexible("stats", 5, 60, compute))
+    assert results == ["version 1"] * CALLERS, results  # a miss: one fill, the others wait
+    assert len(computed) == 1, f"computed {len(computed)} times"
+
+    # Pretend version 1 was written 30 s ago: 30 s of its 60 left, older than `fresh`.
+    cache.redis.execute_command("PUT", "stats", "version 1", 30)
+
+    def timed(i):
+        began = time.monotonic()
+        value = cache.flexible("stats", 5, 60, compute)
+        return value, time.monotonic() - began
+
+    results = run_concurrently(CALLERS, timed)
+    assert len(computed) == 2, f"computed {len(computed)} times"
+    values = [value for value, _ in results]
+    assert values.count("version 2") == 1 and values.count("version 1") == CALLERS - 1, values
+    # Nobody waited for the refresher's 1 s.
+    stale_waits = [took for value, took in results if value == "version 1"]
+    assert max(stale_waits) < 0.8, stale_waits
+    assert cache.flexible("stats", 5, 60, compute) == "version 2"
+
+
 def test_remember_failure_hands_the_lease_on(cache):
     calls = []
 

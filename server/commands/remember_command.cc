@@ -21,8 +21,9 @@
 //   A value without expiry, or with more TTL left than `stale`, counts as fresh.
 // - The refresh lease is a kLease record named after the version of the value it refreshes (its
 //   expiry and a digest of its bytes): the refresher's write starts a new version, so once that
-//   one goes stale in turn the next refresh needs a new lease at once. A refresher that never
-//   writes holds its lease until it runs out (LEASE, default [server] remember_lease).
+//   one goes stale in turn the next refresh needs a new lease at once. A refresher that goes
+//   away or FORGETs the key gives it up (FillLeases::RefreshTaken); one that never writes holds it
+//   until it runs out (LEASE, default [server] remember_lease).
 // - fresh and stale are whole seconds, 0 <= fresh <= stale, stale > 0.
 
 #include <cstdint>
@@ -82,18 +83,25 @@ std::string RefreshLeaseKey(std::string_view key, std::string_view value, int64_
 
 // A stale `value`: the caller that takes the version's refresh lease gets "refresh", every
 // other caller "stale", at once.
-void OfferRefresh(drivers::Store& store, std::string_view key, int64_t expire_at_ms,
-                  int64_t lease_ms, std::string value, PendingReply pending) {
+void OfferRefresh(FillLeases& leases, drivers::Store& store, std::string_view key,
+                  int64_t expire_at_ms, int64_t lease_ms, std::string value,
+                  PendingReply pending) {
   std::optional<std::string> token = drivers::NewLockToken();
   if (!token) {
     return pending.Finish(
         [](protocol::ReplyWriter& writer) { writer.Error(errors::kNoLeaseToken); });
   }
-  // Named before `value` moves into the callback.
   std::string lease_key = RefreshLeaseKey(key, value, expire_at_ms);
+  drivers::op::Acquire acquire{drivers::Space::kLease, lease_key, *token, lease_ms};
   store.Execute(
-      drivers::op::Acquire{drivers::Space::kLease, std::move(lease_key), *token, lease_ms},
-      [value = std::move(value), pending](const Status& status, drivers::OpResult result) mutable {
+      std::move(acquire),
+      [&leases, &store, key = std::string(key), lease_key = std::move(lease_key),
+       token = std::move(*token), value = std::move(value),
+       pending](const Status& status, drivers::OpResult result) mutable {
+        if (status.ok() && result.applied) {
+          leases.RefreshTaken(pending.client_id(), store, std::move(key), std::move(lease_key),
+                              std::move(token));
+        }
         FinishWith(pending, status, [&](protocol::ReplyWriter& writer) {
           WriteState(writer, value, result.applied ? "refresh" : "stale");
         });
@@ -136,8 +144,8 @@ void Flexible(CommandContext& ctx) {
                    WriteState(writer, entry->value, "fresh");
                  });
                }
-               OfferRefresh(*claim.store, claim.key, expire_at, claim.lease_ms, entry->value,
-                            pending);
+               OfferRefresh(server->fill_leases(), *claim.store, claim.key, expire_at,
+                            claim.lease_ms, entry->value, pending);
              });
 }
 

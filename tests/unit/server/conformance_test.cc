@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <latch>
 #include <set>
 #include <thread>
 #include <utility>
@@ -843,17 +844,40 @@ TEST_P(StoreConformanceTest, FlexibleStates) {
   EXPECT_EQ(Run({"FLEXIBLE", "k", "1", "5", "LEASE", "0"}), "-ERR LEASE must be a positive integer");
 }
 
+TEST_P(StoreConformanceTest, FlexibleRefreshLeaseEndsWithItsClient) {
+  EXPECT_EQ(Run({"PUT", "k", "v", "30"}), "+OK");  // stale for fresh = 5, stale = 60
+  {
+    Client refresher = Connect();
+    EXPECT_EQ(Text(refresher.Command({"FLEXIBLE", "k", "5", "60", "LEASE", "60"})),
+              "[$v, $refresh]");
+    EXPECT_EQ(Run({"FLEXIBLE", "k", "5", "60"}), "[$v, $stale]");
+  }  // the refresher goes away without writing
+  std::string reply;
+  for (int i = 0; i < 100 && reply != "[$v, $refresh]"; ++i) {
+    reply = Run({"FLEXIBLE", "k", "5", "60"});  // the close is handled on the next loop turn
+    if (reply != "[$v, $refresh]") std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_EQ(reply, "[$v, $refresh]");
+  EXPECT_EQ(Run({"FORGET", "k"}), ":1");  // this client gives up: its lease goes with the key
+  EXPECT_EQ(Run({"PUT", "k", "v", "30"}), "+OK");
+  EXPECT_EQ(Run({"FLEXIBLE", "k", "5", "60"}), "[$v, $refresh]");
+}
+
 // SPEC §4: 50 concurrent callers on a stale key: exactly one refresh, 49 served stale at once.
 TEST_P(StoreConformanceTest, FlexibleHasOneRefresherAmongManyCallers) {
   EXPECT_EQ(Run({"PUT", "k", "old", "5"}), "+OK");  // 5 s of 60 left: stale for fresh = 10
   constexpr int kCallers = 50;
+  // Every caller stays connected until all have answers: a refresher that hung up would give
+  // its lease up, and a later caller would rightly get "refresh" again.
+  std::latch answered(kCallers);
   std::vector<std::future<std::pair<std::string, int64_t>>> callers;
   for (int i = 0; i < kCallers; ++i) {
-    callers.push_back(std::async(std::launch::async, [port = server().port()] {
+    callers.push_back(std::async(std::launch::async, [port = server().port(), &answered] {
       Client client(port);
       const auto start = std::chrono::steady_clock::now();
       std::string reply = Text(client.Command({"FLEXIBLE", "k", "10", "60"}));
       const auto waited = std::chrono::steady_clock::now() - start;
+      answered.arrive_and_wait();
       return std::make_pair(reply, static_cast<int64_t>(
                                        std::chrono::duration_cast<milliseconds>(waited).count()));
     }));
