@@ -77,8 +77,8 @@ std::vector<FunnelSlot> LiveSlots(const Entry* funnel, int64_t now_ms) {
   return slots;
 }
 
-FunnelOutcome TryTakeSlot(KeyUpdate& funnel, std::string_view token, int64_t limit,
-                          int64_t ttl_ms, int64_t now_ms) {
+FunnelOutcome TryTakeSlot(KeyUpdate& funnel, std::string_view token, int64_t limit, int64_t ttl_ms,
+                          int64_t now_ms) {
   std::vector<FunnelSlot> slots = LiveSlots(funnel.current, now_ms);
   const bool pruned = slots.size() != StoredLines(funnel.current);
   const bool taken = static_cast<int64_t>(slots.size()) < limit;

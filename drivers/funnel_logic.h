@@ -1,11 +1,11 @@
 #pragma once
 // Concurrency limiting (FUNNEL, SPEC §4) as decisions over one KeyUpdate.
 //
-// A funnel is one record in Space::kLock under FunnelKey(name) (lock_logic.h). Its value lists the slots held,
-// one line "token expiry\n" each (expiry: Unix ms, 0 = held until released); its own expiry is
-// the latest slot's (none while a slot has none), so the store forgets a funnel once all its
-// slots have run out. Every decision first drops the slots that ran out by the store's clock, so
-// "fewer than limit live slots" and the new slot are decided in one Update: at no moment are
+// A funnel is one record in Space::kLock under FunnelKey(name) (lock_logic.h). Its value lists the
+// slots held, one line "token expiry\n" each (expiry: Unix ms, 0 = held until released); its own
+// expiry is the latest slot's (none while a slot has none), so the store forgets a funnel once all
+// its slots have run out. Every decision first drops the slots that ran out by the store's clock,
+// so "fewer than limit live slots" and the new slot are decided in one Update: at no moment are
 // more than `limit` slots held, on any local driver. The redis driver runs the same decisions
 // as one script (redis_scripts.cc).
 //
@@ -37,8 +37,8 @@ struct FunnelOutcome {
 };
 
 // Takes a slot for `token` for `ttl_ms` (0 = until released) when fewer than `limit` are held.
-FunnelOutcome TryTakeSlot(KeyUpdate& funnel, std::string_view token, int64_t limit,
-                          int64_t ttl_ms, int64_t now_ms);
+FunnelOutcome TryTakeSlot(KeyUpdate& funnel, std::string_view token, int64_t limit, int64_t ttl_ms,
+                          int64_t now_ms);
 // Gives back `token`'s slot, if it holds one.
 FunnelOutcome ReleaseSlot(KeyUpdate& funnel, std::string_view token, int64_t now_ms);
 

@@ -169,12 +169,11 @@ void LockWaiters::Kick(const StoreKey& lock) {
   queue.dirty = false;
   queue.wake.Stop();
   // Copies: a synchronous store runs OnAttempt (which may erase the queue) before returning.
-  lock.store->Execute(
-      AttemptOf(lock.key, head.token, head.ttl_ms, head.funnel_limit),
-      [this, lock, id = head.id, token = head.token, limit = head.funnel_limit](
-          const Status& status, drivers::OpResult result) {
-        OnAttempt(lock, id, token, limit, status, result);
-      });
+  lock.store->Execute(AttemptOf(lock.key, head.token, head.ttl_ms, head.funnel_limit),
+                      [this, lock, id = head.id, token = head.token, limit = head.funnel_limit](
+                          const Status& status, drivers::OpResult result) {
+                        OnAttempt(lock, id, token, limit, status, result);
+                      });
 }
 
 void LockWaiters::OnAttempt(const StoreKey& lock, uint64_t waiter_id, const std::string& token,
@@ -208,8 +207,7 @@ void LockWaiters::OnAttempt(const StoreKey& lock, uint64_t waiter_id, const std:
   if (acquired && head == nullptr) return GiveBack(*lock.store, kind, lock.key, token);
   if (head == nullptr) return;
   if (acquired && head->session) {
-    server_.session_locks().Add(head->reply.client_id(), *lock.store, lock.key, head->token,
-                                kind);
+    server_.session_locks().Add(head->reply.client_id(), *lock.store, lock.key, head->token, kind);
   }
   head->reply.Finish([&](protocol::ReplyWriter& writer) {
     if (status.ok()) {

@@ -121,10 +121,10 @@ class LockWaiters : public drivers::KeyObserver {
   };
 
   // Queues the client behind earlier waiters for the same lock or funnel, and finishes `reply`
-  // with the token (and fence) once it holds the lock or a slot, with nil when `timeout_ms` passes first, or with
-  // the store's error. A SESSION lock is handed to the server's SessionLocks as it is taken. If
-  // the client goes away first, it leaves the queue (PendingReply::MarkWaiting) and never holds
-  // the lock. REQUIRES: `reply` is pending.
+  // with the token (and fence) once it holds the lock or a slot, with nil when `timeout_ms` passes
+  // first, or with the store's error. A SESSION lock is handed to the server's SessionLocks as it
+  // is taken. If the client goes away first, it leaves the queue (PendingReply::MarkWaiting) and
+  // never holds the lock. REQUIRES: `reply` is pending.
   void Wait(Request request, PendingReply reply);
 
   // Clients parked in LOCK BLOCK and FUNNEL ACQUIRE … BLOCK (INFO).

@@ -115,10 +115,10 @@ void Acquire(CommandContext& ctx, ArgumentParser& args) {
   if (request.timeout_ms == 0 || ctx.conn().in_transaction()) {
     return TryOnce(ctx, std::move(request), std::move(*token));
   }
-  ctx.server().lock_waiters().Wait({&store, std::move(request.key), std::move(*token),
-                                    request.ttl_ms, request.timeout_ms, false, request.session,
-                                    request.limit},
-                                   ctx.Suspend());
+  ctx.server().lock_waiters().Wait(
+      {&store, std::move(request.key), std::move(*token), request.ttl_ms, request.timeout_ms, false,
+       request.session, request.limit},
+      ctx.Suspend());
 }
 
 void Release(CommandContext& ctx, ArgumentParser& args) {

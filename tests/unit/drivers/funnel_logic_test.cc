@@ -59,9 +59,9 @@ TEST(FunnelLogicTest, ASlotWithoutTtlKeepsTheRecord) {
 }
 
 TEST(FunnelLogicTest, SlotsThatRanOutAreDropped) {
-  const Entry record{"old " + std::to_string(kNow) + "\ngarbage\nlive " +
-                         std::to_string(kNow + 1) + "\n",
-                     kNow + 1};
+  const Entry record{
+      "old " + std::to_string(kNow) + "\ngarbage\nlive " + std::to_string(kNow + 1) + "\n",
+      kNow + 1};
   EXPECT_EQ(LiveSlots(&record, kNow).size(), 1u);
   KeyUpdate take = On(&record);
   FunnelOutcome outcome = TryTakeSlot(take, "new", 2, 0, kNow);

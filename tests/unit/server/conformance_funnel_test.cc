@@ -57,8 +57,7 @@ TEST_P(StoreConformanceTest, FunnelAcquireReleaseCount) {
   EXPECT_EQ(Run({"LOCK", "FORCERELEASE", "mail"}), ":1");
   EXPECT_EQ(Run({"FUNNEL", "COUNT", "mail"}), ":2");
   // Arguments.
-  EXPECT_EQ(Run({"FUNNEL", "ACQUIRE", "mail", "0", "60"}),
-            "-ERR limit must be a positive integer");
+  EXPECT_EQ(Run({"FUNNEL", "ACQUIRE", "mail", "0", "60"}), "-ERR limit must be a positive integer");
   EXPECT_EQ(Run({"FUNNEL", "ACQUIRE", "mail", "2", "-1"}),
             "-ERR invalid expire time in 'funnel' command");
   EXPECT_EQ(Run({"FUNNEL", "ACQUIRE", "mail", "2", "60", "BOGUS"}), "-ERR syntax error");

@@ -101,8 +101,7 @@ TEST_F(NullStoreConformanceTest, EveryFunnelSlotIsGrantedAndNoneIsHeld) {
             REDIS_REPLY_STRING);
   EXPECT_EQ(Run({"FUNNEL", "COUNT", "pool"}), ":0");
   EXPECT_EQ(Run({"FUNNEL", "RELEASE", "pool", "anything"}), ":1");  // as LOCK RELEASE there
-  EXPECT_EQ(Run({"FUNNEL", "ACQUIRE", "pool", "0", "10"}),
-            "-ERR limit must be a positive integer");
+  EXPECT_EQ(Run({"FUNNEL", "ACQUIRE", "pool", "0", "10"}), "-ERR limit must be a positive integer");
 }
 
 }  // namespace
