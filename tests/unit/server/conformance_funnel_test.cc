@@ -28,6 +28,10 @@ long long CountOf(Client& client, const std::string& name) {
   return count.type == REDIS_REPLY_INTEGER ? count.integer : -1;
 }
 
+// Clients queued in LOCK BLOCK and FUNNEL … BLOCK. (Not blocked_clients: a command waiting for
+// a slow store counts there too.)
+int64_t Queued(Client& client) { return InfoField(client, "stores", "lock_waiters"); }
+
 TEST_P(StoreConformanceTest, FunnelAcquireReleaseCount) {
   Reply a = Command({"FUNNEL", "ACQUIRE", "mail", "2", "60"});
   Reply b = Command({"FUNNEL", "ACQUIRE", "mail", "2", "0"});
@@ -93,7 +97,7 @@ TEST_P(StoreConformanceTest, FunnelSessionSlotIsFreeWithin100Ms) {
   EXPECT_TRUE(IsToken(Command({"FUNNEL", "ACQUIRE", "export", "1", "60"})));
 }
 
-// 30 clients, 5 slots: each waits (BLOCK), holds its slot a few ms, gives it back. They arrive
+// 30 clients, 5 slots: each waits (BLOCK), holds its slot 10 ms, gives it back. They arrive
 // one after another (each once the one before is parked or served), and are served in that
 // order, never more than 5 at once — as the test counts and as FUNNEL COUNT says throughout.
 TEST_P(StoreConformanceTest, FunnelServesThirtyClientsFiveAtATimeInOrder) {
@@ -126,13 +130,13 @@ TEST_P(StoreConformanceTest, FunnelServesThirtyClientsFiveAtATimeInOrder) {
         std::lock_guard lock(mu);
         order.push_back(i);
       }
-      std::this_thread::sleep_for(milliseconds(3));
+      std::this_thread::sleep_for(milliseconds(10));
       --holders;
       if (client.Command({"FUNNEL", "RELEASE", "pool", token.str}).integer == 1) ++served;
     });
-    // The next one arrives once this one is parked or has its answer.
+    // The next one arrives once this one is queued or has its answer.
     const auto start = std::chrono::steady_clock::now();
-    while (answered + Blocked(client()) < i + 1 && MillisSince(start) < 5000) {
+    while (answered + Queued(client()) < i + 1 && MillisSince(start) < 5000) {
       std::this_thread::sleep_for(milliseconds(1));
     }
   }
@@ -143,11 +147,12 @@ TEST_P(StoreConformanceTest, FunnelServesThirtyClientsFiveAtATimeInOrder) {
   EXPECT_LE(most_holders.load(), kLimit);
   EXPECT_LE(most_counted.load(), kLimit);
   EXPECT_GE(most_counted.load(), 1);
-  // Grants that land together may be noted in either order by their threads, so each client
-  // is allowed to be noted up to limit - 1 places from its arrival.
+  // Grants that land close together may be noted in either order by their threads (a thread
+  // can be descheduled between its reply and its note), so a client may be noted a few places
+  // from its arrival; the strict order is the next test's.
   ASSERT_EQ(order.size(), static_cast<size_t>(kClients));
   for (int place = 0; place < kClients; ++place) {
-    EXPECT_LT(std::abs(order[place] - place), kLimit) << "client " << order[place];
+    EXPECT_LT(std::abs(order[place] - place), 2 * kLimit) << "client " << order[place];
   }
   EXPECT_EQ(Run({"FUNNEL", "COUNT", "pool"}), ":0");
 }
@@ -172,7 +177,11 @@ TEST_P(StoreConformanceTest, FunnelWaitersAreServedFirstComeFirstServed) {
       }
       client.Command({"FUNNEL", "RELEASE", "fifo", token.str});
     });
-    ASSERT_NO_FATAL_FAILURE(WaitForBlocked(client(), i + 1));
+    const auto start = std::chrono::steady_clock::now();
+    while (Queued(client()) < i + 1 && MillisSince(start) < 5000) {
+      std::this_thread::sleep_for(milliseconds(1));
+    }
+    EXPECT_EQ(Queued(client()), i + 1);
   }
   EXPECT_EQ(Run({"FUNNEL", "RELEASE", "fifo", mine[0]}), ":1");
   for (auto& t : threads) t.join();
