@@ -3,8 +3,8 @@
 // can never get the lock first: FIFO among BLOCK callers. A funnel's queue works the same way
 // with a slot for a lock (drivers/funnel_logic.h); a head that got a slot while more were free
 // lets the next one try at once. A failed attempt tells us when the (earliest) holder's TTL
-// runs out; the queue's `wake` timer fires just after that instant (on shared
-// drivers at least every RemoteRecheckMs, in case another daemon's release went unheard).
+// runs out; the queue's `wake` timer fires just after that instant (on shared drivers at least
+// every RemoteRecheckMs, in case another daemon's release went unheard).
 // Releases through this daemon, and through others where the store notifies them, arrive as
 // kLock write notifications and wake the head at once; a store that only knows that some keys
 // changed elsewhere (OnRemoteChange) wakes every head of its queues.
