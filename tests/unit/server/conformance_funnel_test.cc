@@ -191,5 +191,55 @@ TEST_P(StoreConformanceTest, FunnelWaitersAreServedFirstComeFirstServed) {
   EXPECT_EQ(Run({"FUNNEL", "COUNT", "fifo"}), ":2");
 }
 
+// Two daemons on one store: the limit counts the holders of both.
+TEST_P(SharedStoreConformanceTest, FunnelLimitHoldsAcrossDaemons) {
+  std::unique_ptr<ServerFixture> other = AnotherDaemon();
+  constexpr int kLimit = 2;
+  std::atomic<int> inside{0}, most{0}, served{0};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < 6; ++c) {
+    threads.emplace_back([&, port = c % 2 == 0 ? server().port() : other->port()] {
+      Client client(port);
+      for (int i = 0; i < 4; ++i) {
+        Reply token = client.Command({"FUNNEL", "ACQUIRE", "both", "2", "10", "BLOCK", "20"});
+        if (!IsToken(token)) continue;
+        const int now = ++inside;
+        int seen = most;
+        while (now > seen && !most.compare_exchange_weak(seen, now)) {
+        }
+        std::this_thread::sleep_for(milliseconds(2));  // an excess would show
+        --inside;
+        if (client.Command({"FUNNEL", "RELEASE", "both", token.str}).integer == 1) ++served;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(served.load(), 24);
+  EXPECT_LE(most.load(), kLimit);
+  EXPECT_EQ(Run({"FUNNEL", "COUNT", "both"}), ":0");
+}
+
+TEST_P(SharedStoreConformanceTest, FunnelWaiterOnAnotherDaemonGetsAReleasedSlot) {
+  std::unique_ptr<ServerFixture> other = AnotherDaemon();
+  Reply token = Command({"FUNNEL", "ACQUIRE", "handover", "1", "60"});
+  ASSERT_TRUE(IsToken(token)) << Text(token);
+  auto waiter = std::async(std::launch::async, [port = other->port()] {
+    Client client(port);
+    return client.Command({"FUNNEL", "ACQUIRE", "handover", "1", "60", "BLOCK", "5"});
+  });
+  Client there = other->Connect();
+  const auto start = std::chrono::steady_clock::now();
+  while (Queued(there) < 1 && MillisSince(start) < 5000) {
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  EXPECT_EQ(Queued(there), 1);
+  const auto released = std::chrono::steady_clock::now();
+  EXPECT_EQ(Run({"FUNNEL", "RELEASE", "handover", token.str}), ":1");
+  ASSERT_EQ(waiter.wait_for(milliseconds(5000)), std::future_status::ready);
+  EXPECT_LT(MillisSince(released), 1000);  // the release, not the TTL (60 s) or timeout (5 s)
+  EXPECT_TRUE(IsToken(waiter.get()));
+  EXPECT_EQ(Run({"FUNNEL", "COUNT", "handover"}), ":1");
+}
+
 }  // namespace
 }  // namespace arvel::testing
