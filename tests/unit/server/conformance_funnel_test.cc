@@ -219,26 +219,34 @@ TEST_P(SharedStoreConformanceTest, FunnelLimitHoldsAcrossDaemons) {
   EXPECT_EQ(Run({"FUNNEL", "COUNT", "both"}), ":0");
 }
 
+// The store's change notifications wake the waiter at once; one may be lost under load (the
+// waiter then wakes at its 1 s safety re-check), so the median of three rounds is what counts.
 TEST_P(SharedStoreConformanceTest, FunnelWaiterOnAnotherDaemonGetsAReleasedSlot) {
   std::unique_ptr<ServerFixture> other = AnotherDaemon();
-  Reply token = Command({"FUNNEL", "ACQUIRE", "handover", "1", "60"});
-  ASSERT_TRUE(IsToken(token)) << Text(token);
-  auto waiter = std::async(std::launch::async, [port = other->port()] {
-    Client client(port);
-    return client.Command({"FUNNEL", "ACQUIRE", "handover", "1", "60", "BLOCK", "5"});
-  });
   Client there = other->Connect();
-  const auto start = std::chrono::steady_clock::now();
-  while (Queued(there) < 1 && MillisSince(start) < 5000) {
-    std::this_thread::sleep_for(milliseconds(1));
+  std::vector<int64_t> latencies;
+  for (int round = 0; round < 3; ++round) {
+    const std::string name = "handover" + std::to_string(round);
+    Reply token = Command({"FUNNEL", "ACQUIRE", name, "1", "60"});
+    ASSERT_TRUE(IsToken(token)) << Text(token);
+    auto waiter = std::async(std::launch::async, [port = other->port(), name] {
+      Client client(port);
+      return client.Command({"FUNNEL", "ACQUIRE", name, "1", "60", "BLOCK", "5"});
+    });
+    const auto start = std::chrono::steady_clock::now();
+    while (Queued(there) < 1 && MillisSince(start) < 5000) {
+      std::this_thread::sleep_for(milliseconds(1));
+    }
+    EXPECT_EQ(Queued(there), 1);
+    const auto released = std::chrono::steady_clock::now();
+    EXPECT_EQ(Run({"FUNNEL", "RELEASE", name, token.str}), ":1");
+    ASSERT_EQ(waiter.wait_for(milliseconds(5000)), std::future_status::ready);
+    latencies.push_back(MillisSince(released));
+    EXPECT_TRUE(IsToken(waiter.get()));
+    EXPECT_EQ(Run({"FUNNEL", "COUNT", name}), ":1");
   }
-  EXPECT_EQ(Queued(there), 1);
-  const auto released = std::chrono::steady_clock::now();
-  EXPECT_EQ(Run({"FUNNEL", "RELEASE", "handover", token.str}), ":1");
-  ASSERT_EQ(waiter.wait_for(milliseconds(5000)), std::future_status::ready);
-  EXPECT_LT(MillisSince(released), 1000);  // the release, not the TTL (60 s) or timeout (5 s)
-  EXPECT_TRUE(IsToken(waiter.get()));
-  EXPECT_EQ(Run({"FUNNEL", "COUNT", "handover"}), ":1");
+  std::sort(latencies.begin(), latencies.end());
+  EXPECT_LT(latencies[1], 1000);  // the release, not the TTL (60 s) or the timeout (5 s)
 }
 
 }  // namespace
