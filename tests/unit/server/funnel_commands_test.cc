@@ -62,6 +62,19 @@ TEST(FunnelFakeTest, FakeTravelRunsSlotsOut) {
   EXPECT_EQ(client.Command({"FUNNEL", "ACQUIRE", "mail", "1", "60"}).type, REDIS_REPLY_STRING);
 }
 
+TEST(FunnelBlockTest, BlockInsideMultiDoesNotWait) {
+  ServerFixture server;
+  Client client = server.Connect();
+  EXPECT_EQ(client.Command({"FUNNEL", "ACQUIRE", "full", "1", "0"}).type, REDIS_REPLY_STRING);
+  EXPECT_EQ(Text(client.Command({"MULTI"})), "+OK");
+  EXPECT_EQ(Text(client.Command({"FUNNEL", "ACQUIRE", "full", "1", "10", "BLOCK", "5"})),
+            "+QUEUED");
+  EXPECT_EQ(Text(client.Command({"FUNNEL", "COUNT", "full"})), "+QUEUED");
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(Text(client.Command({"EXEC"})), "[(nil), :1]");
+  EXPECT_LT(MillisSince(start), 500);
+}
+
 TEST(FunnelHelpTest, HelpListsTheSubcommands) {
   ServerFixture server;
   Client client = server.Connect();
