@@ -39,6 +39,7 @@ inline constexpr std::string_view kNoLeaseToken = "ERR cannot generate a lease t
 inline constexpr std::string_view kBadTimeout = "ERR timeout is not a float or out of range";
 inline constexpr std::string_view kNegativeTimeout = "ERR timeout is negative";
 inline constexpr std::string_view kEmptyOwner = "ERR OWNER token must not be empty";
+inline constexpr std::string_view kBadFunnelLimit = "ERR limit must be a positive integer";
 inline constexpr std::string_view kNoLockToken = "ERR cannot generate a lock token: no entropy";
 inline constexpr std::string_view kBadLease = "ERR LEASE must be a positive integer";
 inline constexpr std::string_view kBadFlexibleWindow =

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/errors.h"
+#include "drivers/funnel_logic.h"
 #include "drivers/lock_logic.h"
 #include "drivers/rate_limiter.h"
 #include "drivers/store.h"
@@ -321,6 +322,22 @@ void Execute(Store& store, op::TakeLease op, OpDone done) {
       store, Space::kLease, key, {},
       [op = std::move(op)](KeyUpdate& k, int64_t now_ms, OpResult& result) {
         result.applied = TryTakeLease(k, op.previous, op.token, op.ttl_ms, now_ms);
+        return Status::Ok();
+      },
+      std::move(done));
+}
+
+void Execute(Store& store, op::Funnel op, OpDone done) {
+  const std::string key = op.key;  // copied out first: the decision takes the operation
+  RunOne(
+      store, Space::kLock, key, {},
+      [op = std::move(op)](KeyUpdate& k, int64_t now_ms, OpResult& result) {
+        const FunnelOutcome outcome = op.release
+                                          ? ReleaseSlot(k, op.token, now_ms)
+                                          : TryTakeSlot(k, op.token, op.limit, op.ttl_ms, now_ms);
+        result.applied = outcome.applied;
+        result.integer = outcome.held;
+        result.expire_at_ms = outcome.next_expiry;
         return Status::Ok();
       },
       std::move(done));

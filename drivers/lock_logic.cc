@@ -11,9 +11,11 @@ namespace arvel::drivers {
 
 namespace {
 constexpr int kTokenBytes = 16;  // 128 bits
-// Lock keys that start with kReserved start with it twice; counter keys with kReserved, kFence.
+// Lock keys that start with kReserved start with it twice; counter keys with kReserved, kFence;
+// funnel keys with kReserved, kFunnel.
 constexpr char kReserved = '\xff';
 constexpr char kFence = 'f';
+constexpr char kFunnel = 'n';
 }  // namespace
 
 int64_t ExpiryAfter(int64_t now_ms, int64_t ttl_ms) {
@@ -31,6 +33,10 @@ std::string LockKey(std::string_view name) {
 
 std::string FenceKey(std::string_view lock_key) {
   return std::string{kReserved, kFence} + std::string(lock_key);
+}
+
+std::string FunnelKey(std::string_view name) {
+  return std::string{kReserved, kFunnel} + std::string(name);
 }
 
 int64_t FenceOf(const Entry* counter) {

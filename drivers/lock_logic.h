@@ -43,6 +43,9 @@ struct LockAttempt {
 // keys start with 0xff and another byte. So no lock name reaches a counter, whatever its bytes.
 std::string LockKey(std::string_view name);
 std::string FenceKey(std::string_view lock_key);
+// The kLock key of funnel `name` (drivers/funnel_logic.h): 0xff, a third byte, then the name,
+// so it meets neither a lock nor a counter.
+std::string FunnelKey(std::string_view name);
 // The number a fencing counter record holds; 0 when there is none (or it does not parse).
 int64_t FenceOf(const Entry* counter);
 

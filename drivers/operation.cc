@@ -28,6 +28,7 @@ Describe Of(const op::Acquire& o) { return {"acquire", o.space, {o.key}}; }
 Describe Of(const op::ReleaseIf& o) { return {"releaseif", o.space, {o.key}}; }
 Describe Of(const op::ExtendIf& o) { return {"extendif", o.space, {o.key}}; }
 Describe Of(const op::TakeLease& o) { return {"takelease", Space::kLease, {o.key}}; }
+Describe Of(const op::Funnel& o) { return {"funnel", Space::kLock, {o.key}}; }
 Describe Of(const op::WindowHit& o) { return {"windowhit", Space::kThrottle, {o.key}}; }
 Describe Of(const op::CellThrottle& o) { return {"cellthrottle", Space::kThrottle, {o.key}}; }
 Describe Of(const op::EnsureGenerations& o) {

@@ -190,6 +190,19 @@ struct TakeLease {
   int64_t ttl_ms = 0;
 };
 
+// FUNNEL ACQUIRE and RELEASE (kLock, the record FunnelKey(name): drivers/funnel_logic.h). Drops
+// the funnel's slots that ran out, then takes a slot for `token` for `ttl_ms` (0 = until
+// released) when fewer than `limit` are held — or, with `release`, gives back `token`'s slot.
+// Result: `applied` (taken / given back), `integer` = slots held afterwards, `expire_at_ms` =
+// the earliest expiry among them (0 = none runs out).
+struct Funnel {
+  std::string key;
+  std::string token;
+  int64_t limit = 0;
+  int64_t ttl_ms = 0;
+  bool release = false;
+};
+
 // THROTTLE ATTEMPT (with `max_attempts`) and HIT (without) on the kThrottle record `key`
 // (FixedWindowKey). ATTEMPT counts one attempt when fewer than max_attempts were made in the
 // window; HIT counts `amount`. The window starts at the first hit and lasts `decay_ms`.
@@ -234,8 +247,8 @@ struct ReplaceGenerations {
 using Operation = std::variant<op::Set, op::SetMany, op::Delete, op::Take, op::Increment,
                                op::IncrementFloat, op::Append, op::SetRange, op::Expire,
                                op::Acquire, op::ReleaseIf, op::ExtendIf, op::TakeLease,
-                               op::WindowHit, op::CellThrottle, op::EnsureGenerations,
-                               op::ReplaceGenerations>;
+                               op::Funnel, op::WindowHit, op::CellThrottle,
+                               op::EnsureGenerations, op::ReplaceGenerations>;
 
 // What an operation produced; which fields are set is said per operation above.
 struct OpResult {

@@ -318,6 +318,23 @@ UpstreamCall Translate(const op::TakeLease& op, const RedisKeys& keys, int64_t n
                   AppliedIfInteger);
 }
 
+UpstreamCall Translate(const op::Funnel& op, const RedisKeys& keys, int64_t) {
+  // Past 2^52 ms Lua's doubles would round the sum; such a slot is held as long as can be.
+  constexpr int64_t kLongestExactMs = int64_t{1} << 52;
+  std::string ttl = op.ttl_ms >= kLongestExactMs ? "-1" : std::to_string(op.ttl_ms);
+  return Scripted(ScriptId::kFunnel, {keys.Key(Space::kLock, op.key)},
+                  {op.token, op.release ? "" : std::to_string(op.limit), std::move(ttl)},
+                  [](const redisReply& reply, OpResult& result) {
+                    if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 3) {
+                      return Unexpected(reply);
+                    }
+                    result.applied = ReplyInteger(*reply.element[0]).value_or(0) != 0;
+                    result.integer = ReplyInteger(*reply.element[1]).value_or(0);
+                    result.expire_at_ms = ReplyInteger(*reply.element[2]).value_or(0);
+                    return Status::Ok();
+                  });
+}
+
 UpstreamCall Translate(const op::WindowHit& op, const RedisKeys& keys, int64_t now_ms) {
   if (op.give_back) {
     return Scripted(ScriptId::kWindowGiveBack, {keys.Key(Space::kThrottle, op.key)},

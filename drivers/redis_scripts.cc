@@ -191,6 +191,62 @@ write(KEYS[1], ARGV[2], ARGV[3], ARGV[4], true)
 return 1
 )lua";
 
+// FUNNEL (funnel_logic.cc), judged by Redis's clock as its expiries are. KEYS: the funnel record.
+// ARGV: token, limit ('' gives back token's slot), ttl ms ('0' never, '-1' as late as can be).
+// Reply: {applied, slots held afterwards, their earliest expiry ('0' none)}.
+constexpr std::string_view kFunnel = R"lua(
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local slots, changed, applied = {}, false, 0
+for line in string.gmatch(redis.call('GET', KEYS[1]) or '', '([^\n]*)\n') do
+  local token, at = string.match(line, '^(.*) (%d+)$')
+  if token and (at == '0' or tonumber(at) > now) then
+    slots[#slots + 1] = {token, at}
+  else
+    changed = true
+  end
+end
+if ARGV[2] == '' then
+  for i, slot in ipairs(slots) do
+    if slot[1] == ARGV[1] then
+      table.remove(slots, i)
+      applied, changed = 1, true
+      break
+    end
+  end
+elseif #slots < tonumber(ARGV[2]) then
+  local at = '0'
+  if ARGV[3] == '-1' then
+    at = '9223372036854775807'
+  elseif ARGV[3] ~= '0' then
+    at = string.format('%.0f', now + tonumber(ARGV[3]))
+  end
+  slots[#slots + 1] = {ARGV[1], at}
+  applied, changed = 1, true
+end
+local lines, latest, earliest = {}, '', '0'
+for i, slot in ipairs(slots) do
+  lines[i] = slot[1] .. ' ' .. slot[2] .. '\n'
+  local at = slot[2]
+  if at == '0' then
+    latest = nil
+  elseif latest and (latest == '' or tonumber(at) > tonumber(latest)) then
+    latest = at
+  end
+  if at ~= '0' and (earliest == '0' or tonumber(at) < tonumber(earliest)) then earliest = at end
+end
+if changed then
+  if #slots == 0 then
+    redis.call('DEL', KEYS[1])
+  elseif latest then
+    redis.call('SET', KEYS[1], table.concat(lines), 'PXAT', latest)
+  else
+    redis.call('SET', KEYS[1], table.concat(lines))
+  end
+end
+return {applied, #slots, earliest}
+)lua";
+
 // THROTTLE ATTEMPT/HIT. ARGV: max_attempts ('' for HIT), amount, mode (PX | PXAT), ms.
 // Reply: {counted, attempts in the window afterwards (a string)}.
 constexpr std::string_view kWindowHit = R"lua(
@@ -299,9 +355,9 @@ RedisScript Make(std::string_view name, std::string_view body) {
   return script;
 }
 
-const std::array<RedisScript, 16>& Scripts() {
+const std::array<RedisScript, 17>& Scripts() {
   // In ScriptId order.
-  static const std::array<RedisScript, 16> scripts = {
+  static const std::array<RedisScript, 17> scripts = {
       Make("read", kRead),
       Make("set", kSet),
       Make("setmany", kSetMany),
@@ -314,6 +370,7 @@ const std::array<RedisScript, 16>& Scripts() {
       Make("releaseif", kReleaseIf),
       Make("extendif", kExtendIf),
       Make("takelease", kTakeLease),
+      Make("funnel", kFunnel),
       Make("windowhit", kWindowHit),
       Make("windowgiveback", kWindowGiveBack),
       Make("gcra", kGcra),

@@ -28,6 +28,7 @@ enum class ScriptId : size_t {
   kReleaseIf,
   kExtendIf,
   kTakeLease,
+  kFunnel,
   kWindowHit,
   kWindowGiveBack,
   kGcra,

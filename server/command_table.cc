@@ -16,7 +16,8 @@ CommandTable BuildDefault() {
        {RegisterConnectionCommands, RegisterServerCommands, RegisterStringCommands,
         RegisterKeyCommands, RegisterCacheCommands, RegisterStoreCommands,
         RegisterTransactionCommands, RegisterIntrospectionCommands, RegisterLockCommands,
-        RegisterRememberCommands, RegisterTagCommands, RegisterThrottleCommands}) {
+        RegisterFunnelCommands, RegisterRememberCommands, RegisterTagCommands,
+        RegisterThrottleCommands}) {
     family(table);
   }
   return table;

@@ -43,6 +43,7 @@ void RegisterStoreCommands(CommandTable& table);
 void RegisterTransactionCommands(CommandTable& table);
 void RegisterIntrospectionCommands(CommandTable& table);
 void RegisterLockCommands(CommandTable& table);
+void RegisterFunnelCommands(CommandTable& table);
 void RegisterRememberCommands(CommandTable& table);
 void RegisterTagCommands(CommandTable& table);
 void RegisterThrottleCommands(CommandTable& table);

@@ -1,8 +1,10 @@
 // Design: one Queue per (store, lock name) that has waiters. Only the head of a queue tries to
 // take the lock (one store Update: put-if-absent, drivers/lock_logic.h), so a waiter behind it
-// can never get the lock first: FIFO among BLOCK callers. A failed attempt tells us when the
-// holder's TTL runs out; the queue's `wake` timer fires just after that instant (on shared
-// drivers at least every RemoteRecheckMs, in case another daemon's release went unheard).
+// can never get the lock first: FIFO among BLOCK callers. A funnel's queue works the same way
+// with a slot for a lock (drivers/funnel_logic.h); a head that got a slot while more were free
+// lets the next one try at once. A failed attempt tells us when the (earliest) holder's TTL
+// runs out; the queue's `wake` timer fires just after that instant (on shared drivers at least
+// every RemoteRecheckMs, in case another daemon's release went unheard).
 // Releases through this daemon, and through others where the store notifies them, arrive as
 // kLock write notifications and wake the head at once; a store that only knows that some keys
 // changed elsewhere (OnRemoteChange) wakes every head of its queues.
@@ -19,6 +21,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "drivers/funnel_logic.h"
 #include "server/connection.h"
 #include "server/server.h"
 #include "server/session_locks.h"
@@ -28,6 +31,13 @@ namespace arvel::server {
 namespace {
 // A wake-up due now that found the lock still held retries this much later, not in a busy loop.
 constexpr int64_t kMinRetryMs = 1;
+
+// The head's try: the lock, or a slot of the funnel (`funnel_limit` > 0).
+drivers::Operation AttemptOf(const std::string& key, const std::string& token, int64_t ttl_ms,
+                             int64_t funnel_limit) {
+  if (funnel_limit > 0) return drivers::op::Funnel{key, token, funnel_limit, ttl_ms};
+  return drivers::op::Acquire{drivers::Space::kLock, key, token, ttl_ms};
+}
 }  // namespace
 
 // ---- Shared building blocks
@@ -81,6 +91,13 @@ void LoopTimer::Stop() {
   handle_->fn = nullptr;
 }
 
+void GiveBack(drivers::Store& store, HoldKind kind, std::string key, std::string token) {
+  if (kind == HoldKind::kFunnelSlot) {
+    return drivers::GiveBackSlot(store, std::move(key), std::move(token));
+  }
+  drivers::GiveBackLock(store, key, std::move(token));
+}
+
 void WriteLockGrant(protocol::ReplyWriter& writer, std::string_view token, bool fenced,
                     int64_t fence) {
   if (!fenced) return writer.Bulk(token);
@@ -98,6 +115,7 @@ struct LockWaiters::Waiter {
   int64_t ttl_ms = 0;
   bool fenced = false;
   bool session = false;
+  int64_t funnel_limit = 0;
   PendingReply reply;
   LoopTimer deadline;  // answers nil when the BLOCK timeout passes
 };
@@ -126,6 +144,7 @@ void LockWaiters::Wait(Request request, PendingReply reply) {
   waiter->ttl_ms = request.ttl_ms;
   waiter->fenced = request.fenced;
   waiter->session = request.session;
+  waiter->funnel_limit = request.funnel_limit;
   waiter->reply = reply;
   waiter->deadline.Start(request.timeout_ms, [this, lock, id] { TimeOut(lock, id); });
   // Set before the first attempt, which may finish the reply (and drop the hook) at once.
@@ -150,19 +169,21 @@ void LockWaiters::Kick(const StoreKey& lock) {
   queue.dirty = false;
   queue.wake.Stop();
   // Copies: a synchronous store runs OnAttempt (which may erase the queue) before returning.
-  lock.store->Execute(
-      drivers::op::Acquire{drivers::Space::kLock, lock.key, head.token, head.ttl_ms},
-      [this, lock, id = head.id, token = head.token](const Status& status,
-                                                     drivers::OpResult result) {
-        OnAttempt(lock, id, token, status, {result.applied, result.expire_at_ms, result.integer});
-      });
+  lock.store->Execute(AttemptOf(lock.key, head.token, head.ttl_ms, head.funnel_limit),
+                      [this, lock, id = head.id, token = head.token, limit = head.funnel_limit](
+                          const Status& status, drivers::OpResult result) {
+                        OnAttempt(lock, id, token, limit, status, result);
+                      });
 }
 
 void LockWaiters::OnAttempt(const StoreKey& lock, uint64_t waiter_id, const std::string& token,
-                            const Status& status, drivers::LockAttempt attempt) {
+                            int64_t funnel_limit, const Status& status,
+                            const drivers::OpResult& attempt) {
   Queue& queue = *queues_.find(lock)->second;
   queue.busy = false;
-  if (status.ok() && !attempt.acquired) {
+  const bool acquired = status.ok() && attempt.applied;
+  const HoldKind kind = funnel_limit > 0 ? HoldKind::kFunnelSlot : HoldKind::kLock;
+  if (status.ok() && !acquired) {
     if (queue.dirty) return Kick(lock);
     ArmWake(lock, queue, attempt.expire_at_ms);
     return EraseIfIdle(lock);
@@ -172,7 +193,9 @@ void LockWaiters::OnAttempt(const StoreKey& lock, uint64_t waiter_id, const std:
   if (head != nullptr && !head->reply.alive()) head.reset();
   queue.dirty = false;
   if (!queue.waiters.empty()) {
-    if (status.ok()) {
+    if (status.ok() && kind == HoldKind::kFunnelSlot && attempt.integer < funnel_limit) {
+      queue.wake.Start(0, [this, lock] { Kick(lock); });  // a slot is still free
+    } else if (status.ok()) {
       ArmWake(lock, queue, attempt.expire_at_ms);
     } else {
       queue.wake.Start(0, [this, lock] { Kick(lock); });  // each waiter hears the error in turn
@@ -181,16 +204,14 @@ void LockWaiters::OnAttempt(const StoreKey& lock, uint64_t waiter_id, const std:
   EraseIfIdle(lock);
   // The waiter left while its attempt was in flight: nobody would ever release this lock.
   // Releasing writes kLock, which wakes the next head.
-  if (attempt.acquired && head == nullptr) {
-    return drivers::GiveBackLock(*lock.store, lock.key, token);
-  }
+  if (acquired && head == nullptr) return GiveBack(*lock.store, kind, lock.key, token);
   if (head == nullptr) return;
-  if (attempt.acquired && head->session) {
-    server_.session_locks().Add(head->reply.client_id(), *lock.store, lock.key, head->token);
+  if (acquired && head->session) {
+    server_.session_locks().Add(head->reply.client_id(), *lock.store, lock.key, head->token, kind);
   }
   head->reply.Finish([&](protocol::ReplyWriter& writer) {
     if (status.ok()) {
-      WriteLockGrant(writer, head->token, head->fenced, attempt.fence);
+      WriteLockGrant(writer, head->token, head->fenced, attempt.integer);
     } else {
       writer.Error(status.message());
     }

@@ -1,11 +1,11 @@
 #pragma once
-// LOCK BLOCK's waiting room: per (store, lock name), a FIFO queue of parked clients, woken when
-// the lock may have become free — released or force-released through this daemon (a kLock
-// write), its holder's TTL reached (a timer), or, on drivers shared between daemons, when the
-// store reports a change made elsewhere (that key, or "some keys") and on a re-check interval
-// (a safety net where the store reports such changes, a poll where it does not). Only the queue's
-// head ever tries to take the lock, so waiters get it first come, first served. Everything runs
-// on the loop thread.
+// LOCK BLOCK's and FUNNEL ACQUIRE … BLOCK's waiting room: per (store, kLock key — a lock or a
+// funnel), a FIFO queue of parked clients, woken when the lock or a slot may have become free —
+// released or force-released through this daemon (a kLock write), a holder's TTL reached (a
+// timer), or, on drivers shared between daemons, when the store reports a change made elsewhere
+// (that key, or "some keys") and on a re-check interval (a safety net where the store reports
+// such changes, a poll where it does not). Only the queue's head ever tries to take the lock or
+// a slot, so waiters get it first come, first served. Everything runs on the loop thread.
 //
 // Also home to two small pieces FillLeases (REMEMBER) shares: StoreKey and LoopTimer.
 
@@ -90,6 +90,13 @@ class LoopTimer {
   Handle* handle_;
 };
 
+// What a client holds under a kLock key: a lock (drivers/lock_logic.h) or one slot of a funnel
+// (drivers/funnel_logic.h).
+enum class HoldKind : uint8_t { kLock, kFunnelSlot };
+// Gives back what `token` holds under `key` of `store`, ignoring the outcome: for a client that
+// went away before it could be told, or whose SESSION ended.
+void GiveBack(drivers::Store& store, HoldKind kind, std::string key, std::string token);
+
 // The reply to a granted ACQUIRE or BLOCK: the token, or with `fenced` [token, fence].
 void WriteLockGrant(protocol::ReplyWriter& writer, std::string_view token, bool fenced,
                     int64_t fence);
@@ -104,22 +111,23 @@ class LockWaiters : public drivers::KeyObserver {
 
   struct Request {
     drivers::Store* store = nullptr;
-    std::string key;  // the lock's kLock key (drivers::LockKey of its name)
+    std::string key;  // the kLock key: drivers::LockKey or drivers::FunnelKey of the name
     std::string token;
     int64_t ttl_ms = 0;      // 0 = held until released
     int64_t timeout_ms = 0;  // > 0
     bool fenced = false;     // reply [token, fence] (LOCK BLOCK … FENCED)
-    bool session = false;    // released when the client goes away (LOCK BLOCK … SESSION)
+    bool session = false;    // released when the client goes away (… SESSION)
+    int64_t funnel_limit = 0;  // > 0: waits for one of this many slots of the funnel `key`
   };
 
-  // Queues the client behind earlier waiters for the same lock, and finishes `reply` with the
-  // token (and fence) once it holds the lock, with nil when `timeout_ms` passes first, or with
-  // the store's error. A SESSION lock is handed to the server's SessionLocks as it is taken. If
-  // the client goes away first, it leaves the queue (PendingReply::MarkWaiting) and never holds
-  // the lock. REQUIRES: `reply` is pending.
+  // Queues the client behind earlier waiters for the same lock or funnel, and finishes `reply`
+  // with the token (and fence) once it holds the lock or a slot, with nil when `timeout_ms` passes
+  // first, or with the store's error. A SESSION lock is handed to the server's SessionLocks as it
+  // is taken. If the client goes away first, it leaves the queue (PendingReply::MarkWaiting) and
+  // never holds the lock. REQUIRES: `reply` is pending.
   void Wait(Request request, PendingReply reply);
 
-  // Clients parked in LOCK BLOCK (INFO).
+  // Clients parked in LOCK BLOCK and FUNNEL ACQUIRE … BLOCK (INFO).
   size_t waiting() const { return waiting_; }
   // Locks with at least one waiter (INFO).
   size_t contended_locks() const { return queues_.size(); }
@@ -135,7 +143,7 @@ class LockWaiters : public drivers::KeyObserver {
 
   void Kick(const StoreKey& lock);
   void OnAttempt(const StoreKey& lock, uint64_t waiter_id, const std::string& token,
-                 const Status& status, drivers::LockAttempt attempt);
+                 int64_t funnel_limit, const Status& status, const drivers::OpResult& attempt);
   void ArmWake(const StoreKey& lock, Queue& queue, int64_t holder_expire_at_ms);
   void WakeSoon(const StoreKey& lock, Queue& queue);
   void TimeOut(const StoreKey& lock, uint64_t waiter_id);

@@ -13,13 +13,13 @@ SessionLocks::SessionLocks(Server& server) : server_(server) {
 }
 
 void SessionLocks::Add(uint64_t client_id, drivers::Store& store, std::string key,
-                       std::string token) {
+                       std::string token, HoldKind kind) {
   StoreKey lock{&store, std::move(key)};
   std::vector<uint64_t>& clients = holders_[lock];
   if (std::find(clients.begin(), clients.end(), client_id) == clients.end()) {
     clients.push_back(client_id);
   }
-  held_by_[client_id].push_back({std::move(lock), std::move(token)});
+  held_by_[client_id].push_back({std::move(lock), std::move(token), kind});
 }
 
 void SessionLocks::Forget(const drivers::Store& store, std::string_view key,
@@ -55,7 +55,7 @@ void SessionLocks::ClientGone(uint64_t client_id) {
     }
     // A dropped FAKE store is gone with everything it held.
     if (!StoreReachable(server_, h.lock.store)) continue;
-    drivers::GiveBackLock(*h.lock.store, h.lock.key, h.token);
+    GiveBack(*h.lock.store, h.kind, h.lock.key, h.token);
   }
 }
 

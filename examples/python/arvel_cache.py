@@ -6,6 +6,8 @@
     stats = cache.flexible("stats", 5, 60, build_stats)  # stale-while-revalidate
     with cache.lock("nightly-import", ttl=60, wait=10):
         run_import()
+    with cache.funnel("pdf-render", limit=3, ttl=120, wait=30):
+        render_pdf()
     if not cache.attempt(f"login:{user_id}", 5, 60):
         ...  # too many attempts; cache.available_in(f"login:{user_id}") seconds to wait
 
@@ -105,6 +107,23 @@ class ArvelCache:
             yield token
         finally:
             self.redis.execute_command("LOCK", "RELEASE", name, token)
+
+    @contextlib.contextmanager
+    def funnel(self, name, limit, ttl=60, wait=5):
+        """Holds one of `limit` slots of funnel `name` for the `with` block (Laravel's
+        Redis::funnel), waiting up to `wait` seconds, first come first served.
+
+        At most `limit` holders run at once, across every process. The slot is given back after
+        the block, or when `ttl` seconds run out if the holder dies (0 = never). Raises
+        LockTimeout when every slot stays busy. Yields the slot token.
+        """
+        token = self.redis.execute_command("FUNNEL", "ACQUIRE", name, limit, ttl, "BLOCK", wait)
+        if token is None:
+            raise LockTimeout(f"funnel {name!r} is full")
+        try:
+            yield token
+        finally:
+            self.redis.execute_command("FUNNEL", "RELEASE", name, token)
 
     def attempt(self, key, max_attempts, decay):
         """True (and counted) if `key` has had fewer than `max_attempts` hits in its window of

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Tests examples/python against the real daemon ($ARVEL_BINARY, default build/arvel-cached):
-many concurrent callers of remember(), lock() and attempt(), and the example app over HTTP.
-Asserts one computation per miss and mutual exclusion. Prints "N passed, M failed".
+many concurrent callers of remember(), lock(), funnel() and attempt(), and the example app over
+HTTP. Asserts one computation per miss and mutual exclusion. Prints "N passed, M failed".
 """
 
 import json
@@ -166,6 +166,26 @@ def test_lock_is_mutually_exclusive(cache):
     assert not [r for r in results if isinstance(r, Exception)], results
     assert not overlaps, f"held by several at once: {overlaps}"
     assert sorted(entered) == list(range(CALLERS))
+
+
+def test_funnel_lets_limit_callers_in_at_once(cache):
+    inside = []
+    most = []
+    entered = []
+
+    def job(i):
+        with cache.funnel("renders", limit=3, ttl=10, wait=30):
+            inside.append(i)
+            most.append(len(inside))
+            entered.append(i)
+            time.sleep(0.02)  # an excess would show
+            inside.remove(i)
+
+    results = run_concurrently(CALLERS, job)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert max(most) <= 3, f"{max(most)} holders at once"
+    assert sorted(entered) == list(range(CALLERS))
+    assert cache.redis.execute_command("FUNNEL", "COUNT", "renders") == 0
 
 
 def test_lock_waits_for_release_not_for_timeout(cache):

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 
 #include "common/errors.h"
 #include "server/command.h"
@@ -45,6 +46,31 @@ bool ArgumentParser::Finish(CommandContext& ctx) {
   if (ok()) return true;
   ctx.reply().Error(error_);
   return false;
+}
+
+namespace {
+// Seconds whose milliseconds still fit in int64.
+constexpr int64_t kMaxSeconds = std::numeric_limits<int64_t>::max() / 1000;
+}  // namespace
+
+int64_t TtlMs(ArgumentParser& args, std::string_view command) {
+  const int64_t ttl = args.Integer();
+  if (args.ok() && (ttl < 0 || ttl > kMaxSeconds)) args.Fail(errors::InvalidExpire(command));
+  return ttl * 1000;
+}
+
+int64_t TimeoutMs(ArgumentParser& args) {
+  const std::string_view text = args.Next();
+  if (!args.ok()) return 0;
+  const std::optional<long double> seconds = ParseLongDouble(text);
+  if (!seconds || std::isinf(*seconds) || *seconds > kMaxSeconds) {
+    args.Fail(errors::kBadTimeout);
+  } else if (*seconds < 0) {
+    args.Fail(errors::kNegativeTimeout);
+  } else {
+    return static_cast<int64_t>(std::ceil(*seconds * 1000));
+  }
+  return 0;
 }
 
 }  // namespace arvel::server

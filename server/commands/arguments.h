@@ -54,4 +54,10 @@ class ArgumentParser {
   std::string error_;
 };
 
+// Seconds arguments of the lock family (LOCK, FUNNEL), as milliseconds. A ttl: whole seconds
+// >= 0 (0 = held until released), InvalidExpire(command) latched otherwise. A BLOCK timeout:
+// seconds >= 0, decimals allowed (as BLPOP's), rounded up; Redis's errors latched otherwise.
+int64_t TtlMs(ArgumentParser& args, std::string_view command);
+int64_t TimeoutMs(ArgumentParser& args);
+
 }  // namespace arvel::server

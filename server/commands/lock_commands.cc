@@ -25,10 +25,8 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
-#include <cmath>
 #include <cstdint>
 #include <iterator>
-#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -54,10 +52,6 @@ namespace {
 
 using drivers::Space;
 
-// Redis's texts for a bad blocking timeout; ours for the rest (candidates for common/errors.h).
-// Seconds whose milliseconds still fit in int64.
-constexpr int64_t kMaxSeconds = std::numeric_limits<int64_t>::max() / 1000;
-
 bool IsNullStore(const drivers::Store& store) { return store.capabilities().keeps_nothing; }
 
 void WarnNullLocksOnce(const drivers::Store& store) {
@@ -65,28 +59,6 @@ void WarnNullLocksOnce(const drivers::Store& store) {
   if (warned.exchange(true)) return;
   spdlog::warn("store '{}' uses the null driver: every LOCK is granted and nothing is excluded",
                store.name());
-}
-
-// ttl in seconds, >= 0, as milliseconds.
-int64_t ParseTtl(ArgumentParser& args) {
-  const int64_t ttl = args.Integer();
-  if (args.ok() && (ttl < 0 || ttl > kMaxSeconds)) args.Fail(errors::InvalidExpire("lock"));
-  return ttl * 1000;
-}
-
-// BLOCK's timeout in seconds (decimals allowed), >= 0, as milliseconds rounded up.
-int64_t ParseTimeout(ArgumentParser& args) {
-  const std::string_view text = args.Next();
-  if (!args.ok()) return 0;
-  const std::optional<long double> seconds = ParseLongDouble(text);
-  if (!seconds || std::isinf(*seconds) || *seconds > kMaxSeconds) {
-    args.Fail(errors::kBadTimeout);
-  } else if (*seconds < 0) {
-    args.Fail(errors::kNegativeTimeout);
-  } else {
-    return static_cast<int64_t>(std::ceil(*seconds * 1000));
-  }
-  return 0;
 }
 
 // The options after ACQUIRE's and BLOCK's positional arguments.
@@ -145,8 +117,8 @@ void TryOnce(CommandContext& ctx, std::string key, std::string token, int64_t tt
 // ACQUIRE name ttl [options] and BLOCK name ttl timeout [options].
 void Acquire(CommandContext& ctx, ArgumentParser& args, bool block) {
   const std::string key = drivers::LockKey(args.Next());
-  const int64_t ttl_ms = ParseTtl(args);
-  const int64_t timeout_ms = block ? ParseTimeout(args) : 0;
+  const int64_t ttl_ms = TtlMs(args, "lock");
+  const int64_t timeout_ms = block ? TimeoutMs(args) : 0;
   AcquireOptions options = ParseAcquireOptions(args);
   if (!args.Finish(ctx)) return;
   std::optional<std::string> token = options.owner ? options.owner : drivers::NewLockToken();
@@ -179,7 +151,7 @@ void Release(CommandContext& ctx, ArgumentParser& args) {
 void Extend(CommandContext& ctx, ArgumentParser& args) {
   const std::string key = drivers::LockKey(args.Next());
   const std::string_view token = args.Next();
-  const int64_t ttl_ms = ParseTtl(args);
+  const int64_t ttl_ms = TtlMs(args, "lock");
   if (!args.Finish(ctx)) return;
   if (IsNullStore(ctx.store())) return ctx.reply().Integer(1);
   ExecuteAndReply(ctx, drivers::op::ExtendIf{Space::kLock, key, std::string(token), ttl_ms},

@@ -4,6 +4,8 @@
 //   use (checked in this process, and by a read-modify-write that would lose updates); each
 //   holder's FENCED number is above every earlier holder's, whichever daemon granted it; a
 //   SESSION lock whose client closes frees a waiter on another daemon at once;
+// - FUNNEL: never more than `limit` holders whichever daemons they use; a BLOCK waiter on one
+//   daemon gets the slot another daemon's client gives back, at once;
 // - THROTTLE / CL.THROTTLE allow exactly what one daemon would; INCREMENT and ADD are exact;
 // - TAGS … FLUSH on one daemon hides the items on every daemon at once (no read that starts
 //   after the flush's reply sees them);
@@ -145,6 +147,52 @@ TEST_P(RedisDaemonsTest, ASessionLockFreesAWaiterOnAnotherDaemonWhenItsClientClo
   // Woken by the release, not by the TTL (60 s) or its timeout (5 s).
   EXPECT_LT(MillisBetween(closed, Clock::now()), 1000);
   EXPECT_EQ(Show(waited), "\"b\"");
+}
+
+TEST_P(RedisDaemonsTest, FunnelNeverHasMoreThanItsLimitOfHolders) {
+  constexpr int kLimit = 3;
+  constexpr int kSections = 6;
+  std::atomic<int> inside{0}, most{0};
+  const long long entered = RunOnAll(daemons_, 3, kSections, [&](Client& client, size_t, int) {
+    Reply token =
+        client.Command({"FUNNEL", "ACQUIRE", "pool", std::to_string(kLimit), "10", "BLOCK", "20"});
+    if (token.type != REDIS_REPLY_STRING) {
+      ADD_FAILURE() << "FUNNEL ACQUIRE … BLOCK: " << Show(token);
+      return 0;
+    }
+    const int now = ++inside;
+    int seen = most;
+    while (now > seen && !most.compare_exchange_weak(seen, now)) {
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(500));  // an excess would show
+    --inside;
+    EXPECT_EQ(Show(client.Command({"FUNNEL", "RELEASE", "pool", token.str})), ":1");
+    return 1;
+  });
+  EXPECT_EQ(entered, static_cast<long long>(daemons_.size()) * 3 * kSections);
+  EXPECT_LE(most.load(), kLimit);
+  EXPECT_GE(most.load(), 1);
+  Client client = daemon(1).Connect();
+  EXPECT_EQ(Show(client.Command({"FUNNEL", "COUNT", "pool"})), ":0");
+}
+
+TEST_P(RedisDaemonsTest, AFunnelWaiterOnAnotherDaemonGetsAReleasedSlotAtOnce) {
+  Client holder = daemon(0).Connect();
+  Reply token = holder.Command({"FUNNEL", "ACQUIRE", "export", "1", "60"});
+  ASSERT_EQ(token.type, REDIS_REPLY_STRING) << Show(token);
+  Reply waited;
+  std::thread waiter([&] {
+    Client client = daemon(1).Connect();
+    waited = client.Command({"FUNNEL", "ACQUIRE", "export", "1", "60", "BLOCK", "5"});
+  });
+  EXPECT_TRUE(WaitForInfoField(daemon(1), "blocked_clients"));
+  const Clock::time_point released = Clock::now();
+  EXPECT_EQ(Show(holder.Command({"FUNNEL", "RELEASE", "export", token.str})), ":1");
+  waiter.join();
+  // Woken by the release (Redis's client tracking), not by the TTL (60 s) or its timeout (5 s).
+  EXPECT_LT(MillisBetween(released, Clock::now()), 1000);
+  EXPECT_EQ(waited.type, REDIS_REPLY_STRING) << Show(waited);
+  EXPECT_EQ(Show(holder.Command({"FUNNEL", "COUNT", "export"})), ":1");
 }
 
 TEST_P(RedisDaemonsTest, ThrottleIsExactAcrossDaemons) {

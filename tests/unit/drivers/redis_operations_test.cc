@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "drivers/array_store.h"
+#include "drivers/funnel_logic.h"
 #include "drivers/rate_limiter.h"
 #include "drivers/redis_commands.h"
 #include "tests/unit/drivers/redis_store_test_util.h"
@@ -196,6 +197,22 @@ std::vector<Case> Cases() {
        op::TakeLease{"k", "t1", "t2", 20'000}},
       {"lease_handover_stale", {op::TakeLease{"k", "", "t1", 10'000}},
        op::TakeLease{"k", "t0", "t2", 20'000}},
+      // Funnels
+      {"funnel_first", {}, op::Funnel{"f", "t1", 2, 10'000}},
+      {"funnel_second", {op::Funnel{"f", "t1", 2, 10'000}}, op::Funnel{"f", "t2", 2, 0}},
+      {"funnel_full", {op::Funnel{"f", "t1", 2, 10'000}, op::Funnel{"f", "t2", 2, 20'000}},
+       op::Funnel{"f", "t3", 2, 10'000}},
+      {"funnel_release", {op::Funnel{"f", "t1", 2, 10'000}, op::Funnel{"f", "t2", 2, 20'000}},
+       op::Funnel{"f", "t1", 0, 0, true}},
+      {"funnel_release_last", {op::Funnel{"f", "t1", 2, 10'000}},
+       op::Funnel{"f", "t1", 0, 0, true}},
+      {"funnel_release_wrong", {op::Funnel{"f", "t1", 2, 10'000}},
+       op::Funnel{"f", "t2", 0, 0, true}},
+      {"funnel_release_missing", {}, op::Funnel{"f", "t1", 0, 0, true}},
+      {"funnel_prunes",
+       {Put("f", "old 1000\nbad\nt1 " + std::to_string(now + 50'000) + "\n", in100s,
+            Space::kLock)},
+       op::Funnel{"f", "t2", 2, 10'000}},
       // Fixed window
       {"attempt_first", {}, op::WindowHit{"w", 60'000, 1, 2}},
       {"attempt_second", {op::WindowHit{"w", 60'000, 1, 2}}, op::WindowHit{"w", 60'000, 1, 2}},
@@ -248,6 +265,16 @@ void ExpectSameExpiry(int64_t local, int64_t remote, const std::string& what) {
   }
 }
 
+// Funnel records list expiries of two clocks: the same tokens, expiries within the tolerance.
+void ExpectSameSlots(const Entry& local, const Entry& remote, const std::string& what) {
+  const std::vector<FunnelSlot> mine = LiveSlots(&local, 0), theirs = LiveSlots(&remote, 0);
+  ASSERT_EQ(mine.size(), theirs.size()) << what;
+  for (size_t i = 0; i < mine.size(); ++i) {
+    EXPECT_EQ(mine[i].token, theirs[i].token) << what;
+    ExpectSameExpiry(mine[i].expire_at_ms, theirs[i].expire_at_ms, what);
+  }
+}
+
 class RedisOperationsTest : public ::testing::TestWithParam<Case> {
  protected:
   void SetUp() override {
@@ -296,7 +323,9 @@ TEST_P(RedisOperationsTest, SameOutcomeAsTheLocalExecutor) {
                              ", redis " + Describe(remote_entries[i]);
     ASSERT_EQ(remote_entries[i].has_value(), local_entries[i].has_value()) << what;
     if (!local_entries[i]) continue;
-    if (std::holds_alternative<op::CellThrottle>(c.op)) {
+    if (std::holds_alternative<op::Funnel>(c.op)) {
+      ExpectSameSlots(*local_entries[i], *remote_entries[i], what);
+    } else if (std::holds_alternative<op::CellThrottle>(c.op)) {
       // TATs are nanoseconds of two clocks: compare them as the expiries they imply.
       EXPECT_EQ(remote_entries[i]->value.size(), local_entries[i]->value.size()) << what;
     } else {

@@ -164,6 +164,20 @@ TEST(CommandDocsTest, ChoiceOfTokenLedAlternativesIsAContainer) {
   EXPECT_EQ(FindSubcommand(doc, "block"), nullptr);
 }
 
+TEST(CommandDocsTest, FunnelListsItsSubcommands) {
+  const CommandSpec* spec = CommandTable::Default().Find("funnel");
+  ASSERT_NE(spec, nullptr);
+  const CommandDoc& doc = DocFor(*spec);
+  ASSERT_EQ(doc.subcommands.size(), 4u);
+  EXPECT_EQ(doc.subcommands[0].name, "acquire");
+  EXPECT_EQ(doc.subcommands[0].arity, -5);  // FUNNEL ACQUIRE name limit ttl, then options
+  EXPECT_EQ(RenderArguments(doc.subcommands[0].arguments),
+            "name limit ttl [BLOCK timeout] [SESSION]");
+  EXPECT_EQ(doc.subcommands[1].arity, 4);
+  EXPECT_EQ(doc.subcommands[2].arity, 3);
+  EXPECT_EQ(RenderArguments(doc.arguments), "ACQUIRE|RELEASE|COUNT|HELP");
+}
+
 TEST(CommandDocsTest, OptionalContainerAndSubcommandsWithRepeatedValues) {
   CommandSpec spec = Spec("config",
                           "[GET parameter [parameter ...] | SET parameter value "

@@ -91,5 +91,18 @@ TEST_F(NullStoreConformanceTest, FencedGrantsStillGrowAndNothingIsHeld) {
   EXPECT_EQ(Run({"LOCK", "OWNER", "job"}), "(nil)");
 }
 
+TEST_F(NullStoreConformanceTest, EveryFunnelSlotIsGrantedAndNoneIsHeld) {
+  for (int i = 0; i < 3; ++i) {
+    const Reply token = client_.Command({"FUNNEL", "ACQUIRE", "pool", "1", "10", "BLOCK", "1"});
+    EXPECT_EQ(token.type, REDIS_REPLY_STRING) << Text(token);
+    EXPECT_EQ(token.str.size(), 32u);
+  }
+  EXPECT_EQ(client_.Command({"FUNNEL", "ACQUIRE", "pool", "1", "0", "SESSION"}).type,
+            REDIS_REPLY_STRING);
+  EXPECT_EQ(Run({"FUNNEL", "COUNT", "pool"}), ":0");
+  EXPECT_EQ(Run({"FUNNEL", "RELEASE", "pool", "anything"}), ":1");  // as LOCK RELEASE there
+  EXPECT_EQ(Run({"FUNNEL", "ACQUIRE", "pool", "0", "10"}), "-ERR limit must be a positive integer");
+}
+
 }  // namespace
 }  // namespace arvel::testing
