@@ -488,6 +488,11 @@ bool MayHaveChanged(const Operation& operation, const OpResult& result) {
   return result.applied;
 }
 
+std::vector<std::string_view> KeysItMayChange(const Operation& operation) {
+  if (const auto* copy = std::get_if<op::Copy>(&operation)) return {copy->to};
+  return KeysOf(operation);
+}
+
 Status ErrorReplyStatus(std::string_view error, std::string_view store_name) {
   if (size_t script = error.find(" script: "); script != std::string_view::npos) {
     error = error.substr(0, script);

@@ -350,6 +350,12 @@ TEST(RedisTranslationTest, PlainWritesAreNativeCommands) {
             (V{"MSETNX", "app:d:a", "1"}));
 }
 
+TEST(RedisTranslationTest, CopyChangesOnlyItsDestination) {
+  using V = std::vector<std::string_view>;
+  EXPECT_EQ(KeysItMayChange(op::Copy{"a", "b"}), (V{"b"}));
+  EXPECT_EQ(KeysItMayChange(op::Rename{"a", "b"}), (V{"a", "b"}));
+}
+
 TEST(RedisTranslationTest, EverythingElseIsOneScript) {
   RedisKeys keys("app");
   for (Operation op : std::vector<Operation>{
