@@ -256,6 +256,61 @@ void Execute(Store& store, op::SetRange op, OpDone done) {
       std::move(done));
 }
 
+void Execute(Store& store, op::SetBit op, OpDone done) {
+  RunOne(
+      store, Space::kData, op.key, {},
+      [offset = op.offset, bit = op.bit](KeyUpdate& k, int64_t, OpResult& result) {
+        result.integer = SetValueBit(k, offset, bit);
+        return Status::Ok();
+      },
+      std::move(done));
+}
+
+// RENAME onto itself: Update takes each key once.
+void RenameOntoItself(Store& store, op::Rename op, OpDone done) {
+  RunOne(
+      store, Space::kData, op.from, {},
+      [if_absent = op.if_absent](KeyUpdate& k, int64_t, OpResult& result) {
+        if (!k.current) return Status::Error(std::string(errors::kNoSuchKey));
+        result.applied = !if_absent;
+        return Status::Ok();
+      },
+      std::move(done));
+}
+
+void Execute(Store& store, op::Rename op, OpDone done) {
+  if (op.from == op.to) return RenameOntoItself(store, std::move(op), std::move(done));
+  const std::string_view keys[] = {op.from, op.to};
+  Run(
+      store, Space::kData, keys,
+      [if_absent = op.if_absent](std::span<KeyUpdate> updates, int64_t, OpResult& result) {
+        KeyUpdate& from = updates[0];
+        KeyUpdate& to = updates[1];
+        if (!from.current) return Status::Error(std::string(errors::kNoSuchKey));
+        if (if_absent && to.current) return Status::Ok();
+        to.Put(from.current->value, from.current->expire_at_ms);
+        from.Erase();
+        result.applied = true;
+        return Status::Ok();
+      },
+      std::move(done));
+}
+
+void Execute(Store& store, op::Copy op, OpDone done) {
+  const std::string_view keys[] = {op.from, op.to};
+  Run(
+      store, Space::kData, keys,
+      [replace = op.replace](std::span<KeyUpdate> updates, int64_t, OpResult& result) {
+        const KeyUpdate& from = updates[0];
+        KeyUpdate& to = updates[1];
+        if (!from.current || (to.current && !replace)) return Status::Ok();
+        to.Put(from.current->value, from.current->expire_at_ms);
+        result.applied = true;
+        return Status::Ok();
+      },
+      std::move(done));
+}
+
 void Execute(Store& store, op::Expire op, OpDone done) {
   // Copied out first: the decision takes the operation itself.
   const std::string key = op.key;

@@ -23,6 +23,9 @@ Describe Of(const op::Increment& o) { return {"increment", o.space, {o.key}}; }
 Describe Of(const op::IncrementFloat& o) { return {"incrementfloat", Space::kData, {o.key}}; }
 Describe Of(const op::Append& o) { return {"append", Space::kData, {o.key}}; }
 Describe Of(const op::SetRange& o) { return {"setrange", Space::kData, {o.key}}; }
+Describe Of(const op::SetBit& o) { return {"setbit", Space::kData, {o.key}}; }
+Describe Of(const op::Rename& o) { return {"rename", Space::kData, {o.from, o.to}}; }
+Describe Of(const op::Copy& o) { return {"copy", Space::kData, {o.from, o.to}}; }
 Describe Of(const op::Expire& o) { return {"expire", o.space, {o.key}}; }
 Describe Of(const op::Acquire& o) { return {"acquire", o.space, {o.key}}; }
 Describe Of(const op::ReleaseIf& o) { return {"releaseif", o.space, {o.key}}; }

@@ -136,6 +136,34 @@ struct SetRange {
   std::string patch;
 };
 
+// SETBIT. Sets the bit at `offset` (bit 0 = the most significant bit of the first byte) to
+// `bit`, growing the value with zero bytes as needed (a missing key becomes such a value, even
+// for a 0 bit), keeping the expiry. Result: `integer` = the bit before (0 past the end). The
+// caller bounds `offset` (the server's string size limit).
+struct SetBit {
+  std::string key;
+  uint64_t offset = 0;
+  bool bit = false;
+};
+
+// RENAME, RENAMENX (`if_absent`). Moves the value of `from` and its expiry to `to`, replacing
+// whatever `to` held (with `if_absent`, nothing changes when `to` is present); `from` is gone
+// afterwards. Onto itself (from == to): nothing changes, `applied` as if renamed unless
+// `if_absent`. Result: `applied` (renamed). Error: kNoSuchKey when `from` is absent.
+struct Rename {
+  std::string from;
+  std::string to;
+  bool if_absent = false;
+};
+
+// COPY. Writes the value of `from` and its expiry to `to` when `from` is present and `to` is
+// absent (or `replace`). Result: `applied` (copied). REQUIRES: from != to.
+struct Copy {
+  std::string from;
+  std::string to;
+  bool replace = false;
+};
+
 // EXPIRE family, PERSIST, GETEX, TAGS TOUCH. When the key is present and the condition allows,
 // gives it `expiry` (removing it when that time is already past). Conditions as Redis's EXPIRE:
 // `nx` only without expiry, `xx` only with one, `gt`/`lt` only when later/earlier than the
@@ -244,11 +272,11 @@ struct ReplaceGenerations {
 
 }  // namespace op
 
-using Operation = std::variant<op::Set, op::SetMany, op::Delete, op::Take, op::Increment,
-                               op::IncrementFloat, op::Append, op::SetRange, op::Expire,
-                               op::Acquire, op::ReleaseIf, op::ExtendIf, op::TakeLease,
-                               op::Funnel, op::WindowHit, op::CellThrottle,
-                               op::EnsureGenerations, op::ReplaceGenerations>;
+using Operation =
+    std::variant<op::Set, op::SetMany, op::Delete, op::Take, op::Increment, op::IncrementFloat,
+                 op::Append, op::SetRange, op::SetBit, op::Rename, op::Copy, op::Expire,
+                 op::Acquire, op::ReleaseIf, op::ExtendIf, op::TakeLease, op::Funnel,
+                 op::WindowHit, op::CellThrottle, op::EnsureGenerations, op::ReplaceGenerations>;
 
 // What an operation produced; which fields are set is said per operation above.
 struct OpResult {

@@ -241,6 +241,28 @@ UpstreamCall Translate(const op::SetRange& op, const RedisKeys& keys, int64_t) {
                 IntegerResult);
 }
 
+UpstreamCall Translate(const op::SetBit& op, const RedisKeys& keys, int64_t) {
+  return Native(
+      {"SETBIT", keys.Key(Space::kData, op.key), std::to_string(op.offset), op.bit ? "1" : "0"},
+      IntegerResult);
+}
+
+// Native RENAME keeps the expiry, answers "ERR no such key" and treats a rename onto itself as
+// the executor does.
+UpstreamCall Translate(const op::Rename& op, const RedisKeys& keys, int64_t) {
+  std::vector<std::string> argv = {op.if_absent ? "RENAMENX" : "RENAME",
+                                   keys.Key(Space::kData, op.from), keys.Key(Space::kData, op.to)};
+  if (op.if_absent) return Native(std::move(argv), AppliedIfInteger);
+  return Native(std::move(argv), AppliedUnlessNil);
+}
+
+UpstreamCall Translate(const op::Copy& op, const RedisKeys& keys, int64_t) {
+  std::vector<std::string> argv = {"COPY", keys.Key(Space::kData, op.from),
+                                   keys.Key(Space::kData, op.to)};
+  if (op.replace) argv.push_back("REPLACE");
+  return Native(std::move(argv), AppliedIfInteger);
+}
+
 std::vector<std::string> ExpireFlags(const op::Expire& op) {
   std::vector<std::string> flags;
   if (op.nx) flags.push_back("NX");
@@ -466,9 +488,13 @@ bool MayHaveChanged(const Operation& operation, const OpResult& result) {
   if (std::holds_alternative<op::Delete>(operation)) return result.integer > 0;
   if (std::holds_alternative<op::Take>(operation)) return result.value.has_value();
   if (const auto* range = std::get_if<op::SetRange>(&operation)) return !range->patch.empty();
+  if (const auto* rename = std::get_if<op::Rename>(&operation)) {
+    return result.applied && rename->from != rename->to;
+  }
   if (std::holds_alternative<op::Increment>(operation) ||
       std::holds_alternative<op::IncrementFloat>(operation) ||
       std::holds_alternative<op::Append>(operation) ||
+      std::holds_alternative<op::SetBit>(operation) ||
       std::holds_alternative<op::EnsureGenerations>(operation) ||
       std::holds_alternative<op::ReplaceGenerations>(operation)) {
     return true;
@@ -477,6 +503,11 @@ bool MayHaveChanged(const Operation& operation, const OpResult& result) {
     return result.applied && cell->quantity > 0;
   }
   return result.applied;
+}
+
+std::vector<std::string_view> KeysItMayChange(const Operation& operation) {
+  if (const auto* copy = std::get_if<op::Copy>(&operation)) return {copy->to};
+  return KeysOf(operation);
 }
 
 Status ErrorReplyStatus(std::string_view error, std::string_view store_name) {

@@ -47,6 +47,9 @@ std::vector<std::string> EvalShaArgv(const RedisScript& script, std::vector<std:
 // Whether an operation that succeeded with `result` may have changed its keys (then the
 // observer is told, for WATCH and waiters). Errs on the side of "changed".
 bool MayHaveChanged(const Operation& operation, const OpResult& result);
+// The keys such an operation may have changed: its keys (KeysOf), but only the destination of a
+// Copy.
+std::vector<std::string_view> KeysItMayChange(const Operation& operation);
 
 // The Status for an error reply of Redis. Errors of the command itself (texts of
 // common/errors.h such as "ERR value is not an integer or out of range", WRONGTYPE, OOM) pass

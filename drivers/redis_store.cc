@@ -544,7 +544,7 @@ void RedisStore::Execute(Operation operation, OpDone done) {
            if (MayHaveChanged(op, result)) {
              stats_.writes++;
              const Space space = SpaceOf(op);
-             for (std::string_view key : KeysOf(op)) KeyWritten(space, key);
+             for (std::string_view key : KeysItMayChange(op)) KeyWritten(space, key);
            }
            done(Status::Ok(), std::move(result));
          });

@@ -123,6 +123,19 @@ int64_t OverwriteRange(KeyUpdate& key, uint64_t offset, std::string_view patch) 
   return size;
 }
 
+int SetValueBit(KeyUpdate& key, uint64_t offset, bool bit) {
+  std::string value = key.current ? key.current->value : std::string();
+  const size_t byte = offset >> 3;
+  if (value.size() <= byte) value.resize(byte + 1);
+  const auto mask = static_cast<unsigned char>(0x80 >> (offset & 7));
+  auto current = static_cast<unsigned char>(value[byte]);
+  const int before = (current & mask) ? 1 : 0;
+  current = bit ? (current | mask) : (current & ~mask);
+  value[byte] = static_cast<char>(current);
+  key.Put(std::move(value), ExpiryOf(key.current));
+  return before;
+}
+
 bool ExpireAllowed(const op::Expire& change, int64_t current, int64_t when) {
   // As in Redis, no expiry counts as an infinite one: GT never passes it and LT always does.
   const int64_t infinite = kMax;

@@ -39,6 +39,9 @@ std::string FormatLongDouble(long double value);
 Result<int64_t> AppendValue(KeyUpdate& key, std::string_view suffix, int64_t max_size);
 // SETRANGE: writes `patch` at `offset` (zero padding), keeping the expiry; the new length.
 int64_t OverwriteRange(KeyUpdate& key, uint64_t offset, std::string_view patch);
+// SETBIT: sets the bit at `offset` to `bit`, growing the value with zero bytes (a missing key
+// too), keeping the expiry; the bit before.
+int SetValueBit(KeyUpdate& key, uint64_t offset, bool bit);
 // Whether the EXPIRE conditions of `change` allow a key expiring at `current` (0 = never) to
 // get the expiry `when` (0 = never).
 bool ExpireAllowed(const op::Expire& change, int64_t current, int64_t when);

@@ -147,12 +147,15 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
 // The Redis argument type a name implies. Names are the contract here: "ttl" is an integer
 // wherever it appears, "key" a key, "pattern" a glob.
 std::string TypeForName(std::string_view name) {
-  static constexpr std::string_view kKeys[] = {"key", "newkey", "source", "destination"};
+  static constexpr std::string_view kKeys[] = {"key",  "newkey", "source",
+                                               "key1", "key2",   "destination"};
   static constexpr std::string_view kIntegers[] = {
-      "ttl",       "seconds",      "milliseconds", "timeout",   "count",     "by",     "amount",
-      "decay",     "period",       "quantity",     "index",     "cursor",    "offset", "start",
-      "end",       "lease",        "id",           "protover",  "numkeys",   "limit",  "increment",
-      "decrement", "max_attempts", "max-attempts", "max_burst", "max-burst", "db",     "port"};
+      "ttl",           "seconds",   "milliseconds", "timeout",   "count",        "by",
+      "amount",        "decay",     "period",       "quantity",  "index",        "cursor",
+      "offset",        "start",     "end",          "lease",     "id",           "protover",
+      "numkeys",       "limit",     "increment",    "decrement", "max_attempts", "max-attempts",
+      "max_burst",     "max-burst", "db",           "port",      "bit",          "min-match-len",
+      "destination-db"};
   static constexpr std::string_view kTimes[] = {"unix-time-seconds", "unix-time-milliseconds",
                                                 "timestamp"};
   auto in = [&](auto& list) {
@@ -603,6 +606,7 @@ std::vector<std::string_view> AclCategories(const CommandSpec& spec) {
   if (spec.flags & kReadOnly) categories.push_back("@read");
   static constexpr std::pair<std::string_view, std::string_view> kGroups[] = {
       {"string", "@string"},
+      {"bitmap", "@bitmap"},
       {"generic", "@keyspace"},
       {"connection", "@connection"},
       {"transactions", "@transaction"}};

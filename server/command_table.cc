@@ -14,7 +14,7 @@ CommandTable BuildDefault() {
   CommandTable table;
   for (auto* family :
        {RegisterConnectionCommands, RegisterServerCommands, RegisterStringCommands,
-        RegisterKeyCommands, RegisterCacheCommands, RegisterStoreCommands,
+        RegisterBitCommands, RegisterKeyCommands, RegisterCacheCommands, RegisterStoreCommands,
         RegisterTransactionCommands, RegisterIntrospectionCommands, RegisterLockCommands,
         RegisterFunnelCommands, RegisterRememberCommands, RegisterTagCommands,
         RegisterThrottleCommands}) {

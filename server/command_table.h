@@ -37,6 +37,7 @@ class CommandTable {
 void RegisterConnectionCommands(CommandTable& table);
 void RegisterServerCommands(CommandTable& table);
 void RegisterStringCommands(CommandTable& table);
+void RegisterBitCommands(CommandTable& table);
 void RegisterKeyCommands(CommandTable& table);
 void RegisterCacheCommands(CommandTable& table);
 void RegisterStoreCommands(CommandTable& table);

@@ -57,6 +57,44 @@ void Exists(CommandContext& ctx) {
                });
 }
 
+// ---- RENAME, RENAMENX, COPY
+
+void RenameKey(CommandContext& ctx, bool if_absent) {
+  drivers::op::Rename rename{std::string(ctx.arg(1)), std::string(ctx.arg(2)), if_absent};
+  ExecuteAndReply(ctx, std::move(rename), if_absent ? ReplyApplied : ReplyOk);
+}
+void Rename(CommandContext& ctx) { RenameKey(ctx, false); }
+void RenameNx(CommandContext& ctx) { RenameKey(ctx, true); }
+
+// COPY's DB argument: the daemon has database 0 only (SELECT's rule).
+void CheckCopyDb(ArgumentParser& args) {
+  std::string_view text = args.Next();
+  std::optional<int64_t> db = ParseInt64(text);
+  if (!db) return args.Fail(errors::kNotInteger);
+  if (*db < std::numeric_limits<int32_t>::min() || *db > std::numeric_limits<int32_t>::max()) {
+    return args.Fail(errors::kNotInt32);
+  }
+  if (*db != 0) args.Fail(errors::kDbIndex);
+}
+
+void Copy(CommandContext& ctx) {
+  ArgumentParser args(ctx.args(), 3);
+  bool replace = false;
+  while (args.ok() && args.HasNext()) {
+    if (args.Flag("REPLACE")) {
+      replace = true;
+    } else if (args.remaining() >= 2 && args.Flag("DB")) {
+      CheckCopyDb(args);
+    } else {
+      args.Fail(errors::kSyntax);
+    }
+  }
+  if (!args.Finish(ctx)) return;
+  if (ctx.arg(1) == ctx.arg(2)) return ctx.reply().Error(errors::kSameObject);
+  ExecuteAndReply(ctx, drivers::op::Copy{std::string(ctx.arg(1)), std::string(ctx.arg(2)), replace},
+                  ReplyApplied);
+}
+
 void Type(CommandContext& ctx) {
   ReadAndReply(ctx, Space::kData, ctx.arg(1),
                [](protocol::ReplyWriter& writer, std::span<const Entry* const> entries) {
@@ -344,6 +382,13 @@ void RegisterKeyCommands(CommandTable& table) {
                   "Counts how many of the keys exist.", "key [key ...]"});
   table.Register({"touch", -2, kRead, 1, -1, 1, Exists, "generic",
                   "Counts how many of the keys exist, marking them as used.", "key [key ...]"});
+  table.Register({"rename", 3, kWrite, 1, 2, 1, Rename, "generic",
+                  "Renames a key, overwriting the destination.", "key newkey"});
+  table.Register({"renamenx", 3, kWriteFast, 1, 2, 1, RenameNx, "generic",
+                  "Renames a key only when the new name does not exist.", "key newkey"});
+  table.Register({"copy", -3, kWrite, 1, 2, 1, Copy, "generic",
+                  "Copies the value of a key to a new key.",
+                  "source destination [DB destination-db] [REPLACE]"});
   table.Register({"type", 2, kRead, 1, 1, 1, Type, "generic",
                   "Returns the type of the value of a key: string or none.", "key"});
   table.Register({"expire", -3, kWriteFast, 1, 1, 1, Expire, "generic",

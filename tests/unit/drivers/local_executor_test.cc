@@ -108,6 +108,65 @@ TEST_F(LocalExecutorTest, ManyKeysAtOnce) {
   EXPECT_EQ(Ok(op::Take{Space::kData, "t"}).value, std::nullopt);
 }
 
+TEST_F(LocalExecutorTest, SetBitGrowsTheValueAndKeepsItsExpiry) {
+  EXPECT_EQ(Ok(op::SetBit{"b", 9, false}).integer, 0);
+  EXPECT_EQ(Get(store_, "b"), std::string(2, '\0'));
+  Ok(op::Set{Space::kData, "a", "a", ExpiryChange::In(1000)});
+  EXPECT_EQ(Ok(op::SetBit{"a", 1, true}).integer, 1);  // 'a' is 0110 0001
+  EXPECT_EQ(Ok(op::SetBit{"a", 7, true}).integer, 1);
+  EXPECT_EQ(Ok(op::SetBit{"a", 6, false}).integer, 0);
+  EXPECT_EQ(Get(store_, "a"), "a");
+  EXPECT_EQ(Ok(op::SetBit{"a", 0, true}).integer, 0);
+  EXPECT_EQ(Get(store_, "a"), "\xe1");
+  EXPECT_EQ(ReadEntry(store_, Space::kData, "a")->expire_at_ms, clock_.now_ms + 1000);
+}
+
+TEST_F(LocalExecutorTest, RenameMovesTheValueWithItsExpiry) {
+  EXPECT_EQ(Run(op::Rename{"a", "b"}).first.message(), errors::kNoSuchKey);
+  EXPECT_EQ(Run(op::Rename{"a", "a", true}).first.message(), errors::kNoSuchKey);
+  Ok(op::Set{Space::kData, "a", "1", ExpiryChange::In(1000)});
+  Ok(op::Set{Space::kData, "b", "2", ExpiryChange::Never()});
+  EXPECT_FALSE(Ok(op::Rename{"a", "b", true}).applied);
+  EXPECT_TRUE(Ok(op::Rename{"a", "a"}).applied);
+  EXPECT_FALSE(Ok(op::Rename{"a", "a", true}).applied);
+  EXPECT_TRUE(Ok(op::Rename{"a", "b"}).applied);
+  EXPECT_EQ(Get(store_, "a"), std::nullopt);
+  EXPECT_EQ(Get(store_, "b"), "1");
+  EXPECT_EQ(ReadEntry(store_, Space::kData, "b")->expire_at_ms, clock_.now_ms + 1000);
+  EXPECT_TRUE(Ok(op::Rename{"b", "c", true}).applied);
+  EXPECT_EQ(Get(store_, "c"), "1");
+}
+
+TEST_F(LocalExecutorTest, CopyWritesOnlyAnAbsentDestinationUnlessReplacing) {
+  EXPECT_FALSE(Ok(op::Copy{"a", "b"}).applied);
+  Ok(op::Set{Space::kData, "a", "1", ExpiryChange::In(1000)});
+  Ok(op::Set{Space::kData, "b", "2", ExpiryChange::Never()});
+  EXPECT_FALSE(Ok(op::Copy{"a", "b"}).applied);
+  EXPECT_EQ(Get(store_, "b"), "2");
+  EXPECT_TRUE(Ok(op::Copy{"a", "b", true}).applied);
+  EXPECT_EQ(Get(store_, "a"), "1");
+  EXPECT_EQ(Get(store_, "b"), "1");
+  EXPECT_EQ(ReadEntry(store_, Space::kData, "b")->expire_at_ms, clock_.now_ms + 1000);
+}
+
+TEST_F(LocalExecutorTest, RenameAndCopyTellTheObserverOfEveryKeyTheyChange) {
+  testing::RecordingObserver observer;
+  store_.set_observer(&observer);
+  Ok(op::Set{Space::kData, "a", "1", ExpiryChange::Never()});
+  observer.events.clear();
+  Ok(op::Rename{"a", "b"});
+  ASSERT_EQ(observer.events.size(), 2u);
+  EXPECT_EQ(observer.events[0].key, "a");
+  EXPECT_EQ(observer.events[1].key, "b");
+  observer.events.clear();
+  Ok(op::Rename{"b", "b"});
+  EXPECT_TRUE(observer.events.empty());
+  Ok(op::Copy{"b", "c"});
+  ASSERT_EQ(observer.events.size(), 1u);
+  EXPECT_EQ(observer.events[0].key, "c");
+  store_.set_observer(nullptr);
+}
+
 TEST_F(LocalExecutorTest, APrefixHidesRecordsOfAnotherScopeAndIsStoredWithTheValue) {
   Ok(op::Set{Space::kTagged, "item", "41", ExpiryChange::In(1000), op::Condition::kAlways, false,
              "3:a=1"});

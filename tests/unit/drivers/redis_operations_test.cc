@@ -137,6 +137,21 @@ std::vector<Case> Cases() {
       {"setrange_pad", {}, op::SetRange{"k", 3, "x"}},
       {"setrange", {Put("k", "Hello World", in100s)}, op::SetRange{"k", 6, "Redis"}},
       {"setrange_empty_missing", {}, op::SetRange{"k", 3, ""}},
+      // SetBit, Rename, Copy
+      {"setbit_missing_zero", {}, op::SetBit{"k", 10, false}},
+      {"setbit_grows", {Put("k", "a", in100s)}, op::SetBit{"k", 17, true}},
+      {"setbit_clears", {Put("k", "a", in100s)}, op::SetBit{"k", 7, false}},
+      {"rename", {Put("a", "1", in100s), Put("b", "2")}, op::Rename{"a", "b"}},
+      {"rename_missing", {Put("b", "2")}, op::Rename{"a", "b"}},
+      {"rename_onto_itself", {Put("a", "1", in100s)}, op::Rename{"a", "a"}},
+      {"rename_onto_itself_missing", {}, op::Rename{"a", "a"}},
+      {"renamenx", {Put("a", "1", in100s)}, op::Rename{"a", "b", true}},
+      {"renamenx_taken", {Put("a", "1"), Put("b", "2")}, op::Rename{"a", "b", true}},
+      {"renamenx_onto_itself", {Put("a", "1")}, op::Rename{"a", "a", true}},
+      {"copy", {Put("a", "1", in100s)}, op::Copy{"a", "b"}},
+      {"copy_missing", {Put("b", "2")}, op::Copy{"a", "b"}},
+      {"copy_taken", {Put("a", "1"), Put("b", "2", in100s)}, op::Copy{"a", "b"}},
+      {"copy_replace", {Put("a", "1"), Put("b", "2", in100s)}, op::Copy{"a", "b", true}},
       // Expire
       {"expire", {Put("k", "v")}, ExpireOp("k", ExpiryChange::In(10'000))},
       {"expire_missing", {}, ExpireOp("k", ExpiryChange::In(10'000))},
@@ -351,6 +366,10 @@ TEST(RedisTranslationTest, PlainWritesAreNativeCommands) {
   EXPECT_EQ(argv(Put("k", "v", ExpiryChange::Keep())), (V{"SET", "app:d:k", "v", "KEEPTTL"}));
   EXPECT_EQ(argv(op::Delete{Space::kData, {"a", "b"}}), (V{"DEL", "app:d:a", "app:d:b"}));
   EXPECT_EQ(argv(op::Take{Space::kData, "k"}), (V{"GETDEL", "app:d:k"}));
+  EXPECT_EQ(argv(op::SetBit{"k", 9, true}), (V{"SETBIT", "app:d:k", "9", "1"}));
+  EXPECT_EQ(argv(op::Rename{"a", "b"}), (V{"RENAME", "app:d:a", "app:d:b"}));
+  EXPECT_EQ(argv(op::Rename{"a", "b", true}), (V{"RENAMENX", "app:d:a", "app:d:b"}));
+  EXPECT_EQ(argv(op::Copy{"a", "b", true}), (V{"COPY", "app:d:a", "app:d:b", "REPLACE"}));
   EXPECT_EQ(argv(op::Increment{Space::kData, "k", -3}), (V{"INCRBY", "app:d:k", "-3"}));
   EXPECT_EQ(argv(ExpireOp("k", ExpiryChange::In(5000), "XG")),
             (V{"PEXPIRE", "app:d:k", "5000", "XX", "GT"}));
@@ -358,6 +377,12 @@ TEST(RedisTranslationTest, PlainWritesAreNativeCommands) {
   EXPECT_EQ(argv(op::SetMany{Space::kData, {"a"}, {"1"}}), (V{"MSET", "app:d:a", "1"}));
   EXPECT_EQ(argv(op::SetMany{Space::kData, {"a"}, {"1"}, ExpiryChange::Never(), true}),
             (V{"MSETNX", "app:d:a", "1"}));
+}
+
+TEST(RedisTranslationTest, CopyChangesOnlyItsDestination) {
+  using V = std::vector<std::string_view>;
+  EXPECT_EQ(KeysItMayChange(op::Copy{"a", "b"}), (V{"b"}));
+  EXPECT_EQ(KeysItMayChange(op::Rename{"a", "b"}), (V{"a", "b"}));
 }
 
 TEST(RedisTranslationTest, EverythingElseIsOneScript) {

@@ -215,6 +215,24 @@ TEST(CommandDocsTest, AclCategoriesFollowFlagsAndGroup) {
             (std::vector<std::string_view>{"@admin", "@slow", "@dangerous"}));
 }
 
+TEST(CommandDocsTest, BitmapLcsRenameAndCopyArgumentsHaveRedisTypes) {
+  auto types = [](std::string_view command) {
+    std::vector<std::string> out;
+    for (const ArgumentDoc& arg : DocFor(*CommandTable::Default().Find(command)).arguments) {
+      out.push_back(arg.type);
+    }
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(types("getbit"), (V{"key", "integer"}));
+  EXPECT_EQ(types("bitpos"), (V{"key", "integer", "block"}));
+  EXPECT_EQ(types("lcs"), (V{"key", "key", "pure-token", "pure-token", "integer", "pure-token"}));
+  EXPECT_EQ(types("rename"), (V{"key", "key"}));
+  EXPECT_EQ(types("copy"), (V{"key", "key", "integer", "pure-token"}));
+  std::vector<std::string_view> bitmap{"@read", "@bitmap", "@fast"};
+  EXPECT_EQ(AclCategories(*CommandTable::Default().Find("getbit")), bitmap);
+}
+
 // Every registered command's syntax yields named, typed arguments: a syntax line another family
 // writes in a form the parser misreads shows up here rather than as an odd redis-cli hint.
 TEST(CommandDocsTest, EveryRegisteredSyntaxParses) {

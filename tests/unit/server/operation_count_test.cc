@@ -103,5 +103,20 @@ TEST_F(OperationCountTest, ConditionalWritesAreOneOperationToo) {
   EXPECT_EQ(store_->calls, expected);
 }
 
+TEST_F(OperationCountTest, BitmapWritesRenameAndCopyAreOneOperationAndReadsOneRead) {
+  Client client(server_.port());
+  ASSERT_EQ(Text(client.Command({"STORE", "counting"})), "+OK");
+  client.Command({"SETBIT", "b", "7", "1"});
+  client.Command({"RENAME", "b", "c"});
+  client.Command({"RENAMENX", "c", "d"});
+  client.Command({"COPY", "d", "e", "REPLACE"});
+  client.Command({"BITCOUNT", "e", "0", "-1", "BIT"});
+  client.Command({"LCS", "d", "e", "IDX"});
+  Stop();
+  const std::vector<std::string> expected = {"setbit", "rename",     "rename",
+                                             "copy",   "readvalues", "readvalues"};
+  EXPECT_EQ(store_->calls, expected);
+}
+
 }  // namespace
 }  // namespace arvel::testing
