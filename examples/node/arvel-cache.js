@@ -5,6 +5,7 @@
 //   const report = await cache.remember('report', 600, buildReport);
 //   const stats = await cache.flexible('stats', 5, 60, buildStats);   // stale-while-revalidate
 //   await cache.withLock('nightly-import', {ttl: 60, wait: 10}, runImport);
+//   await cache.withFunnel('renders', {limit: 3, ttl: 60, wait: 30}, render);  // 3 at a time
 //   if (!await cache.attempt(`login:${userId}`, 5, 60)) { ... }
 //   app.use(cache.rateLimiter({burst: 15, count: 30, period: 60}));   // Express
 //
@@ -143,6 +144,20 @@ class ArvelCache {
       return await fn(token);
     } finally {
       await this.redis.call('LOCK', 'RELEASE', name, token);
+    }
+  }
+
+  // Runs `fn(token)` holding one of `limit` slots of funnel `name` (Laravel's Redis::funnel),
+  // waiting up to `wait` seconds for one, first come first served: at most `limit` callers run
+  // at once, across every process. The slot is given back however fn ends, or after `ttl`
+  // seconds if this process dies (0 = never). Throws LockTimeoutError when every slot stays busy.
+  async withFunnel(name, {limit, ttl = 60, wait = 5}, fn) {
+    const token = await this.waitOn('FUNNEL', 'ACQUIRE', name, limit, ttl, 'BLOCK', wait);
+    if (token === null) throw new LockTimeoutError(name);
+    try {
+      return await fn(token);
+    } finally {
+      await this.redis.call('FUNNEL', 'RELEASE', name, token);
     }
   }
 

@@ -126,6 +126,24 @@ const tests = {
     assert.equal(entered.length, CALLERS);
   },
 
+  async withFunnelLetsLimitCallersInAtOnce(cache) {
+    let inside = 0;
+    let most = 0;
+    let entered = 0;
+    await Promise.all(Array.from({length: CALLERS}, () =>
+      cache.withFunnel('renders', {limit: 3, ttl: 10, wait: 30}, async () => {
+        inside++;
+        most = Math.max(most, inside);
+        entered++;
+        await sleep(20);  // an excess would show
+        inside--;
+      })));
+    assert.ok(most <= 3, `${most} holders at once`);
+    assert.equal(most, 3, 'the funnel let fewer than its limit in at once');
+    assert.equal(entered, CALLERS);
+    assert.equal(await cache.redis.call('FUNNEL', 'COUNT', 'renders'), 0);
+  },
+
   async withLockWaitsForTheReleaseNotTheTimeout(cache) {
     let held;
     const acquired = new Promise((resolve) => { held = resolve; });

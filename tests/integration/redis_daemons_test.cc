@@ -423,6 +423,27 @@ TEST_P(RedisDaemonsTest, WaitersWakeWithinMillisecondsOfAnotherDaemonsWrite) {
   EXPECT_LT(P50(remember_latencies,
                 std::to_string(GetParam()) + " daemons: REMEMBER woken by another daemon's PUT"),
             5.0);
+
+  std::vector<double> funnel_latencies;
+  for (int round = 0; round < kWakeupRounds; ++round) {
+    Reply held = rounds.client(round).Command({"FUNNEL", "ACQUIRE", "gate", "1", "60"});
+    ASSERT_EQ(held.type, REDIS_REPLY_STRING) << Show(held);
+    std::string token;
+    funnel_latencies.push_back(rounds.Round(
+        round, "lock_waiters",
+        [&](Client& c) {
+          Reply reply = c.Command({"FUNNEL", "ACQUIRE", "gate", "1", "60", "BLOCK", "10"});
+          token = reply.str;
+          return reply;
+        },
+        [&](Client& c) {
+          EXPECT_EQ(Show(c.Command({"FUNNEL", "RELEASE", "gate", held.str})), ":1");
+        }));
+    ASSERT_EQ(Show(rounds.client(round + 1).Command({"FUNNEL", "RELEASE", "gate", token})), ":1");
+  }
+  EXPECT_LT(P50(funnel_latencies, std::to_string(GetParam()) +
+                                      " daemons: FUNNEL BLOCK woken by another daemon's RELEASE"),
+            5.0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Daemons, RedisDaemonsTest, ::testing::Values(2, 4),
