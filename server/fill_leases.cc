@@ -57,17 +57,24 @@ std::optional<std::string_view> ClaimedValue(const drivers::Entry* entry, std::s
 // with nil or the value, FLEXIBLE with [nil, "fill"] or [value, "fresh"].
 void WriteNoValue(protocol::ReplyWriter& writer, bool flexible) {
   if (!flexible) return writer.Null();
-  writer.ArrayHeader(2);
-  writer.Null();
-  writer.Bulk("fill");
+  WriteFlexibleReply(writer, std::nullopt, "fill");
 }
 void WriteValue(protocol::ReplyWriter& writer, std::string_view value, bool flexible) {
   if (!flexible) return writer.Bulk(value);
-  writer.ArrayHeader(2);
-  writer.Bulk(value);
-  writer.Bulk("fresh");
+  WriteFlexibleReply(writer, value, "fresh");
 }
 }  // namespace
+
+void WriteFlexibleReply(protocol::ReplyWriter& writer, std::optional<std::string_view> value,
+                        std::string_view state) {
+  writer.ArrayHeader(2);
+  if (value) {
+    writer.Bulk(*value);
+  } else {
+    writer.Null();
+  }
+  writer.Bulk(state);
+}
 
 struct FillLeases::Waiter {
   uint64_t id = 0;

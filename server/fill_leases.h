@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +20,10 @@
 namespace arvel::server {
 
 class Server;
+
+// FLEXIBLE's reply: [value-or-nil, state] (SPEC §4).
+void WriteFlexibleReply(protocol::ReplyWriter& writer, std::optional<std::string_view> value,
+                        std::string_view state);
 
 class FillLeases : public drivers::KeyObserver {
  public:

@@ -67,12 +67,6 @@ void Remember(CommandContext& ctx) {
 // Longest FLEXIBLE window, in seconds: its milliseconds must fit with room to spare.
 constexpr int64_t kMaxWindowSeconds = int64_t{1} << 40;
 
-void WriteState(protocol::ReplyWriter& writer, std::string_view value, std::string_view state) {
-  writer.ArrayHeader(2);
-  writer.Bulk(value);
-  writer.Bulk(state);
-}
-
 // The kLease record of the refresh of `key`'s value version: `value` expiring at `expire_at_ms`
 // (the same value written twice within a millisecond is one version). The leading byte keeps it
 // apart from REMEMBER's records, which are named by the key alone.
@@ -103,7 +97,7 @@ void OfferRefresh(FillLeases& leases, drivers::Store& store, std::string_view ke
                               std::move(token));
         }
         FinishWith(pending, status, [&](protocol::ReplyWriter& writer) {
-          WriteState(writer, value, result.applied ? "refresh" : "stale");
+          WriteFlexibleReply(writer, value, result.applied ? "refresh" : "stale");
         });
       });
 }
@@ -119,9 +113,7 @@ void Flexible(CommandContext& ctx) {
   if (!args.Finish(ctx)) return;
   drivers::Store& store = ctx.store();
   if (store.capabilities().keeps_nothing) {
-    ctx.reply().ArrayHeader(2);
-    ctx.reply().Null();
-    return ctx.reply().Bulk("fill");
+    return WriteFlexibleReply(ctx.reply(), std::nullopt, "fill");
   }
   FillLeases::Claim claim{&store, std::string(ctx.arg(1)), lease_ms, !ctx.conn().in_transaction()};
   claim.flexible = true;
@@ -135,13 +127,15 @@ void Flexible(CommandContext& ctx) {
                      [&](protocol::ReplyWriter& writer) { writer.Error(status.message()); });
                }
                const drivers::Entry* entry = entries[0];
-               if (entry == nullptr) return server->fill_leases().Request(std::move(claim), pending);
+               if (entry == nullptr) {
+                 return server->fill_leases().Request(std::move(claim), pending);
+               }
                const int64_t expire_at = entry->expire_at_ms;
                const int64_t age =
                    expire_at == 0 ? 0 : stale_ms - (expire_at - claim.store->now_ms());
                if (age < fresh_ms) {
                  return pending.Finish([&](protocol::ReplyWriter& writer) {
-                   WriteState(writer, entry->value, "fresh");
+                   WriteFlexibleReply(writer, entry->value, "fresh");
                  });
                }
                OfferRefresh(server->fill_leases(), *claim.store, claim.key, expire_at,
