@@ -45,6 +45,14 @@ std::string SharedStoreTransaction(std::string_view store) {
          "uses it)";
 }
 
+std::string ScriptNeedsInlineStore(std::string_view store) {
+  return "ERR scripts run only on stores that answer at once (array, null, FAKE): store '" +
+         std::string(store) +
+         "' completes its commands later, so a script on it could not keep other clients out "
+         "between its calls (each command is atomic on its own; use one command such as "
+         "PUTMANY or SET … GET, or LOCK)";
+}
+
 std::string SharedStoreWatch(std::string_view store) {
   return "ERR WATCH is not supported on store '" + std::string(store) +
          "': it is shared with other daemons, whose writes cannot be watched reliably (set "

@@ -58,6 +58,14 @@ inline constexpr std::string_view kEmptyTagList = "ERR the tag list is empty";
 inline constexpr std::string_view kEmptyTag = "ERR empty tag in the tag list";
 inline constexpr std::string_view kNoTagGeneration =
     "ERR cannot generate a tag generation: no entropy";
+inline constexpr std::string_view kBusyScript =
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+inline constexpr std::string_view kNoScript = "NOSCRIPT No matching script. Please use EVAL.";
+inline constexpr std::string_view kNotBusy = "NOTBUSY No scripts in execution right now.";
+inline constexpr std::string_view kUnkillable =
+    "UNKILLABLE Sorry the script already executed write commands against the dataset. You can "
+    "either wait the script termination or kill the server in a hard way using the SHUTDOWN "
+    "NOSAVE command.";
 inline constexpr std::string_view kNoProto = "NOPROTO unsupported protocol version";
 // String, key and cache commands (Redis 7 texts).
 inline constexpr std::string_view kDecrOverflow = "ERR decrement would overflow";
@@ -103,6 +111,8 @@ std::string StoreUnavailable(std::string_view store, std::string_view reason);
 std::string SharedStoreTransaction(std::string_view store);
 // WATCH on a shared store.
 std::string SharedStoreWatch(std::string_view store);
+// EVAL on a store whose commands complete later: a script could not hold other clients off.
+std::string ScriptNeedsInlineStore(std::string_view store);
 // "ERR invalid expire time in 'set' command"
 std::string InvalidExpire(std::string_view command);
 // "ERR Unsupported option X" (EXPIRE and friends)

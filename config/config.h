@@ -54,6 +54,7 @@ struct ServerConfig {
   int64_t proto_inline_max_size = 64 * 1024;
   int64_t client_output_limit = 64LL * 1024 * 1024;
   int64_t remember_lease = 10;  // seconds
+  int64_t busy_reply_threshold = 5000;  // ms a script runs before other clients get -BUSY
 };
 
 struct Config {

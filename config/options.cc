@@ -102,6 +102,11 @@ const Option kOptions[] = {
      .default_text = "10",
      .description = "Seconds a REMEMBER fill lease lasts before the next waiter gets it.",
      .min = 1, .max = kInt32Max, .field = SERVER_FIELD(remember_lease)},
+    {.section = Section::kServer, .key = "busy_reply_threshold", .kind = Kind::kInteger,
+     .default_text = "5000",
+     .description = "Milliseconds a script (EVAL) runs before other clients are answered -BUSY "
+                    "and SCRIPT KILL may stop it.",
+     .min = 1, .max = kInt32Max, .field = SERVER_FIELD(busy_reply_threshold)},
 
     {.section = Section::kStore, .key = "driver", .kind = Kind::kChoice,
      .description = "Required. The implementation behind the store.", .choices = kDrivers,

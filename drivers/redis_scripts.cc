@@ -334,19 +334,6 @@ end
 return out
 )lua";
 
-std::string Sha1Hex(std::string_view text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha1(), nullptr);
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < size; ++i) {
-    hex += kDigits[digest[i] >> 4];
-    hex += kDigits[digest[i] & 0x0f];
-  }
-  return hex;
-}
-
 RedisScript Make(std::string_view name, std::string_view body) {
   RedisScript script;
   script.name = name;
@@ -380,6 +367,19 @@ const std::array<RedisScript, 17>& Scripts() {
 }
 
 }  // namespace
+
+std::string Sha1Hex(std::string_view text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha1(), nullptr);
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < size; ++i) {
+    hex += kDigits[digest[i] >> 4];
+    hex += kDigits[digest[i] & 0x0f];
+  }
+  return hex;
+}
 
 const RedisScript& Script(ScriptId id) { return Scripts()[static_cast<size_t>(id)]; }
 

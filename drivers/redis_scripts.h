@@ -44,5 +44,7 @@ struct RedisScript {
 const RedisScript& Script(ScriptId id);
 // Every script, for SCRIPT LOAD at connect.
 std::span<const RedisScript> AllScripts();
+// 40 lower-case hex digits of SHA-1(text): how Redis names a script (EVALSHA, SCRIPT LOAD).
+std::string Sha1Hex(std::string_view text);
 
 }  // namespace arvel::drivers

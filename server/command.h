@@ -56,6 +56,9 @@ enum CommandFlag : uint32_t {
   // AUTH, HELLO, RESET, FAKE, CLIENT, QUIT): runs only once every earlier reply of the connection
   // is complete, and later commands wait for it (a barrier in the pipeline). kAdmin implies it.
   kConnectionState = 1u << 8,
+  // Still served while a script runs past busy_reply_threshold (others get -BUSY): SCRIPT,
+  // SHUTDOWN, AUTH, HELLO, QUIT, RESET, MULTI, DISCARD, WATCH, UNWATCH, as Redis allows.
+  kAllowBusy = 1u << 9,
 };
 
 using Handler = void (*)(CommandContext&);

@@ -17,7 +17,7 @@ CommandTable BuildDefault() {
         RegisterBitCommands, RegisterKeyCommands, RegisterCacheCommands, RegisterStoreCommands,
         RegisterTransactionCommands, RegisterIntrospectionCommands, RegisterLockCommands,
         RegisterFunnelCommands, RegisterRememberCommands, RegisterTagCommands,
-        RegisterThrottleCommands}) {
+        RegisterThrottleCommands, RegisterScriptCommands}) {
     family(table);
   }
   return table;

@@ -48,5 +48,6 @@ void RegisterFunnelCommands(CommandTable& table);
 void RegisterRememberCommands(CommandTable& table);
 void RegisterTagCommands(CommandTable& table);
 void RegisterThrottleCommands(CommandTable& table);
+void RegisterScriptCommands(CommandTable& table);
 
 }  // namespace arvel::server

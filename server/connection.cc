@@ -9,6 +9,7 @@
 #include "common/errors.h"
 #include "drivers/store.h"
 #include "server/command_table.h"
+#include "server/scripting/script_engine.h"
 #include "server/server.h"
 
 namespace arvel::server {
@@ -108,7 +109,7 @@ void Connection::ProcessInput(bool flush_now) {
   stalled_ = false;
   DrainSlots();
   while (!closing()) {
-    if (exec_next_ >= 0 || gate_waiting_ || pending_slots_ >= kMaxPendingSlots) {
+    if (exec_next_ >= 0 || in_script_ || gate_waiting_ || pending_slots_ >= kMaxPendingSlots) {
       stalled_ = true;
       break;
     }
@@ -195,6 +196,10 @@ void Connection::Dispatch(const CommandSpec* spec, std::span<const std::string_v
     return;
   }
   if (!CheckAccess(*spec, args)) return;
+  if (!(spec->flags & kAllowBusy) && server_.scripts().BusyFor(state_.id)) {
+    writer().Error(errors::kBusyScript);
+    return;
+  }
   if (state_.in_multi && !(spec->flags & kNoMulti)) {
     Queue(*spec, args);
     return;
@@ -243,6 +248,41 @@ void Connection::Execute(const CommandSpec& spec, std::span<const std::string_vi
   OverOutputLimit();
 }
 
+bool Connection::ExecuteCaptured(const CommandSpec& spec, std::span<const std::string_view> args,
+                                 protocol::RespVersion resp, std::string& reply) {
+  // Slots the command adds (if it suspends) sit behind the script's own: none is sent before
+  // the script ends, and we take them back here.
+  const size_t mark = slots_.size();
+  const std::string last_command = state_.last_command;
+  const protocol::RespVersion client_resp = std::exchange(state_.resp, resp);
+  reply.clear();
+  capture_ = &reply;
+  Execute(spec, args);
+  capture_ = nullptr;
+  state_.resp = client_resp;
+  state_.last_command = last_command;
+  bool complete = true;
+  for (size_t i = mark; i < slots_.size(); ++i) {
+    ReplySlot& slot = slots_[i];
+    if (slot.pending) {
+      complete = false;
+      --pending_slots_;
+      if (slot.cancel) slot.cancel();
+    }
+    reply.append(slot.bytes);
+  }
+  while (slots_.size() > mark) {
+    settled_bytes_ -= slots_.back().counted;
+    slots_.pop_back();
+  }
+  return complete && !reply.empty();
+}
+
+void Connection::EndScript() {
+  in_script_ = false;
+  if (stalled_ && !running_ && !in_process_) server_.ScheduleInput(state_.id);
+}
+
 bool Connection::OverOutputLimit() {
   if (closing_) return true;
   if (output_buffer_size() <= static_cast<size_t>(server_.config().server.client_output_limit)) {
@@ -257,6 +297,7 @@ bool Connection::OverOutputLimit() {
 // ---- Reply slots ---------------------------------------------------------------------------
 
 std::string* Connection::InlineTarget() {
+  if (capture_ != nullptr) return capture_;
   if (slots_.empty()) return &out_;
   if (slots_.back().pending) PushSlot(false);
   return &slots_.back().bytes;

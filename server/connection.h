@@ -117,7 +117,18 @@ class Connection {
   // The gate this connection waited for is open: go on with its input.
   void GateOpened();
 
-  bool in_transaction() const { return exec_next_ >= 0; }
+  // Inside EXEC or a script: commands that would wait for another client (LOCK BLOCK,
+  // REMEMBER, FUNNEL BLOCK) answer at once instead.
+  bool in_transaction() const { return exec_next_ >= 0 || in_script_; }
+
+  // Scripts (server/scripting): between BeginScript and EndScript the connection runs no
+  // command of its own input; ExecuteCaptured runs one command for the script and hands its
+  // reply back instead of sending it. It returns false if the command did not complete at once
+  // (its late reply is then dropped).
+  void BeginScript() { in_script_ = true; }
+  void EndScript();
+  bool ExecuteCaptured(const CommandSpec& spec, std::span<const std::string_view> args,
+                       protocol::RespVersion resp, std::string& reply);
 
   size_t input_buffer_size() const { return in_len_ - in_pos_; }
   // Unsent reply bytes: in `out_`, in the write in flight, and held in reply slots.
@@ -210,6 +221,8 @@ class Connection {
   const CommandSpec* running_spec_ = nullptr;  // the command whose handler runs now
   uint64_t ticket_ = 0;                        // of the last Suspend
   std::string discarded_;                      // target of a writer for a slot that is gone
+  bool in_script_ = false;
+  std::string* capture_ = nullptr;  // where inline replies go while a script's command runs
   // EXEC in progress: index of the next queued command to run, -1 when none.
   int64_t exec_next_ = -1;
   std::vector<QueuedCommand> exec_queue_;

@@ -9,6 +9,7 @@
 #include "server/fill_leases.h"
 #include "server/lock_waiters.h"
 #include "server/session_locks.h"
+#include "server/scripting/script_engine.h"
 
 namespace arvel::server {
 
@@ -50,6 +51,7 @@ Server::Server(config::Config config)
   lock_waiters_ = std::make_unique<LockWaiters>(*this);
   fill_leases_ = std::make_unique<FillLeases>(*this);
   session_locks_ = std::make_unique<SessionLocks>(*this);
+  scripts_ = std::make_unique<scripting::ScriptEngine>(*this);
 }
 
 Server::~Server() {
@@ -287,6 +289,7 @@ void Server::Shutdown() {
   shutting_down_ = true;
   shutdown_started_ms_ = drivers::NowMs();
   CloseListener();
+  scripts_->Close();  // a long script stops, so its client gets its reply
   std::vector<Connection*> open;
   for (auto& [id, conn] : clients_) open.push_back(conn);
   for (Connection* conn : open) {
@@ -304,6 +307,7 @@ void Server::CloseListener() {
 void Server::FinishShutdown() {
   if (stores_closing_) return;
   stores_closing_ = true;
+  scripts_->Close();
   std::vector<Connection*> open;
   for (auto& [id, conn] : clients_) open.push_back(conn);
   for (Connection* conn : open) conn->Close();

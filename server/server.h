@@ -23,6 +23,9 @@ class Connection;
 class FillLeases;
 class LockWaiters;
 class SessionLocks;
+namespace scripting {
+class ScriptEngine;
+}
 
 struct ServerStats {
   int64_t start_ms = 0;
@@ -105,6 +108,8 @@ class Server {
   const FillLeases& fill_leases() const { return *fill_leases_; }
   // Locks taken with SESSION, released when their client goes away (server/session_locks.h).
   SessionLocks& session_locks() { return *session_locks_; }
+  // EVAL and SCRIPT (server/scripting/script_engine.h).
+  scripting::ScriptEngine& scripts() { return *scripts_; }
   bool shutting_down() const { return shutting_down_; }
 
  private:
@@ -150,6 +155,7 @@ class Server {
   std::unique_ptr<LockWaiters> lock_waiters_;
   std::unique_ptr<FillLeases> fill_leases_;
   std::unique_ptr<SessionLocks> session_locks_;
+  std::unique_ptr<scripting::ScriptEngine> scripts_;
   ServerStats stats_;
 };
 

@@ -152,14 +152,14 @@ void RegisterConnectionCommands(CommandTable& table) {
                   "Returns the server's liveliness response.", "[message]"});
   table.Register(
       {"echo", 2, kFast, 0, 0, 0, Echo, "connection", "Returns the given string.", "message"});
-  table.Register({"quit", 1, kNoAuth | kNoMulti | kConnectionState | kFast, 0, 0, 0, Quit,
+  table.Register({"quit", 1, kNoAuth | kNoMulti | kConnectionState | kAllowBusy | kFast, 0, 0, 0, Quit,
                   "connection", "Closes the connection.", ""});
-  table.Register({"auth", -2, kNoAuth | kNoMulti | kConnectionState | kFast, 0, 0, 0, Auth,
+  table.Register({"auth", -2, kNoAuth | kNoMulti | kConnectionState | kAllowBusy | kFast, 0, 0, 0, Auth,
                   "connection", "Authenticates the connection.", "[username] password"});
-  table.Register({"hello", -1, kNoAuth | kNoMulti | kConnectionState | kFast, 0, 0, 0, Hello,
+  table.Register({"hello", -1, kNoAuth | kNoMulti | kConnectionState | kAllowBusy | kFast, 0, 0, 0, Hello,
                   "connection", "Handshakes with the server.",
                   "[protover [AUTH username password] [SETNAME clientname]]"});
-  table.Register({"reset", 1, kNoMulti | kConnectionState | kFast, 0, 0, 0, Reset, "connection",
+  table.Register({"reset", 1, kNoMulti | kConnectionState | kAllowBusy | kFast, 0, 0, 0, Reset, "connection",
                   "Resets the connection.", ""});
   table.Register({"client", -2, kConnectionState, 0, 0, 0, ClientCommand, "connection",
                   "A container for client connection commands.", "subcommand [argument ...]"});

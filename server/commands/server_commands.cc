@@ -196,7 +196,7 @@ void RegisterServerCommands(CommandTable& table) {
                   "RESETSTAT | REWRITE | HELP"});
   table.Register(
       {"time", 1, kReadOnly | kFast, 0, 0, 0, Time, "server", "Returns the server time.", ""});
-  table.Register({"shutdown", -1, kAdmin, 0, 0, 0, Shutdown, "server",
+  table.Register({"shutdown", -1, kAdmin | kAllowBusy, 0, 0, 0, Shutdown, "server",
                   "Finishes replies in flight, closes the stores and stops the server.",
                   "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]"});
 }

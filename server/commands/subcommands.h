@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <limits>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -37,6 +38,12 @@ const Subcommand<Run>* FindSubcommand(CommandContext& ctx, const Subcommand<Run>
   }
   ctx.reply().Error(errors::UnknownSubcommand(name, command));
   return nullptr;
+}
+
+// A HELP subcommand's reply: one status line each, as Redis writes its help.
+inline void ReplyHelp(CommandContext& ctx, std::span<const std::string_view> lines) {
+  ctx.reply().ArrayHeader(lines.size());
+  for (std::string_view line : lines) ctx.reply().Simple(line);
 }
 
 }  // namespace arvel::server

@@ -76,16 +76,16 @@ void Unwatch(CommandContext& ctx) {
 }  // namespace
 
 void RegisterTransactionCommands(CommandTable& table) {
-  table.Register({"multi", 1, kNoMulti | kConnectionState | kFast, 0, 0, 0, Multi, "transactions",
+  table.Register({"multi", 1, kNoMulti | kConnectionState | kAllowBusy | kFast, 0, 0, 0, Multi, "transactions",
                   "Starts a transaction.", ""});
   table.Register({"exec", 1, kNoMulti | kConnectionState, 0, 0, 0, Exec, "transactions",
                   "Executes all commands in a transaction.", ""});
-  table.Register({"discard", 1, kNoMulti | kConnectionState | kFast, 0, 0, 0, Discard,
+  table.Register({"discard", 1, kNoMulti | kConnectionState | kAllowBusy | kFast, 0, 0, 0, Discard,
                   "transactions", "Discards a transaction.", ""});
-  table.Register({"watch", -2, kNoMulti | kConnectionState | kFast, 1, -1, 1, Watch, "transactions",
+  table.Register({"watch", -2, kNoMulti | kConnectionState | kAllowBusy | kFast, 1, -1, 1, Watch, "transactions",
                   "Monitors changes to keys to determine the execution of a transaction.",
                   "key [key ...]"});
-  table.Register({"unwatch", 1, kNoMulti | kConnectionState | kFast, 0, 0, 0, Unwatch,
+  table.Register({"unwatch", 1, kNoMulti | kConnectionState | kAllowBusy | kFast, 0, 0, 0, Unwatch,
                   "transactions", "Forgets about watched keys of a transaction.", ""});
 }
 

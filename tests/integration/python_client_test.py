@@ -372,6 +372,46 @@ def check_authentication(_):
         d.kill()
 
 
+def check_redis_py_lock(d):
+    """redis-py's Lock takes, extends and releases through its own Lua scripts (EVALSHA)."""
+    r = d.client()
+    lock = r.lock("report", timeout=5)
+    expect(lock.acquire(blocking=False), True, "acquire")
+    expect(r.lock("report", timeout=5).acquire(blocking=False), False, "held by the first")
+    expect(lock.owned(), True, "owned")
+    expect(lock.extend(10), True, "extend")
+    expect_true(5000 < r.pttl("report") <= 15000, "extend adds to the ttl")
+    expect(lock.reacquire(), True, "reacquire")
+    expect_true(r.pttl("report") <= 5000, "reacquire restarts the ttl")
+    lock.release()
+    expect(r.exists("report"), 0, "released")
+    expect_error(lock.release, redis.exceptions.LockError, "")
+    with r.lock("job", timeout=5, blocking_timeout=1) as held:
+        expect(held.locked(), True, "locked inside with")
+        stranger = r.lock("job", timeout=5)
+        stranger.local.token = b"not-the-owner"
+        expect_error(stranger.release, redis.exceptions.LockNotOwnedError, "")
+    expect(r.exists("job"), 0, "released at the end of with")
+
+
+LARAVEL_RELEASE_LOCK = """if redis.call("get",KEYS[1]) == ARGV[1] then
+    return redis.call("del",KEYS[1])
+else
+    return 0
+end"""
+
+
+def check_laravel_lock_script(d):
+    """Laravel's RedisLock: SET NX EX to acquire, its release script through EVAL."""
+    r = d.client()
+    expect(r.set("laravel_lock", "owner-1", ex=10, nx=True), True, "acquire")
+    expect(r.set("laravel_lock", "owner-2", ex=10, nx=True), None, "held")
+    expect(r.eval(LARAVEL_RELEASE_LOCK, 1, "laravel_lock", "owner-2"), 0, "wrong owner")
+    expect(r.get("laravel_lock"), b"owner-1", "still held")
+    expect(r.eval(LARAVEL_RELEASE_LOCK, 1, "laravel_lock", "owner-1"), 1, "owner releases")
+    expect(r.exists("laravel_lock"), 0, "released")
+
+
 CHECKS = [
     check_facade_commands,
     check_stores_and_fake,
@@ -384,6 +424,8 @@ CHECKS = [
     check_server_commands,
     check_resp3,
     check_authentication,
+    check_redis_py_lock,
+    check_laravel_lock_script,
 ]
 
 
