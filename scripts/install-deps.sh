@@ -15,7 +15,7 @@ groups=("$@")
 build_packages=(
   build-essential cmake pkg-config
   libuv1-dev libhiredis-dev libspdlog-dev libtoml11-dev libcli11-dev nlohmann-json3-dev
-  libsqlite3-dev libpq-dev libssl-dev libabsl-dev liblua5.1-0-dev
+  libsqlite3-dev libpq-dev libssl-dev libabsl-dev liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
 )
 test_packages=(
   clang libclang-rt-14-dev libgtest-dev libgmock-dev libbenchmark-dev

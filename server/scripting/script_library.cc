@@ -11,6 +11,12 @@
 #include <string>
 #include <vector>
 
+#include <lua.hpp>
+extern "C" {  // Debian's lua-bitop and lua-cjson headers need lua.h first, and give no linkage
+#include <lua-bitop.h>
+#include <lua-cjson.h>
+}
+
 #include "drivers/redis_scripts.h"
 #include "server/command_table.h"
 #include "server/connection.h"
@@ -333,7 +339,7 @@ constexpr std::string_view kAllowedGlobals[] = {
     "xpcall", "tostring", "setmetatable", "next", "assert", "tonumber", "rawequal",
     "collectgarbage", "getmetatable", "rawset", "pcall", "coroutine", "type", "_G", "select",
     "unpack", "gcinfo", "pairs", "rawget", "loadstring", "ipairs", "_VERSION", "load", "error",
-    "string", "math", "table", "redis"};
+    "string", "math", "table", "redis", "cjson", "bit"};
 
 void RemoveUnlistedGlobals(lua_State* L) {
   std::vector<std::string> unlisted;
@@ -360,7 +366,7 @@ void Wrap(lua_State* L, const char* name, lua_CFunction wrapper) {
 }
 
 void LockLibraries(lua_State* L) {
-  for (const char* name : {"string", "math", "table", "coroutine", "redis"}) {
+  for (const char* name : {"string", "math", "table", "coroutine", "redis", "cjson", "bit"}) {
     lua_getglobal(L, name);
     PushReadonlyView(L, -1, nullptr);
     lua_setglobal(L, name);
@@ -447,13 +453,16 @@ void OpenScriptLibrary(lua_State* L, ScriptEngine* engine) {
   lua_pushlightuserdata(L, engine);
   lua_rawset(L, LUA_REGISTRYINDEX);
 
+  // Each opener returns its table (base: _G), which becomes the global of that name.
   const std::pair<const char*, lua_CFunction> libraries[] = {
-      {"", luaopen_base}, {LUA_TABLIBNAME, luaopen_table},
-      {LUA_STRLIBNAME, luaopen_string}, {LUA_MATHLIBNAME, luaopen_math}};
+      {"_G", luaopen_base},           {LUA_TABLIBNAME, luaopen_table},
+      {LUA_STRLIBNAME, luaopen_string}, {LUA_MATHLIBNAME, luaopen_math},
+      {"cjson", luaopen_cjson},       {"bit", luaopen_bit}};
   for (const auto& [name, open] : libraries) {
     lua_pushcfunction(L, open);
     lua_pushstring(L, name);
-    lua_call(L, 1, 0);
+    lua_call(L, 1, 1);
+    lua_setglobal(L, name);
   }
   lua_pushcfunction(L, ProtectedCall);
   lua_setglobal(L, "pcall");

@@ -143,6 +143,10 @@ TEST_F(ScriptCommandsTest, TheSandboxHasNoNewGlobalsAndNoFiles) {
   EXPECT_EQ(Eval("return string.rep('ab', 2) .. table.concat({1, 2}, ',') .. math.floor(2.5)"),
             "$abab1,22");
   EXPECT_EQ(Eval("return ('abc'):upper()"), "$ABC");
+  EXPECT_EQ(Eval("return cjson.encode({1, 'two'})"), "$[1,\"two\"]");
+  EXPECT_EQ(Eval("return cjson.decode('{\"a\":[5,6]}').a[2]"), ":6");
+  EXPECT_EQ(Eval("return bit.band(7, 3) + bit.lshift(1, 4)"), ":19");
+  EXPECT_TRUE(StartsWith(Eval("cjson.encode = nil"), kReadonly));
   EXPECT_EQ(Eval("return redis.sha1hex('')"), "$da39a3ee5e6b4b0d3255bfef95601890afd80709");
   EXPECT_TRUE(StartsWith(Eval("return ("), "-ERR Error compiling script (new function): "
                                            "user_script:1:"));
