@@ -228,7 +228,7 @@ TEST_F(CommandsTest, UnknownCommandUsesTheRedisText) {
               "-ERR unknown command 'LPUSH', with args beginning with: 'list' 'x' "},
              {{"HSET", "h", "f", "v"}, "-ERR unknown command*"},
              {{"SUBSCRIBE", "ch"}, "-ERR unknown command*"},
-             {{"EVAL", "return 1", "0"}, ":1"},  // scripts exist since issue 9
+             {{"EVAL", "return 1", "0"}, ":1"},
              {{"PING"}, "+PONG"},
          });
 }
