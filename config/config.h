@@ -55,6 +55,8 @@ struct ServerConfig {
   int64_t client_output_limit = 64LL * 1024 * 1024;
   int64_t remember_lease = 10;  // seconds
   int64_t busy_reply_threshold = 5000;  // ms a script runs before other clients get -BUSY
+  int64_t slowlog_log_slower_than = 10000;  // µs; negative: never
+  int64_t slowlog_max_len = 128;
 };
 
 struct Config {

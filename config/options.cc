@@ -107,6 +107,13 @@ const Option kOptions[] = {
      .description = "Milliseconds a script (EVAL) runs before other clients are answered -BUSY "
                     "and SCRIPT KILL may stop it.",
      .min = 1, .max = kInt32Max, .field = SERVER_FIELD(busy_reply_threshold)},
+    {.section = Section::kServer, .key = "slowlog_log_slower_than", .kind = Kind::kInteger,
+     .default_text = "10000",
+     .description = "Commands running at least this many microseconds go to SLOWLOG; -1 = none.",
+     .min = -1, .max = kInt32Max, .field = SERVER_FIELD(slowlog_log_slower_than)},
+    {.section = Section::kServer, .key = "slowlog_max_len", .kind = Kind::kInteger,
+     .default_text = "128", .description = "Entries SLOWLOG keeps (the newest).", .min = 0,
+     .max = kInt32Max, .field = SERVER_FIELD(slowlog_max_len)},
 
     {.section = Section::kStore, .key = "driver", .kind = Kind::kChoice,
      .description = "Required. The implementation behind the store.", .choices = kDrivers,

@@ -36,7 +36,8 @@ struct ClientState {
   std::string lib_version;    // CLIENT SETINFO LIB-VER
   protocol::RespVersion resp = protocol::RespVersion::kResp2;
   bool authenticated = false;
-  bool no_evict = false;  // CLIENT NO-EVICT (accepted; the daemon never evicts clients)
+  bool no_evict = false;
+  bool monitor = false;  // MONITOR: every command of every client is pushed to it  // CLIENT NO-EVICT (accepted; the daemon never evicts clients)
   int64_t created_ms = 0;
   int64_t last_interaction_ms = 0;
   std::string last_command;

@@ -59,6 +59,9 @@ enum CommandFlag : uint32_t {
   // Still served while a script runs past busy_reply_threshold (others get -BUSY): SCRIPT,
   // SHUTDOWN, AUTH, HELLO, QUIT, RESET, MULTI, DISCARD, WATCH, UNWATCH, as Redis allows.
   kAllowBusy = 1u << 9,
+  // Shown to MONITOR before it runs, so the commands it runs follow it (EVAL…); every other
+  // command is shown once it ran.
+  kMonitorFirst = 1u << 10,
 };
 
 using Handler = void (*)(CommandContext&);

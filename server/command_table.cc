@@ -17,7 +17,7 @@ CommandTable BuildDefault() {
         RegisterBitCommands, RegisterKeyCommands, RegisterCacheCommands, RegisterStoreCommands,
         RegisterTransactionCommands, RegisterIntrospectionCommands, RegisterLockCommands,
         RegisterFunnelCommands, RegisterRememberCommands, RegisterTagCommands,
-        RegisterThrottleCommands, RegisterScriptCommands}) {
+        RegisterThrottleCommands, RegisterScriptCommands, RegisterDiagnosticCommands}) {
     family(table);
   }
   return table;

@@ -49,5 +49,6 @@ void RegisterRememberCommands(CommandTable& table);
 void RegisterTagCommands(CommandTable& table);
 void RegisterThrottleCommands(CommandTable& table);
 void RegisterScriptCommands(CommandTable& table);
+void RegisterDiagnosticCommands(CommandTable& table);
 
 }  // namespace arvel::server

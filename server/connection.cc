@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <utility>
 
@@ -186,25 +187,28 @@ bool Connection::MayStart(const CommandSpec& spec) const {
 
 void Connection::Dispatch(const CommandSpec* spec, std::span<const std::string_view> args) {
   if (spec == nullptr) {
-    state_.multi_error = state_.in_multi;
-    writer().Error(errors::UnknownCommand(args[0], args.data() + 1, args.size() - 1));
-    return;
+    return Reject(nullptr, errors::UnknownCommand(args[0], args.data() + 1, args.size() - 1));
   }
   if (!CommandTable::ArityOk(*spec, args.size())) {
-    state_.multi_error = state_.in_multi;
-    writer().Error(errors::WrongArity(spec->name));
-    return;
+    return Reject(spec, errors::WrongArity(spec->name));
   }
-  if (!CheckAccess(*spec, args)) return;
+  if (!state_.authenticated && !(spec->flags & kNoAuth)) return Reject(spec, errors::kNoAuth);
   if (!(spec->flags & kAllowBusy) && server_.scripts().BusyFor(state_.id)) {
-    writer().Error(errors::kBusyScript);
-    return;
+    return Reject(spec, errors::kBusyScript);
   }
   if (state_.in_multi && !(spec->flags & kNoMulti)) {
     Queue(*spec, args);
     return;
   }
   Execute(*spec, args);
+}
+
+// A command refused before it runs: its error, counted (INFO errorstats, commandstats'
+// rejected_calls), and inside MULTI the transaction is aborted.
+void Connection::Reject(const CommandSpec* spec, std::string_view error) {
+  state_.multi_error = state_.in_multi;
+  server_.command_stats().Rejected(spec != nullptr ? spec->name : "", error);
+  writer().Error(error);
 }
 
 // Other daemons write a shared store between our commands, and nothing here can stop them: a
@@ -216,19 +220,8 @@ bool Connection::MayQueue(const CommandSpec& spec) const {
                       [&](const QueuedCommand& queued) { return touches_store(*queued.spec); });
 }
 
-bool Connection::CheckAccess(const CommandSpec& spec, std::span<const std::string_view> args) {
-  if (state_.authenticated || (spec.flags & kNoAuth)) return true;
-  state_.multi_error = state_.in_multi;
-  writer().Error(errors::kNoAuth);
-  return false;
-}
-
 void Connection::Queue(const CommandSpec& spec, std::span<const std::string_view> args) {
-  if (!MayQueue(spec)) {
-    state_.multi_error = true;
-    writer().Error(errors::SharedStoreTransaction(state_.store->name()));
-    return;
-  }
+  if (!MayQueue(spec)) return Reject(&spec, errors::SharedStoreTransaction(state_.store->name()));
   QueuedCommand queued{&spec, {}};
   queued.args.reserve(args.size());
   for (std::string_view arg : args) queued.args.emplace_back(arg);
@@ -241,11 +234,55 @@ void Connection::Execute(const CommandSpec& spec, std::span<const std::string_vi
   const CommandSpec* was_spec = std::exchange(running_spec_, &spec);
   server_.stats().commands_processed++;
   state_.last_command.assign(spec.name);
+  // Administrative commands are not shown, as in Redis (a monitor's own MONITOR neither).
+  const bool shown = !(spec.flags & kAdmin);
+  if (shown && (spec.flags & kMonitorFirst)) server_.FeedMonitors(state_, args, capture_ != nullptr);
+  const auto start = std::chrono::steady_clock::now();
+  const std::string* target = InlineTarget();  // where an inline reply goes
+  const size_t before = target->size();
+  const uint64_t ticket_before = ticket_;
   CommandContext ctx(*this, spec, args);
   spec.handler(ctx);
+  const int64_t usec = std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
   running_ = was_running;
   running_spec_ = was_spec;
+  CommandStats& stats = server_.command_stats();
+  stats.Ran(spec.name, usec);
+  if (ticket_ == ticket_before) {
+    if (target->size() > before && (*target)[before] == '-') {
+      stats.Failed(spec.name, std::string_view(*target).substr(before));
+    }
+  } else if (ReplySlot* slot = SlotOf(ticket_)) {
+    // Suspended: judged now if it already completed, else when it does (Resume).
+    if (slot->pending) {
+      slot->spec = &spec;
+    } else if (!slot->bytes.empty() && slot->bytes[0] == '-') {
+      stats.Failed(spec.name, slot->bytes);
+    }
+  }
+  const config::ServerConfig& config = server_.config().server;
+  server_.slowlog().Record(config.slowlog_log_slower_than, config.slowlog_max_len, usec, args,
+                           state_);
+  if (shown && !(spec.flags & kMonitorFirst)) {
+    server_.FeedMonitors(state_, args, capture_ != nullptr);
+  }
   OverOutputLimit();
+}
+
+Connection::ReplySlot* Connection::SlotOf(uint64_t ticket) {
+  auto it = std::lower_bound(slots_.begin(), slots_.end(), ticket,
+                             [](const ReplySlot& slot, uint64_t t) { return slot.ticket < t; });
+  return it == slots_.end() || it->ticket != ticket ? nullptr : &*it;
+}
+
+void Connection::Push(std::string_view bytes) {
+  if (closing_) return;
+  InlineTarget()->append(bytes);
+  if (running_ || in_process_) return;  // written with the rest of this batch
+  DrainSlots();
+  ScheduleFlush();
 }
 
 bool Connection::ExecuteCaptured(const CommandSpec& spec, std::span<const std::string_view> args,
@@ -367,6 +404,9 @@ void Connection::Resume(uint64_t ticket) {
   slot->waiting = false;
   slot->cancel = nullptr;
   --pending_slots_;
+  if (slot->spec != nullptr && !slot->bytes.empty() && slot->bytes[0] == '-') {
+    server_.command_stats().Failed(slot->spec->name, slot->bytes);
+  }
   if (slot != &slots_.back()) {
     settled_bytes_ += slot->bytes.size() - slot->counted;
     slot->counted = slot->bytes.size();
@@ -515,6 +555,7 @@ void Connection::UpdateReading() {
 
 void Connection::ProtocolError(const std::string& message) {
   server_.stats().protocol_errors++;
+  server_.command_stats().Error("ERR " + message);
   spdlog::debug("client {} ({}): {}", state_.id, state_.address, message);
   writer().Error("ERR " + message);
   CloseAfterReply();

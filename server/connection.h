@@ -119,6 +119,9 @@ class Connection {
 
   // Inside EXEC or a script: commands that would wait for another client (LOCK BLOCK,
   // REMEMBER, FUNNEL BLOCK) answer at once instead.
+  // Appends bytes the client did not ask for (MONITOR lines) behind its replies so far.
+  void Push(std::string_view bytes);
+
   bool in_transaction() const { return exec_next_ >= 0 || in_script_; }
 
   // Scripts (server/scripting): between BeginScript and EndScript the connection runs no
@@ -159,6 +162,8 @@ class Connection {
     std::string bytes;
     size_t counted = 0;  // bytes.size() already in settled_bytes_
     std::function<void()> cancel;
+    // A suspended command whose reply, once complete, is checked for an error (commandstats).
+    const CommandSpec* spec = nullptr;
   };
 
   // Runs what the input holds; then writes the replies at once (`flush_now`, or no reply is
@@ -178,7 +183,8 @@ class Connection {
   void DrainSlots();
   bool OverOutputLimit();
   void Dispatch(const CommandSpec* spec, std::span<const std::string_view> args);
-  bool CheckAccess(const CommandSpec& spec, std::span<const std::string_view> args);
+  void Reject(const CommandSpec* spec, std::string_view error);
+  ReplySlot* SlotOf(uint64_t ticket);  // the slot a Suspend made, pending or not
   bool MayQueue(const CommandSpec& spec) const;
   void Queue(const CommandSpec& spec, std::span<const std::string_view> args);
   void ContinueTransaction();

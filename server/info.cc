@@ -30,9 +30,11 @@ constexpr std::string_view kRedisVersion = "7.0.0";
 // the read buffer it keeps once something was read.
 constexpr uint64_t kClientOverheadBytes = sizeof(Connection) + 16 * 1024;
 
-constexpr std::string_view kAllSections[] = {"server",   "clients",     "memory", "persistence",
-                                             "stats",    "replication", "cpu",    "cluster",
-                                             "keyspace", "stores"};
+// INFO, INFO default: these; INFO all / everything adds kAllOnlySections (as Redis 7).
+constexpr std::string_view kDefaultSections[] = {
+    "server", "clients", "memory",   "persistence", "stats", "replication",
+    "cpu",    "errorstats", "cluster", "keyspace",    "stores"};
+constexpr std::string_view kAllOnlySections[] = {"commandstats", "latencystats"};
 
 // State INFO keeps per server between calls. Only its server's loop thread touches an entry;
 // the map itself is shared by the servers of one process (tests run several).
@@ -269,7 +271,7 @@ void WriteStats(InfoText& out, Server& server, InfoState& state, const StoreTota
   out.Field("pubsub_patterns", 0);
   out.Field("latest_fork_usec", 0);
   out.Field("total_forks", 0);
-  out.Field("total_error_replies", stats.protocol_errors);
+  out.Field("total_error_replies", server.command_stats().total_error_replies());
 }
 
 void WriteReplication(InfoText& out, const InfoState& state) {
@@ -331,21 +333,59 @@ void WriteStores(InfoText& out, const Server& server) {
   out.Field("remember_leases", std::to_string(server.fill_leases().active_leases()));
 }
 
+// Commands by name, as Redis lists them: cmdstat_get:calls=…,usec=…,usec_per_call=…,…
+void WriteCommandStats(InfoText& out, const CommandStats& stats) {
+  out.Section("Commandstats");
+  for (const auto& [name, c] : stats.commands()) {
+    char line[256];
+    std::snprintf(line, sizeof(line),
+                  "calls=%llu,usec=%llu,usec_per_call=%.2f,rejected_calls=%llu,failed_calls=%llu",
+                  static_cast<unsigned long long>(c.calls), static_cast<unsigned long long>(c.usec),
+                  c.calls == 0 ? 0.0 : static_cast<double>(c.usec) / static_cast<double>(c.calls),
+                  static_cast<unsigned long long>(c.rejected_calls),
+                  static_cast<unsigned long long>(c.failed_calls));
+    out.Field("cmdstat_" + name, std::string_view(line));
+  }
+}
+
+void WriteErrorStats(InfoText& out, const CommandStats& stats) {
+  out.Section("Errorstats");
+  for (const auto& [code, count] : stats.errors()) {
+    out.Field("errorstat_" + code, "count=" + std::to_string(count));
+  }
+}
+
+void WriteLatencyStats(InfoText& out, const CommandStats& stats) {
+  out.Section("Latencystats");
+  for (const auto& [name, c] : stats.commands()) {
+    if (c.latency.count() == 0) continue;
+    char line[160];
+    std::snprintf(line, sizeof(line), "p50=%.3f,p99=%.3f,p99.9=%.3f", c.latency.Percentile(50),
+                  c.latency.Percentile(99), c.latency.Percentile(99.9));
+    out.Field("latency_percentiles_usec_" + name, std::string_view(line));
+  }
+}
+
 }  // namespace
 
 InfoSections InfoSections::Parse(std::span<const std::string_view> names) {
   InfoSections sections;
-  bool every = names.empty();
+  bool defaults = names.empty(), every = false;
   for (std::string_view name : names) {
     std::string lower(name);
     for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (lower == "default" || lower == "all" || lower == "everything") {
+    if (lower == "default") {
+      defaults = true;
+    } else if (lower == "all" || lower == "everything") {
       every = true;
     } else {
       sections.names_.insert(std::move(lower));
     }
   }
-  if (every) sections.names_.insert(std::begin(kAllSections), std::end(kAllSections));
+  if (defaults || every) {
+    sections.names_.insert(std::begin(kDefaultSections), std::end(kDefaultSections));
+  }
+  if (every) sections.names_.insert(std::begin(kAllOnlySections), std::end(kAllOnlySections));
   return sections;
 }
 
@@ -391,6 +431,9 @@ std::string ComposeInfo(Server& server, const InfoSections& sections, int64_t cu
     out.Section("Cluster");
     out.Field("cluster_enabled", 0);
   }
+  if (sections.Has("commandstats")) WriteCommandStats(out, server.command_stats());
+  if (sections.Has("errorstats")) WriteErrorStats(out, server.command_stats());
+  if (sections.Has("latencystats")) WriteLatencyStats(out, server.command_stats());
   if (sections.Has("keyspace")) WriteKeyspace(out, current_keys);
   if (sections.Has("stores")) WriteStores(out, server);
   return out.Take();
@@ -402,6 +445,7 @@ void ResetInfoStats(Server& server) {
   stats = ServerStats{};
   stats.start_ms = start_ms;
   for (const auto& store : server.stores()) store->mutable_stats() = drivers::StoreStats{};
+  server.command_stats().Reset();
   StateFor(server).rates.Reset();
 }
 

@@ -2,9 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
 #include "common/errors.h"
 #include "common/signals.h"
 #include "drivers/store_factory.h"
+#include "server/command.h"
 #include "server/connection.h"
 #include "server/fill_leases.h"
 #include "server/lock_waiters.h"
@@ -195,6 +198,23 @@ void Server::LeaveGate(const drivers::Store* store, uint64_t client) {
   }
 }
 
+namespace {
+int64_t UnixMicros() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+void Server::FeedMonitors(const ClientState& client, std::span<const std::string_view> args,
+                          bool from_script) {
+  if (monitors_.empty()) return;
+  const std::string line =
+      "+" + MonitorLine(UnixMicros(), from_script ? "lua" : client.address, args) + "\r\n";
+  for (uint64_t id : monitors_) {
+    if (Connection* conn = FindClient(id)) conn->Push(line);
+  }
+}
+
 void Server::ScheduleInput(uint64_t client_id) {
   if (input_idle_closed_) return;
   if (scheduled_input_.empty() && scheduled_flush_.empty()) {
@@ -243,6 +263,7 @@ Connection* Server::FindClient(uint64_t id) const {
 void Server::RemoveClient(Connection* conn) {
   uint64_t id = conn->state().id;
   clients_.erase(id);
+  RemoveMonitor(id);
   for (const auto& listener : close_listeners_) listener(id);
 }
 

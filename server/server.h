@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -15,11 +17,15 @@
 #include "config/config.h"
 #include "drivers/store.h"
 #include "drivers/tag_reclaimer.h"
+#include "server/command_log.h"
+#include "server/command_stats.h"
 #include "server/watch_registry.h"
 
 namespace arvel::server {
 
 class Connection;
+struct ClientState;
+struct CommandSpec;
 class FillLeases;
 class LockWaiters;
 class SessionLocks;
@@ -101,6 +107,16 @@ class Server {
     close_listeners_.push_back(std::move(listener));
   }
   ServerStats& stats() { return stats_; }
+  // INFO commandstats/errorstats/latencystats, SLOWLOG, MONITOR (server/command_stats.h,
+  // server/command_log.h).
+  CommandStats& command_stats() { return command_stats_; }
+  Slowlog& slowlog() { return slowlog_; }
+  void AddMonitor(uint64_t client_id) { monitors_.push_back(client_id); }
+  void RemoveMonitor(uint64_t client_id) { std::erase(monitors_, client_id); }
+  size_t monitor_count() const { return monitors_.size(); }
+  // Shows a command to the MONITOR clients (`from_script`: a script called it).
+  void FeedMonitors(const ClientState& client, std::span<const std::string_view> args,
+                    bool from_script);
   // Clients parked in LOCK BLOCK and in REMEMBER (server/lock_waiters.h, server/fill_leases.h).
   LockWaiters& lock_waiters() { return *lock_waiters_; }
   FillLeases& fill_leases() { return *fill_leases_; }
@@ -157,6 +173,9 @@ class Server {
   std::unique_ptr<SessionLocks> session_locks_;
   std::unique_ptr<scripting::ScriptEngine> scripts_;
   ServerStats stats_;
+  CommandStats command_stats_;
+  Slowlog slowlog_;
+  std::vector<uint64_t> monitors_;  // MONITOR clients, in the order they asked
 };
 
 }  // namespace arvel::server

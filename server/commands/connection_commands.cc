@@ -134,6 +134,8 @@ void Reset(CommandContext& ctx) {
   client.resp = protocol::RespVersion::kResp2;
   client.name.clear();
   client.no_evict = false;
+  client.monitor = false;
+  ctx.server().RemoveMonitor(client.id);
   ctx.server().RetireStore(std::move(client.fake));
   client.store_before_fake = nullptr;
   client.store = ctx.server().default_store();

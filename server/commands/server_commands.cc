@@ -78,6 +78,15 @@ constexpr ConfigParameter kConfigParameters[] = {
      [](const Server& s) { return std::to_string(s.config().server.proto_max_bulk_len); }},
     {"hz", [](const Server&) { return std::string("10"); }},
     {"loglevel", RedisLogLevel},
+    {"slowlog-log-slower-than",
+     [](const Server& s) { return std::to_string(s.config().server.slowlog_log_slower_than); }},
+    {"slowlog-max-len",
+     [](const Server& s) { return std::to_string(s.config().server.slowlog_max_len); }},
+    {"busy-reply-threshold",
+     [](const Server& s) { return std::to_string(s.config().server.busy_reply_threshold); }},
+    {"lua-time-limit",
+     [](const Server& s) { return std::to_string(s.config().server.busy_reply_threshold); }},
+    {"latency-monitor-threshold", [](const Server&) { return std::string("0"); }},
 };
 
 // Parameter names are lower case and, as in Redis, patterns match them in any case.
