@@ -22,6 +22,15 @@ inline constexpr std::string_view kAuthNoPassword =
     "ERR AUTH <password> called without any password configured for the default user. Are you "
     "sure your configuration is correct?";
 inline constexpr std::string_view kMaxClients = "ERR max number of clients reached";
+inline constexpr std::string_view kProtectedMode =
+    "DENIED Redis is running in protected mode because protected mode is enabled and no password "
+    "is set for the default user. In this mode connections are only accepted from the loopback "
+    "interface. If you want to connect from external computers, you may adopt one of the "
+    "following solutions: 1) Set a password: [server] password in cache.toml, or "
+    "CACHE_PASSWORD. 2) Disable protected mode, if the network around the daemon is trusted: "
+    "protected_mode = false in [server], or CACHE_PROTECTED_MODE=false, and restart. NOTE: You "
+    "only need to do one of the above things in order for the server to start accepting "
+    "connections from the outside.";
 inline constexpr std::string_view kNestedMulti = "ERR MULTI calls can not be nested";
 inline constexpr std::string_view kExecWithoutMulti = "ERR EXEC without MULTI";
 inline constexpr std::string_view kDiscardWithoutMulti = "ERR DISCARD without MULTI";

@@ -57,6 +57,7 @@ struct ServerConfig {
   int64_t busy_reply_threshold = 5000;  // ms a script runs before other clients get -BUSY
   int64_t slowlog_log_slower_than = 10000;  // µs; negative: never
   int64_t slowlog_max_len = 128;
+  bool protected_mode = true;  // no password: only loopback clients (Redis's protected mode)
 };
 
 struct Config {

@@ -76,6 +76,8 @@ std::string ShowValue(const Option& option, Field field) {
       [](auto* value) -> std::string {
         if constexpr (std::is_same_v<decltype(value), std::string*>) {
           return *value;
+        } else if constexpr (std::is_same_v<decltype(value), bool*>) {
+          return *value ? "true" : "false";
         } else {
           return std::to_string(*value);
         }
@@ -118,6 +120,8 @@ std::string TypeText(const Option& option) {
       return "integer " + std::to_string(option.min) + "–" + std::to_string(option.max);
     case Kind::kByteSize:
       return option.min == 0 ? "byte size" : "byte size ≥ " + std::to_string(option.min);
+    case Kind::kBool:
+      return "boolean";
   }
   return "";
 }

@@ -229,6 +229,9 @@ class Reader {
       raw.shown = "a table";
     } else if (value.is_array()) {
       raw.shown = "an array";
+    } else if (value.is_boolean()) {
+      raw.data = value.as_boolean();
+      raw.shown = value.as_boolean() ? "true" : "false";
     } else {
       raw.shown = SourceText(value);
       if (value.is_integer() && !Overflowed(value.as_integer(), raw.shown)) {

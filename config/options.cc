@@ -67,6 +67,11 @@ const Option kOptions[] = {
      .env = "CACHE_SERVER_PORT", .flag = "--port",
      .description = "TCP port to listen on; 0 picks a free port.", .max = 65535,
      .field = SERVER_FIELD(port)},
+    {.section = Section::kServer, .key = "protected_mode", .kind = Kind::kBool,
+     .default_text = "true", .env = "CACHE_PROTECTED_MODE",
+     .description = "Without a password, refuse clients that are not on the loopback interface "
+                    "(`-DENIED`), as Redis does.",
+     .max = 1, .field = SERVER_FIELD(protected_mode)},
     {.section = Section::kServer, .key = "password", .kind = Kind::kString, .default_text = "",
      .env = "CACHE_PASSWORD", .description = "Non-empty: clients must AUTH with it.",
      .mask = Mask::kSecret, .allow_empty = true, .field = SERVER_FIELD(password)},

@@ -23,6 +23,7 @@ enum class Kind {
   kInteger,   // within [min, max]
   kByteSize,  // integer bytes or a size string ("256mb"), within [min, max]
   kChoice,    // one of `choices`
+  kBool,      // TOML true/false; in the environment true/false, yes/no, on/off, 1/0
 };
 
 // How --check-config shows the value.
@@ -30,9 +31,9 @@ enum class Mask { kNone, kSecret, kUrlPassword };
 
 // Where a checked value is stored. Integer fields only receive values within the option's
 // [min, max], which the table keeps within the field's type.
-using Field = std::variant<std::string*, int*, int64_t*, uint64_t*>;
+using Field = std::variant<std::string*, int*, int64_t*, uint64_t*, bool*>;
 
-// A checked value: strings for kString/kChoice, integers for kInteger/kByteSize.
+// A checked value: strings for kString/kChoice, integers for kInteger/kByteSize/kBool (0/1).
 using Value = std::variant<int64_t, std::string>;
 
 inline constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();

@@ -66,6 +66,8 @@ std::string Expected(const Option& option) {
       return ExpectedInteger(option);
     case Kind::kByteSize:
       return ExpectedSize(option);
+    case Kind::kBool:
+      return "expected true or false";
   }
   return "invalid value";
 }
@@ -89,6 +91,15 @@ std::optional<Value> Convert(const Option& option, const RawValue& raw) {
       if (number) return Value(*number);
       if (text && raw.is_text) {
         if (auto parsed = ParseInteger(*text)) return Value(*parsed);
+      }
+      return std::nullopt;
+    case Kind::kBool:
+      if (const auto* flag = std::get_if<bool>(&raw.data)) return Value(int64_t{*flag});
+      if (text && raw.is_text) {
+        std::string word = *text;
+        for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (word == "true" || word == "yes" || word == "on" || word == "1") return Value(int64_t{1});
+        if (word == "false" || word == "no" || word == "off" || word == "0") return Value(int64_t{0});
       }
       return std::nullopt;
     case Kind::kByteSize:

@@ -14,9 +14,9 @@
 namespace arvel::config {
 
 struct RawValue {
-  // monostate: a TOML type no option takes (boolean, float, table, ...) or an integer that
+  // monostate: a TOML type no option takes (float, table, ...) or an integer that
   // overflowed 64 bits.
-  std::variant<std::monostate, int64_t, std::string> data;
+  std::variant<std::monostate, int64_t, std::string, bool> data;
   std::string shown;     // how a message quotes it: 70000, "abc", true, a table
   bool is_text = false;  // environment/default text: integer options parse the string
 };

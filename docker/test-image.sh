@@ -98,6 +98,8 @@ check "HEALTHCHECK is set (${health[*]:-none})" test ${#health[@]} -gt 0
 check "VOLUME /var/lib/arvel-cached" grep -q '/var/lib/arvel-cached' <<<"$(inspect '{{json .Config.Volumes}}')"
 check "binds 0.0.0.0 (CACHE_BIND in the image's environment)" \
   grep -qx 'CACHE_BIND=0.0.0.0' <<<"$(printf '%s\n' "${image_env[@]}")"
+check "serves other containers (CACHE_PROTECTED_MODE=false in the image's environment)" \
+  grep -qx 'CACHE_PROTECTED_MODE=false' <<<"$(printf '%s\n' "${image_env[@]}")"
 
 # --- 4. the binary, run as the image's user ---
 mode=chroot

@@ -25,6 +25,13 @@ constexpr int kBacklog = 511;
 bool IsLoopback(const std::string& bind) {
   return bind.rfind("127.", 0) == 0 || bind == "::1" || bind == "localhost";
 }
+
+// A peer "ip:port" (IPv6 without brackets) on the loopback interface, IPv4-mapped included.
+bool IsLoopbackPeer(std::string_view address) {
+  std::string_view ip = address.substr(0, address.rfind(':'));
+  if (ip.rfind("::ffff:", 0) == 0) ip.remove_prefix(7);
+  return ip.rfind("127.", 0) == 0 || ip == "::1";
+}
 }  // namespace
 
 Server::Server(config::Config config)
@@ -138,10 +145,18 @@ Status Server::Listen() {
   uv_tcp_getsockname(&listener_, reinterpret_cast<sockaddr*>(&bound), &len);
   bound_port_ = ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   if (!IsLoopback(bind) && config_.server.password.empty()) {
-    spdlog::warn(
-        "listening on non-loopback address {} without a password: anyone who can reach "
-        "it can read and write the cache; set [server] password or CACHE_PASSWORD",
-        bind);
+    if (config_.server.protected_mode) {
+      spdlog::warn(
+          "protected mode: bound to {} without a password, so clients from other hosts "
+          "are refused (-DENIED); set [server] password (CACHE_PASSWORD), or protected_mode = "
+          "false (CACHE_PROTECTED_MODE=false) if the network around the daemon is trusted",
+          bind);
+    } else {
+      spdlog::warn(
+          "bound to non-loopback address {} without a password and with protected mode "
+          "off: anyone who can reach it can read and write the cache",
+          bind);
+    }
   }
   spdlog::info("arvel-cached {} listening on {}:{} (default store '{}')", ARVEL_VERSION, bind,
                bound_port_, config_.default_store);
@@ -173,6 +188,13 @@ void Server::Accept() {
   stats_.connections_received++;
   clients_.emplace(conn->state().id, conn);
   conn->Start();
+  if (config_.server.protected_mode && config_.server.password.empty() &&
+      !IsLoopbackPeer(conn->state().address)) {
+    stats_.connections_rejected++;
+    conn->writer().Error(errors::kProtectedMode);
+    conn->CloseAfterReply();
+    return;
+  }
   if (clients_.size() > static_cast<size_t>(config_.server.max_clients)) {
     stats_.connections_rejected++;
     conn->writer().Error(errors::kMaxClients);

@@ -1,7 +1,10 @@
-// AUTH, HELLO AUTH, NOAUTH and WRONGPASS with a password set (SPEC §7).
+// AUTH, HELLO AUTH, NOAUTH and WRONGPASS with a password set, and protected mode (SPEC §7).
 
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 
 #include "tests/integration/daemon.h"
 
@@ -157,6 +160,72 @@ TEST(AuthFromEnvironment, LogDoesNotContainThePassword) {
   RunScript(c, {{{"AUTH", "wrong-guess-pw"}, kWrongPass}, {{"AUTH", "never-logged-pw"}, "+OK"}});
   EXPECT_EQ(daemon->Stop(), 0);
   EXPECT_THAT(daemon->Stderr(), ::testing::Not(HasSubstr("never-logged-pw")));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Protected mode (SPEC §7): without a password, only loopback clients.
+
+// An IPv4 address of this machine that is not on the loopback interface; "" if it has none.
+std::string NonLoopbackAddress() {
+  ifaddrs* all = nullptr;
+  if (getifaddrs(&all) != 0) return "";
+  std::string found;
+  for (ifaddrs* i = all; i != nullptr && found.empty(); i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET) continue;
+    char ip[INET_ADDRSTRLEN] = "";
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, ip, sizeof(ip));
+    if (std::string_view(ip).rfind("127.", 0) != 0) found = ip;
+  }
+  freeifaddrs(all);
+  return found;
+}
+
+// PING from `address`'s side of the machine: the reply as text ("" if the connection failed).
+std::string PingFrom(const std::string& address, int port) {
+  redisContext* c = redisConnect(address.c_str(), port);
+  if (c == nullptr || c->err != 0) {
+    if (c != nullptr) redisFree(c);
+    return "";
+  }
+  auto* reply = static_cast<redisReply*>(redisCommand(c, "PING"));
+  std::string text = reply == nullptr ? "(closed)"
+                     : reply->type == REDIS_REPLY_ERROR ? "-" + std::string(reply->str)
+                                                        : "+" + std::string(reply->str);
+  if (reply != nullptr) freeReplyObject(reply);
+  redisFree(c);
+  return text;
+}
+
+TEST(ProtectedModeTest, WithoutAPasswordOnlyLoopbackClientsAreServed) {
+  auto daemon = Daemon::Start(DaemonOptions().Config("[server]\nbind = \"0.0.0.0\"\n"));
+  ASSERT_NE(daemon->port(), 0);
+  EXPECT_TRUE(daemon->WaitForStderr("protected mode: bound to 0.0.0.0 without a password",
+                                    std::chrono::seconds(5)))
+      << daemon->Stderr();
+  EXPECT_EQ(PingFrom("127.0.0.1", daemon->port()), "+PONG");
+  const std::string address = NonLoopbackAddress();
+  // Every machine these tests run on has one (the CI machines too); without it the refusal
+  // itself cannot be reached from here.
+  ASSERT_FALSE(address.empty()) << "no non-loopback IPv4 address to connect from";
+  EXPECT_THAT(PingFrom(address, daemon->port()),
+              ::testing::StartsWith("-DENIED Redis is running in protected mode because "
+                                    "protected mode is enabled and no password is set"));
+  EXPECT_EQ(PingFrom("127.0.0.1", daemon->port()), "+PONG");  // still serving
+}
+
+TEST(ProtectedModeTest, APasswordOrProtectedModeOffLetsOtherHostsIn) {
+  const std::string address = NonLoopbackAddress();
+  ASSERT_FALSE(address.empty()) << "no non-loopback IPv4 address to connect from";
+  auto open = Daemon::Start(
+      DaemonOptions().Config("[server]\nbind = \"0.0.0.0\"\nprotected_mode = false\n"));
+  EXPECT_EQ(PingFrom(address, open->port()), "+PONG");
+  auto by_env = Daemon::Start(DaemonOptions()
+                                  .Config("[server]\nbind = \"0.0.0.0\"\n")
+                                  .Env({{"CACHE_PROTECTED_MODE", "no"}}));
+  EXPECT_EQ(PingFrom(address, by_env->port()), "+PONG");
+  auto with_password = Daemon::Start(
+      DaemonOptions().Config("[server]\nbind = \"0.0.0.0\"\npassword = \"p\"\n"));
+  EXPECT_EQ(PingFrom(address, with_password->port()), kNoAuth);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@ namespace arvel::config {
 namespace {
 
 using testing::LoadError;
+using testing::MustLoad;
 
 constexpr char kDrivers[] = "array, file, database, redis, null";
 
@@ -71,6 +72,27 @@ TEST(FileErrorTest, WrongTypes) {
   EXPECT_EQ(LoadError("[stores]\nx = 1\n"), "cache.toml:2: stores.x: expected a table, got 1");
   EXPECT_EQ(LoadError("[[stores]]\ndriver = \"array\"\n"),
             "cache.toml:1: stores: expected a table, got an array");
+}
+
+TEST(BooleanOptionTest, TomlBooleansAndEnvironmentWords) {
+  EXPECT_TRUE(MustLoad("").server.protected_mode);
+  EXPECT_FALSE(MustLoad("[server]\nprotected_mode = false\n").server.protected_mode);
+  EXPECT_TRUE(MustLoad("[server]\nprotected_mode = true\n").server.protected_mode);
+  for (const char* no : {"false", "no", "OFF", "0"}) {
+    EXPECT_FALSE(MustLoad("", {{"CACHE_PROTECTED_MODE", no}}).server.protected_mode) << no;
+  }
+  for (const char* yes : {"true", "Yes", "on", "1"}) {
+    EXPECT_TRUE(MustLoad("", {{"CACHE_PROTECTED_MODE", yes}}).server.protected_mode) << yes;
+  }
+  EXPECT_EQ(LoadError("[server]\nprotected_mode = \"false\"\n"),
+            "cache.toml:2: server.protected_mode: expected true or false, got \"false\"");
+  EXPECT_EQ(LoadError("[server]\nprotected_mode = 1\n"),
+            "cache.toml:2: server.protected_mode: expected true or false, got 1");
+  EXPECT_EQ(LoadError("", {{"CACHE_PROTECTED_MODE", "maybe"}}),
+            "CACHE_PROTECTED_MODE: expected true or false, got \"maybe\"");
+  // Booleans are not strings or integers elsewhere.
+  EXPECT_EQ(LoadError("[server]\nbind = true\n"),
+            "cache.toml:2: server.bind: expected a string, got true");
 }
 
 TEST(FileErrorTest, ChoicesListWhatIsAccepted) {
