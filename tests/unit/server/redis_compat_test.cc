@@ -115,5 +115,30 @@ TEST(RedisCompatTest, ShutdownIsRefusedInsideMulti) {
   EXPECT_EQ(Text(c.Command({"PING"})), "+PONG");
 }
 
+// multi.tcl "FLUSHALL/FLUSHDB does not touch non affected keys" and "FLUSHDB is able to touch
+// the watched keys": a flush dirties a WATCH only if the watched key existed.
+TEST(RedisCompatTest, FlushTouchesOnlyWatchedKeysThatExist) {
+  ServerFixture server;
+  Client c = server.Connect();
+  Client other = server.Connect();
+  for (const char* flush : {"FLUSHALL", "FLUSHDB"}) {
+    EXPECT_EQ(Text(c.Command({"DEL", "x"})), ":0");
+    EXPECT_EQ(Text(c.Command({"WATCH", "x"})), "+OK");
+    EXPECT_EQ(Text(other.Command({flush})), "+OK");
+    EXPECT_EQ(Text(c.Command({"MULTI"})), "+OK");
+    EXPECT_EQ(Text(c.Command({"PING"})), "+QUEUED");
+    EXPECT_EQ(Text(c.Command({"EXEC"})), "[+PONG]") << flush;
+
+    EXPECT_EQ(Text(c.Command({"SET", "x", "30"})), "+OK");
+    EXPECT_EQ(Text(c.Command({"SET", "y", "1"})), "+OK");
+    EXPECT_EQ(Text(c.Command({"WATCH", "x", "missing"})), "+OK");
+    EXPECT_EQ(Text(c.Command({flush})), "+OK");
+    EXPECT_EQ(Text(c.Command({"MULTI"})), "+OK");
+    EXPECT_EQ(Text(c.Command({"PING"})), "+QUEUED");
+    EXPECT_TRUE(c.Command({"EXEC"}).is_nil()) << flush;
+    EXPECT_EQ(Text(c.Command({"DBSIZE"})), ":0");
+  }
+}
+
 }  // namespace
 }  // namespace arvel::testing
