@@ -460,6 +460,8 @@ uint64_t EffectiveMaxMemory(const Server& server) {
   return total;
 }
 
+uint64_t ClientOverheadBytes() { return kClientOverheadBytes; }
+
 std::string BytesToHuman(uint64_t bytes) {
   static constexpr const char* kUnits[] = {"K", "M", "G", "T", "P", "E"};
   if (bytes < 1024) return std::to_string(bytes) + "B";

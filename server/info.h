@@ -73,6 +73,9 @@ uint64_t EffectiveMaxMemory(const Server& server);
 // Redis's bytesToHuman: "512B", "1.50K", "256.00M".
 std::string BytesToHuman(uint64_t bytes);
 
+// Rough cost of a connection beyond its buffers (INFO mem_clients_normal, CLIENT LIST tot-mem).
+uint64_t ClientOverheadBytes();
+
 // INFO text as field → value ("# …" headers and blank lines skipped). For tests and tools.
 std::map<std::string, std::string> ParseInfo(std::string_view text);
 

@@ -34,6 +34,20 @@ void WatchRegistry::ForgetStore(const drivers::Store* store) {
   }
 }
 
+std::vector<std::string> WatchRegistry::WatchedKeys(const drivers::Store* store) const {
+  std::vector<std::string> keys;
+  for (const auto& [watched, clients] : watchers_) {
+    if (watched.first == store) keys.push_back(watched.second);
+  }
+  return keys;
+}
+
+void WatchRegistry::BeginFlush(const drivers::Store* store, std::vector<std::string> existing) {
+  auto& keys = flushing_[store];
+  keys.clear();
+  for (std::string& key : existing) keys.insert(std::move(key));
+}
+
 void WatchRegistry::OnKeyWritten(drivers::Store& store, drivers::Space space, std::string_view key,
                                  bool all) {
   if (all) {
@@ -49,8 +63,10 @@ void WatchRegistry::OnKeyWritten(drivers::Store& store, drivers::Space space, st
 }
 
 void WatchRegistry::MarkStore(drivers::Store* store) {
+  auto flushing = flushing_.find(store);
   for (const auto& [watched, clients] : watchers_) {
     if (watched.first != store) continue;
+    if (flushing != flushing_.end() && !flushing->second.contains(watched.second)) continue;
     for (uint64_t client : clients) mark_dirty_(client);
   }
 }

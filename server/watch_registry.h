@@ -29,6 +29,13 @@ class WatchRegistry : public drivers::KeyObserver {
   // store at the same address must not inherit its watchers.
   void ForgetStore(const drivers::Store* store);
   size_t watched_keys() const { return watchers_.size(); }
+  // The keys of `store` some client watches.
+  std::vector<std::string> WatchedKeys(const drivers::Store* store) const;
+  // Until EndFlush, a flush of `store` dirties only the watchers of `existing`: the watched keys
+  // that held a value when the flush began. As in Redis, FLUSHDB/FLUSHALL do not touch a
+  // watched key that did not exist.
+  void BeginFlush(const drivers::Store* store, std::vector<std::string> existing);
+  void EndFlush(const drivers::Store* store) { flushing_.erase(store); }
 
   // Other observers of writes (called after WATCH bookkeeping).
   void AddListener(drivers::KeyObserver* listener) { listeners_.push_back(listener); }
@@ -48,6 +55,7 @@ class WatchRegistry : public drivers::KeyObserver {
   absl::flat_hash_map<WatchedKey, absl::flat_hash_set<uint64_t>> watchers_;
   absl::flat_hash_map<uint64_t, std::vector<WatchedKey>> by_client_;
   std::vector<drivers::KeyObserver*> listeners_;
+  absl::flat_hash_map<const drivers::Store*, absl::flat_hash_set<std::string>> flushing_;
 };
 
 }  // namespace arvel::server

@@ -1,6 +1,8 @@
 // CLIENT ID | SETNAME | GETNAME | SETINFO | INFO | LIST | KILL | NO-EVICT | HELP, with the
 // reply shapes of Redis 7 (CLIENT LIST lines carry the same fields, plus store=NAME).
 
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -9,22 +11,56 @@
 #include "server/command_table.h"
 #include "server/commands/arguments.h"
 #include "server/connection.h"
+#include "server/info.h"
 #include "server/server.h"
 
 namespace arvel::server {
 
 namespace {
 
-std::string ClientLine(const Connection& conn, int64_t now_ms) {
+// Bytes `args` take as a RESP multibulk request: what Redis's query buffer holds for it.
+size_t RequestBytes(std::span<const std::string_view> args) {
+  size_t bytes = 1 + std::to_string(args.size()).size() + 2;
+  for (std::string_view arg : args) {
+    bytes += 1 + std::to_string(arg.size()).size() + 2 + arg.size() + 2;
+  }
+  return bytes;
+}
+
+size_t ArgumentBytes(std::span<const std::string_view> args) {
+  size_t bytes = 0;
+  for (std::string_view arg : args) bytes += arg.size();
+  return bytes;
+}
+
+// A line of CLIENT LIST / CLIENT INFO, with Redis 7's fields in Redis 7's order (then
+// lib-name/lib-ver as Redis 7.2 adds them, and store=NAME). `self` is the running command when
+// `conn` is its own connection: Redis's query buffer still holds that command (qbuf) and its
+// arguments (argv-mem) while it runs.
+std::string ClientLine(const Connection& conn, int64_t now_ms, const CommandContext* self) {
   const ClientState& c = conn.state();
-  std::string flags = c.in_multi ? "x" : (conn.parked() ? "b" : "N");
+  std::string flags = c.monitor ? "O" : c.in_multi ? "x" : (conn.parked() ? "b" : "N");
+  size_t qbuf = conn.input_buffer_size();
+  size_t argv_mem = 0;
+  if (self != nullptr) {
+    qbuf += RequestBytes(self->args());
+    argv_mem = ArgumentBytes(self->args());
+  }
+  size_t multi_mem = 0;
+  for (const QueuedCommand& queued : c.queue) {
+    for (const std::string& arg : queued.args) multi_mem += arg.size();
+  }
+  const size_t out = conn.output_buffer_size();
+  const size_t total = ClientOverheadBytes() + qbuf + argv_mem + multi_mem + out;
   return "id=" + std::to_string(c.id) + " addr=" + c.address + " laddr=" + c.local_address +
          " fd=-1 name=" + c.name + " age=" + std::to_string((now_ms - c.created_ms) / 1000) +
          " idle=" + std::to_string((now_ms - c.last_interaction_ms) / 1000) + " flags=" + flags +
          " db=0 sub=0 psub=0 ssub=0 multi=" +
          std::to_string(c.in_multi ? static_cast<int64_t>(c.queue.size()) : -1) +
-         " qbuf=" + std::to_string(conn.input_buffer_size()) +
-         " obl=0 oll=0 omem=" + std::to_string(conn.output_buffer_size()) +
+         " qbuf=" + std::to_string(qbuf) + " qbuf-free=0 argv-mem=" + std::to_string(argv_mem) +
+         " multi-mem=" + std::to_string(multi_mem) + " rbs=" + std::to_string(out) +
+         " rbp=" + std::to_string(out) + " obl=0 oll=0 omem=" + std::to_string(out) +
+         " tot-mem=" + std::to_string(total) +
          " events=r cmd=" + (c.last_command.empty() ? "NULL" : c.last_command) +
          " user=default redir=-1 resp=" + std::to_string(static_cast<int>(c.resp)) +
          " lib-name=" + c.lib_name + " lib-ver=" + c.lib_version +
@@ -45,7 +81,7 @@ void List(CommandContext& ctx, ArgumentParser& args) {
   int64_t now = drivers::NowMs();
   std::string out;
   auto add = [&](const Connection* conn) {
-    if (conn) out += ClientLine(*conn, now);
+    if (conn) out += ClientLine(*conn, now, conn == &ctx.conn() ? &ctx : nullptr);
   };
   if (ids.empty()) {
     for (const auto& [id, conn] : ctx.server().clients()) add(conn);
@@ -60,7 +96,9 @@ struct KillFilter {
   std::optional<uint64_t> id;
   std::string addr, laddr;
   bool skip_me = true;
+  bool normal = true;  // TYPE normal (or none): every client here is a normal one
   bool Matches(const ClientState& c, uint64_t me) const {
+    if (!normal) return false;  // no master, replica or pub/sub clients exist
     if (skip_me && c.id == me) return false;
     if (id && c.id != *id) return false;
     if (!addr.empty() && c.address != addr) return false;
@@ -86,34 +124,52 @@ void KillMatching(CommandContext& ctx, const KillFilter& filter, bool old_form) 
   ctx.reply().Ok();
 }
 
-void Kill(CommandContext& ctx, ArgumentParser& args) {
+// CLIENT KILL ip:port | CLIENT KILL <option value> ..., with Redis 7's checks and error texts.
+void Kill(CommandContext& ctx) {
   KillFilter filter;
-  if (args.remaining() == 1) {  // old form: CLIENT KILL ip:port
-    filter.addr = std::string(args.Next());
+  if (ctx.argc() == 3) {  // old form: CLIENT KILL ip:port
+    filter.addr = std::string(ctx.arg(2));
     filter.skip_me = false;
     return KillMatching(ctx, filter, true);
   }
-  while (args.HasNext() && args.ok()) {
-    if (args.Flag("ID")) {
-      filter.id = static_cast<uint64_t>(args.Integer());
-    } else if (args.Flag("ADDR")) {
-      filter.addr = std::string(args.Next());
-    } else if (args.Flag("LADDR")) {
-      filter.laddr = std::string(args.Next());
-    } else if (args.Flag("SKIPME")) {
-      std::string_view v = args.Next();
-      if (EqualsIgnoreCase(v, "yes") || EqualsIgnoreCase(v, "no")) {
-        filter.skip_me = EqualsIgnoreCase(v, "yes");
+  for (size_t i = 2; i < ctx.argc(); i += 2) {
+    std::string_view option = ctx.arg(i);
+    if (i + 1 >= ctx.argc()) return ctx.reply().Error(errors::kSyntax);
+    std::string_view value = ctx.arg(i + 1);
+    if (EqualsIgnoreCase(option, "id")) {
+      std::optional<int64_t> id = ParseInt64(value);
+      if (!id || *id < 1) return ctx.reply().Error("ERR client-id should be greater than 0");
+      filter.id = static_cast<uint64_t>(*id);
+    } else if (EqualsIgnoreCase(option, "type")) {
+      if (EqualsIgnoreCase(value, "normal")) {
+        filter.normal = true;
+      } else if (EqualsIgnoreCase(value, "master") || EqualsIgnoreCase(value, "replica") ||
+                 EqualsIgnoreCase(value, "slave") || EqualsIgnoreCase(value, "pubsub")) {
+        filter.normal = false;
       } else {
-        args.Fail(errors::kSyntax);
+        return ctx.reply().Error("ERR Unknown client type '" + std::string(value) + "'");
       }
-    } else if (args.Flag("TYPE") || args.Flag("USER")) {
-      args.Next();  // every client is a normal client of the default user
+    } else if (EqualsIgnoreCase(option, "addr")) {
+      filter.addr = std::string(value);
+    } else if (EqualsIgnoreCase(option, "laddr")) {
+      filter.laddr = std::string(value);
+    } else if (EqualsIgnoreCase(option, "user")) {
+      // One user exists: "default" (user names are case-sensitive, as in Redis).
+      if (value != "default") {
+        return ctx.reply().Error("ERR No such user '" + std::string(value) + "'");
+      }
+    } else if (EqualsIgnoreCase(option, "skipme")) {
+      if (EqualsIgnoreCase(value, "yes")) {
+        filter.skip_me = true;
+      } else if (EqualsIgnoreCase(value, "no")) {
+        filter.skip_me = false;
+      } else {
+        return ctx.reply().Error(errors::kSyntax);
+      }
     } else {
-      args.Fail(errors::kSyntax);
+      return ctx.reply().Error(errors::kSyntax);
     }
   }
-  if (!args.Finish(ctx)) return;
   KillMatching(ctx, filter, false);
 }
 
@@ -179,6 +235,12 @@ void Help(CommandContext& ctx) {
 
 void ClientCommand(CommandContext& ctx) {
   std::string_view sub = ctx.arg(1);
+  // Redis names the last command of a client by its full name ("client|list").
+  static constexpr std::string_view kSubcommands[] = {
+      "id", "getname", "setname", "setinfo", "info", "list", "kill", "no-evict", "help"};
+  for (std::string_view known : kSubcommands) {
+    if (EqualsIgnoreCase(sub, known)) ctx.client().last_command = "client|" + std::string(known);
+  }
   ArgumentParser args(ctx.args(), 2);
   if (EqualsIgnoreCase(sub, "id") && ctx.argc() == 2) {
     ctx.reply().Integer(static_cast<int64_t>(ctx.client().id));
@@ -190,11 +252,12 @@ void ClientCommand(CommandContext& ctx) {
   } else if (EqualsIgnoreCase(sub, "setinfo")) {
     SetInfo(ctx, args);
   } else if (EqualsIgnoreCase(sub, "info") && ctx.argc() == 2) {
-    ctx.reply().Verbatim(ClientLine(ctx.conn(), drivers::NowMs()));
+    ctx.reply().Verbatim(ClientLine(ctx.conn(), drivers::NowMs(), &ctx));
   } else if (EqualsIgnoreCase(sub, "list")) {
     List(ctx, args);
-  } else if (EqualsIgnoreCase(sub, "kill") && ctx.argc() >= 3) {
-    Kill(ctx, args);
+  } else if (EqualsIgnoreCase(sub, "kill")) {
+    if (ctx.argc() < 3) return ctx.reply().Error(errors::WrongArity("client|kill"));
+    Kill(ctx);
   } else if (EqualsIgnoreCase(sub, "no-evict")) {
     NoEvict(ctx, args);
   } else if (EqualsIgnoreCase(sub, "help") && ctx.argc() == 2) {

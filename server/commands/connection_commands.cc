@@ -4,6 +4,7 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <optional>
 #include <string>
 
 #include "common/errors.h"
@@ -84,29 +85,36 @@ void WriteHelloMap(CommandContext& ctx) {
 }
 
 void Hello(CommandContext& ctx) {
-  ArgumentParser args(ctx.args(), 1);
   protocol::RespVersion version = ctx.client().resp;
-  if (args.HasNext()) {
-    int64_t requested = args.Integer();
-    if (!args.ok()) return ctx.reply().Error("NOPROTO unsupported protocol version");
-    if (requested != 2 && requested != 3) return ctx.reply().Error(errors::kNoProto);
-    version = static_cast<protocol::RespVersion>(requested);
+  size_t next = 1;
+  if (ctx.argc() >= 2) {
+    std::optional<int64_t> requested = ParseInt64(ctx.arg(next++));
+    if (!requested) {
+      return ctx.reply().Error("ERR Protocol version is not an integer or out of range");
+    }
+    if (*requested != 2 && *requested != 3) return ctx.reply().Error(errors::kNoProto);
+    version = static_cast<protocol::RespVersion>(*requested);
   }
   std::string_view user, password, name;
   bool auth = false, set_name = false;
-  while (args.HasNext() && args.ok()) {
-    if (args.Flag("AUTH") && args.remaining() >= 2) {
-      user = args.Next();
-      password = args.Next();
+  // Options as Redis reads them: AUTH needs two values, SETNAME one; anything else (an option
+  // short of its values included) is a syntax error naming the option as sent.
+  for (size_t i = next; i < ctx.argc(); ++i) {
+    std::string_view option = ctx.arg(i);
+    const size_t more = ctx.argc() - 1 - i;
+    if (EqualsIgnoreCase(option, "AUTH") && more >= 2) {
+      user = ctx.arg(i + 1);
+      password = ctx.arg(i + 2);
       auth = true;
-    } else if (args.Flag("SETNAME") && args.remaining() >= 1) {
-      name = args.Next();
+      i += 2;
+    } else if (EqualsIgnoreCase(option, "SETNAME") && more >= 1) {
+      name = ctx.arg(i + 1);
       set_name = true;
+      i += 1;
     } else {
-      args.Fail("ERR Syntax error in HELLO option '" + std::string(args.Peek()) + "'");
+      return ctx.reply().Error("ERR Syntax error in HELLO option '" + std::string(option) + "'");
     }
   }
-  if (!args.ok()) return ctx.reply().Error(args.error());
   if (auth && !Authenticate(ctx, user, password)) return;
   if (!ctx.client().authenticated) {
     return ctx.reply().Error(
@@ -154,17 +162,23 @@ void RegisterConnectionCommands(CommandTable& table) {
                   "Returns the server's liveliness response.", "[message]"});
   table.Register(
       {"echo", 2, kFast, 0, 0, 0, Echo, "connection", "Returns the given string.", "message"});
-  table.Register({"quit", 1, kNoAuth | kNoMulti | kConnectionState | kAllowBusy | kFast, 0, 0, 0, Quit,
-                  "connection", "Closes the connection.", ""});
-  table.Register({"auth", -2, kNoAuth | kNoMulti | kConnectionState | kAllowBusy | kFast, 0, 0, 0, Auth,
+  table.Register({"quit", 1, kNoAuth | kNoMulti | kConnectionState | kAllowBusy | kFast, 0, 0,
+                  0, Quit, "connection", "Closes the connection.", ""});
+  // AUTH inside MULTI is queued and runs with EXEC, as in Redis.
+  table.Register({"auth", -2, kNoAuth | kConnectionState | kAllowBusy | kFast, 0, 0, 0, Auth,
                   "connection", "Authenticates the connection.", "[username] password"});
-  table.Register({"hello", -1, kNoAuth | kNoMulti | kConnectionState | kAllowBusy | kFast, 0, 0, 0, Hello,
+  table.Register({"hello", -1, kNoAuth | kNoMulti | kConnectionState | kAllowBusy | kFast, 0, 0,
+                  0, Hello,
                   "connection", "Handshakes with the server.",
                   "[protover [AUTH username password] [SETNAME clientname]]"});
-  table.Register({"reset", 1, kNoMulti | kConnectionState | kAllowBusy | kFast, 0, 0, 0, Reset, "connection",
-                  "Resets the connection.", ""});
+  table.Register({"reset", 1, kNoMulti | kConnectionState | kAllowBusy | kFast, 0, 0, 0, Reset,
+                  "connection", "Resets the connection.", ""});
   table.Register({"client", -2, kConnectionState, 0, 0, 0, ClientCommand, "connection",
-                  "A container for client connection commands.", "subcommand [argument ...]"});
+                  "A container for client connection commands.",
+                  "ID | GETNAME | SETNAME connection-name | SETINFO attr value | INFO | "
+                  "LIST [TYPE type] [ID client-id [client-id ...]] | "
+                  "KILL [ip:port] [ID client-id] [TYPE type] [USER username] [ADDR ip:port] "
+                  "[LADDR ip:port] [SKIPME yes/no] | NO-EVICT <ON|OFF> | HELP"});
 }
 
 }  // namespace arvel::server

@@ -41,9 +41,34 @@ bool MatchToken(std::string_view pattern, size_t& pos, unsigned char c) {
   return static_cast<unsigned char>(token) == c;
 }
 
+// Redis's matcher recurses once per run of '*' that is not at the end of the pattern, and
+// gives up (no match) past a nesting of 1000. Patterns with more such runs never match there.
+constexpr size_t kMaxStarRuns = 1000;
+
+// Runs of '*' in `pattern`, outside brackets and escapes, not counting one that ends it.
+size_t InnerStarRuns(std::string_view pattern) {
+  size_t runs = 0;
+  size_t p = 0;
+  while (p < pattern.size()) {
+    char c = pattern[p];
+    if (c == '*') {
+      while (p < pattern.size() && pattern[p] == '*') ++p;
+      if (p < pattern.size()) ++runs;
+    } else if (c == '[') {
+      ++p;
+      while (p < pattern.size() && pattern[p] != ']') p += pattern[p] == '\\' ? 2 : 1;
+      ++p;
+    } else {
+      p += c == '\\' ? 2 : 1;
+    }
+  }
+  return runs;
+}
+
 }  // namespace
 
 bool GlobMatch(std::string_view pattern, std::string_view text) {
+  if (pattern.size() > 2 * kMaxStarRuns && InnerStarRuns(pattern) > kMaxStarRuns) return false;
   // Every token but '*' consumes exactly one byte, so remembering only the latest '*' is
   // enough: on a mismatch, let that star swallow one more byte and retry from just after it.
   size_t p = 0;

@@ -9,6 +9,8 @@
 // Keys and patterns are binary strings: NUL and any other byte match themselves. Ranges compare
 // bytes as unsigned (Redis compares C chars, so its ranges across 0x7f-0x80 depend on the
 // platform's char signedness; ASCII ranges behave the same).
+// As in Redis, a pattern with more than 1000 runs of '*' before its end matches nothing (Redis's
+// recursion limit; Redis 7.0's "pattern matching very long nested loops" test).
 
 #include <string_view>
 

@@ -13,6 +13,7 @@
 
 #include "common/errors.h"
 #include "drivers/store.h"
+#include "server/client_state.h"
 #include "server/command_table.h"
 #include "server/commands/arguments.h"
 #include "server/commands/glob.h"
@@ -174,6 +175,11 @@ void Time(CommandContext& ctx) {
 // stores write through) and nothing to wait for but replies in flight, so the modifiers are
 // checked and otherwise change nothing.
 void Shutdown(CommandContext& ctx) {
+  // kNoMulti: refused inside MULTI (and the transaction with it), never queued, as in Redis.
+  if (ctx.client().in_multi) {
+    ctx.client().multi_error = true;
+    return ctx.reply().Error(errors::kNotInMulti);
+  }
   std::set<std::string> seen;
   for (size_t i = 1; i < ctx.argc(); ++i) {
     std::string option(ctx.arg(i));
@@ -201,11 +207,13 @@ void RegisterServerCommands(CommandTable& table) {
                   "[section [section ...]]"});
   table.Register({"config", -2, kAdmin, 0, 0, 0, Config, "server",
                   "Reads the effective configuration (CONFIG GET), resets statistics.",
-                  "GET parameter [parameter ...] | SET parameter value [parameter value ...] | "
-                  "RESETSTAT | REWRITE | HELP"});
+                  // Only what works: SET and REWRITE answer why they cannot (cache.toml is
+                  // the configuration), and COMMAND LIST/DOCS do not offer them.
+                  "GET parameter [parameter ...] | RESETSTAT | HELP"});
   table.Register(
       {"time", 1, kReadOnly | kFast, 0, 0, 0, Time, "server", "Returns the server time.", ""});
-  table.Register({"shutdown", -1, kAdmin | kAllowBusy, 0, 0, 0, Shutdown, "server",
+  table.Register({"shutdown", -1, kAdmin | kNoMulti | kConnectionState | kAllowBusy, 0, 0, 0,
+                  Shutdown, "server",
                   "Finishes replies in flight, closes the stores and stops the server.",
                   "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]"});
 }

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <memory>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -10,6 +11,7 @@
 #include "config/config.h"
 #include "server/commands/arguments.h"
 #include "server/server.h"
+#include "server/watch_registry.h"
 
 namespace arvel::server {
 
@@ -134,9 +136,29 @@ void ReplyWithValues(CommandContext& ctx, std::span<const std::string_view> keys
 }
 
 void FlushAndReply(CommandContext& ctx) {
-  ctx.store().Flush([pending = ctx.Suspend()](const Status& status) mutable {
-    FinishWith(pending, status, [](protocol::ReplyWriter& writer) { writer.Ok(); });
-  });
+  drivers::Store* store = &ctx.store();
+  WatchRegistry* watches = &ctx.server().watches();
+  auto watched = std::make_shared<std::vector<std::string>>(watches->WatchedKeys(store));
+  auto flush = [store, watches](PendingReply pending) {
+    store->Flush([store, watches, pending](const Status& status) mutable {
+      watches->EndFlush(store);
+      FinishWith(pending, status, [](protocol::ReplyWriter& writer) { writer.Ok(); });
+    });
+  };
+  if (watched->empty()) return flush(ctx.Suspend());
+  // As in Redis, the flush dirties only WATCHes of keys that exist: look them up first.
+  std::vector<std::string_view> keys(watched->begin(), watched->end());
+  store->Read(drivers::Space::kData, keys,
+              [watches, store, watched, flush, pending = ctx.Suspend()](
+                  const Status& status, std::span<const drivers::Entry* const> entries) {
+                std::vector<std::string> existing;
+                for (size_t i = 0; i < watched->size(); ++i) {
+                  // A failed lookup: every watched key counts as touched.
+                  if (!status.ok() || entries[i] != nullptr) existing.push_back((*watched)[i]);
+                }
+                watches->BeginFlush(store, std::move(existing));
+                flush(pending);
+              });
 }
 
 namespace {

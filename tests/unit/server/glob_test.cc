@@ -113,5 +113,24 @@ TEST(GlobTest, PathologicalPatternIsFast) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
 }
 
+TEST(GlobTest, MoreThanAThousandInnerStarRunsMatchNothingAsInRedis) {
+  // Redis 7.0's keyspace.tcl: KEYS with "*?" x 50000 against a 50000-byte key answers nothing.
+  std::string text(50000, 'a');
+  std::string pattern;
+  for (int i = 0; i < 50000; ++i) pattern += "*?";
+  EXPECT_FALSE(GlobMatch(pattern, text));
+
+  std::string at_limit, over_limit;
+  for (int i = 0; i < 1000; ++i) at_limit += "*a";
+  over_limit = at_limit + "*a";
+  EXPECT_TRUE(GlobMatch(at_limit, std::string(1000, 'a')));
+  EXPECT_FALSE(GlobMatch(over_limit, std::string(1001, 'a')));
+  // A run that ends the pattern does not count, nor do escaped or bracketed stars.
+  EXPECT_TRUE(GlobMatch(at_limit + "*", std::string(1005, 'a')));
+  std::string literal_stars;
+  for (int i = 0; i < 1500; ++i) literal_stars += "\\*[*]";
+  EXPECT_TRUE(GlobMatch(literal_stars, std::string(3000, '*')));
+}
+
 }  // namespace
 }  // namespace arvel::server
