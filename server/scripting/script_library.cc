@@ -90,6 +90,11 @@ bool RunCommand(lua_State* co) {
     PushErrorTable(co, "command did not complete at once, which a script needs");
     return true;
   }
+  // Our handlers check variable argument counts themselves; say it as Redis's table check does.
+  if (reply.starts_with("-ERR wrong number of arguments")) {
+    PushErrorTable(co, "Wrong number of args calling Redis command from script");
+    return true;
+  }
   if (!PushReply(co, reply)) {
     PushErrorTable(co, "unreadable reply from " + args[0]);
     return true;
@@ -333,6 +338,21 @@ int Load(lua_State* L) {
   return 2;
 }
 
+// unpack(t [, i [, j]]) without stock Lua 5.1's overflow: a range like (-2147483648, -2) passes
+// its stack check and crashes the interpreter (Redis patches its copy the same way).
+int Unpack(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  const int64_t first = luaL_optint(L, 2, 1);
+  const int64_t last = lua_isnoneornil(L, 3) ? luaL_getn(L, 1) : luaL_checkint(L, 3);
+  if (first > last) return 0;
+  const int64_t count = last - first + 1;
+  if (count > LUAI_MAXCSTACK || !lua_checkstack(L, static_cast<int>(count))) {
+    return luaL_error(L, "too many results to unpack");
+  }
+  for (int64_t i = first; i <= last; ++i) lua_rawgeti(L, 1, static_cast<int>(i));
+  return static_cast<int>(count);
+}
+
 // Redis 7.0's allow list of builtins (minus the deprecated setfenv/getfenv/newproxy, which could
 // reach the real globals).
 constexpr std::string_view kAllowedGlobals[] = {
@@ -466,6 +486,8 @@ void OpenScriptLibrary(lua_State* L, ScriptEngine* engine) {
   }
   lua_pushcfunction(L, ProtectedCall);
   lua_setglobal(L, "pcall");
+  lua_pushcfunction(L, Unpack);
+  lua_setglobal(L, "unpack");
   OpenRedisTable(L);
   RemoveUnlistedGlobals(L);
   Wrap(L, "setmetatable", SetMetatable);

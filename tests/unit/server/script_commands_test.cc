@@ -99,6 +99,8 @@ TEST_F(ScriptCommandsTest, CommandErrorsRaiseWithThePlaceInTheScript) {
                          "-ERR Unknown Redis command called from script script: "));
   EXPECT_TRUE(StartsWith(Eval("redis.call('GET')"),
                          "-ERR Wrong number of args calling Redis command from script"));
+  EXPECT_TRUE(StartsWith(Eval("redis.call('GET', 'a', 'b', 'c')"),
+                         "-ERR Wrong number of args calling Redis command from script"));
   EXPECT_TRUE(StartsWith(Eval("redis.call()"),
                          "-ERR Please specify at least one argument for this redis lib call"));
   EXPECT_TRUE(StartsWith(Eval("redis.call('GET', {})"),
@@ -139,6 +141,15 @@ TEST_F(ScriptCommandsTest, TheSandboxHasNoNewGlobalsAndNoFiles) {
   EXPECT_TRUE(StartsWith(Eval("return loadstring(string.dump(function() return 1 end))()"),
                          "-ERR user_script:1: attempt to call a nil value"));
   EXPECT_EQ(Eval("return loadstring('return 1 + 1')()"), ":2");
+  // Stock Lua 5.1's unpack crashes on these ranges; ours refuses them.
+  for (const char* range : {"-2, 2147483647", "0, 2147483647", "-2147483648, -2"}) {
+    EXPECT_NE(Eval(std::string("return {unpack({1, 2, 3}, ") + range + ")}")
+                  .find("too many results to unpack"),
+              std::string::npos)
+        << range;
+  }
+  EXPECT_EQ(Eval("return {unpack({1, 2, 3}, 2)}"), "[:2, :3]");
+  EXPECT_EQ(Eval("return select('#', unpack({1, 2, 3}, -1, 5))"), ":7");
   EXPECT_EQ(Eval("local x = 5; return x"), ":5");  // locals are fine
   EXPECT_EQ(Eval("return string.rep('ab', 2) .. table.concat({1, 2}, ',') .. math.floor(2.5)"),
             "$abab1,22");
