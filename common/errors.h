@@ -99,8 +99,13 @@ inline constexpr std::string_view kNotInt32 =
     "ERR value is out of range, value must between -2147483648 and 2147483647";
 
 // Server, store and testing commands.
-inline constexpr std::string_view kConfigSetUnsupported =
-    "ERR CONFIG SET is not supported; edit cache.toml and restart";
+// CONFIG SET of a parameter that is fixed at start-up.
+inline std::string ConfigSetUnsupported(std::string_view parameter) {
+  return "ERR CONFIG SET of '" + std::string(parameter) +
+         "' is not supported (only busy-reply-threshold, lua-time-limit, "
+         "slowlog-log-slower-than and slowlog-max-len change at run time); edit cache.toml and "
+         "restart";
+}
 inline constexpr std::string_view kConfigRewriteUnsupported =
     "ERR CONFIG REWRITE is not supported; edit cache.toml and restart";
 inline constexpr std::string_view kNoShutdownInProgress = "ERR No shutdown in progress.";

@@ -17,6 +17,7 @@
 #include "server/connection.h"
 #include "server/fill_leases.h"
 #include "server/lock_waiters.h"
+#include "server/scripting/script_engine.h"
 #include "server/server.h"
 
 namespace arvel::server {
@@ -228,6 +229,10 @@ void WriteMemory(InfoText& out, const Server& server, InfoState& state, uint64_t
   out.Field("maxmemory_human", BytesToHuman(max_memory));
   out.Field("maxmemory_policy", std::string_view("allkeys-lru"));
   out.Field("mem_clients_normal", clients.memory);
+  const int64_t lua = server.scripts().memory_bytes();
+  out.Field("used_memory_lua", lua);
+  out.Field("used_memory_lua_human", BytesToHuman(static_cast<uint64_t>(lua)));
+  out.Field("number_of_cached_scripts", server.scripts().script_count());
   out.Field("mem_allocator", std::string_view("libc"));
 }
 

@@ -59,6 +59,8 @@ class Server {
 
   uv_loop_t* loop() { return loop_; }
   const config::Config& config() const { return config_; }
+  // CONFIG SET's run-time limits (busy_reply_threshold, slowlog_*); nothing else may change.
+  config::ServerConfig& mutable_server_config() { return config_.server; }
   int port() const { return bound_port_; }  // the port actually bound (useful with port 0)
 
   // Stores
@@ -126,6 +128,7 @@ class Server {
   SessionLocks& session_locks() { return *session_locks_; }
   // EVAL and SCRIPT (server/scripting/script_engine.h).
   scripting::ScriptEngine& scripts() { return *scripts_; }
+  const scripting::ScriptEngine& scripts() const { return *scripts_; }
   bool shutting_down() const { return shutting_down_; }
 
  private:

@@ -6,6 +6,7 @@
 
 #include <cctype>
 #include <chrono>
+#include <limits>
 #include <memory>
 #include <set>
 #include <string>
@@ -116,11 +117,48 @@ void ConfigGet(CommandContext& ctx) {
   }
 }
 
+// The parameters CONFIG SET may change while the daemon runs: limits read at each use. The rest
+// of the configuration (stores, ports, memory) is fixed at start-up.
+constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
+
+struct TunableParameter {
+  std::string_view name;
+  int64_t config::ServerConfig::*field;
+  int64_t min, max;
+};
+
+constexpr TunableParameter kTunableParameters[] = {
+    {"busy-reply-threshold", &config::ServerConfig::busy_reply_threshold, 1, kInt32Max},
+    {"lua-time-limit", &config::ServerConfig::busy_reply_threshold, 1, kInt32Max},
+    {"slowlog-log-slower-than", &config::ServerConfig::slowlog_log_slower_than, -1,
+     kInt32Max},
+    {"slowlog-max-len", &config::ServerConfig::slowlog_max_len, 0, kInt32Max},
+};
+
+// CONFIG SET name value [name value …]: all or nothing, as in Redis 7.
 void ConfigSet(CommandContext& ctx) {
   if (ctx.argc() < 4 || ctx.argc() % 2 != 0) {
     return ctx.reply().Error(errors::WrongArity("config|set"));
   }
-  ctx.reply().Error(errors::kConfigSetUnsupported);
+  std::vector<std::pair<const TunableParameter*, int64_t>> changes;
+  for (size_t i = 2; i < ctx.argc(); i += 2) {
+    const TunableParameter* parameter = nullptr;
+    for (const TunableParameter& candidate : kTunableParameters) {
+      if (EqualsIgnoreCase(ctx.arg(i), candidate.name)) parameter = &candidate;
+    }
+    if (parameter == nullptr) return ctx.reply().Error(errors::ConfigSetUnsupported(ctx.arg(i)));
+    const std::optional<int64_t> value = ParseInt64(ctx.arg(i + 1));
+    if (!value || *value < parameter->min || *value > parameter->max) {
+      return ctx.reply().Error("ERR CONFIG SET failed (possibly related to argument '" +
+                               std::string(ctx.arg(i)) + "') - argument must be between " +
+                               std::to_string(parameter->min) + " and " +
+                               std::to_string(parameter->max) + " inclusive");
+    }
+    changes.emplace_back(parameter, *value);
+  }
+  config::ServerConfig& server = ctx.server().mutable_server_config();
+  for (const auto& [parameter, value] : changes) server.*(parameter->field) = value;
+  ctx.reply().Ok();
 }
 
 void ConfigResetStat(CommandContext& ctx) {
@@ -206,10 +244,12 @@ void RegisterServerCommands(CommandTable& table) {
                   "Returns information and statistics about the server.",
                   "[section [section ...]]"});
   table.Register({"config", -2, kAdmin, 0, 0, 0, Config, "server",
-                  "Reads the effective configuration (CONFIG GET), resets statistics.",
-                  // Only what works: SET and REWRITE answer why they cannot (cache.toml is
-                  // the configuration), and COMMAND LIST/DOCS do not offer them.
-                  "GET parameter [parameter ...] | RESETSTAT | HELP"});
+                  "Reads the effective configuration (CONFIG GET), changes the run-time limits "
+                  "(CONFIG SET), resets statistics.",
+                  // REWRITE is not offered: cache.toml is the configuration. SET changes the
+                  // run-time limits only (kTunableParameters).
+                  "GET parameter [parameter ...] | SET parameter value [parameter value ...] | "
+                  "RESETSTAT | HELP"});
   table.Register(
       {"time", 1, kReadOnly | kFast, 0, 0, 0, Time, "server", "Returns the server time.", ""});
   table.Register({"shutdown", -1, kAdmin | kNoMulti | kConnectionState | kAllowBusy, 0, 0, 0,

@@ -1,6 +1,8 @@
 #include "server/scripting/lua_values.h"
 
 #include <charconv>
+#include <cstdint>
+#include <limits>
 #include <cstdlib>
 #include <string>
 
@@ -141,6 +143,14 @@ class ReplyReader {
   const char* end_;
 };
 
+// A Lua number as Redis replies it: truncated toward zero; beyond the 64-bit range (and NaN) what
+// x86's conversion gives, without the undefined behaviour of a plain cast.
+int64_t ToInteger(lua_Number n) {
+  constexpr lua_Number kLimit = 9223372036854775808.0;  // 2^63
+  if (!(n > -kLimit && n < kLimit)) return std::numeric_limits<int64_t>::min();
+  return static_cast<int64_t>(n);
+}
+
 // The string field `name` of the table on top, if it has one.
 bool StringField(lua_State* L, const char* name, std::string_view& value) {
   lua_pushstring(L, name);
@@ -211,7 +221,7 @@ void WriteValue(lua_State* L, protocol::ReplyWriter& out) {
       }
       break;
     case LUA_TNUMBER:
-      out.Integer(static_cast<long long>(lua_tonumber(L, -1)));
+      out.Integer(ToInteger(lua_tonumber(L, -1)));
       break;
     case LUA_TTABLE:
       WriteTable(L, out, 0);

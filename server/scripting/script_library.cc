@@ -181,8 +181,9 @@ int Log(lua_State* L) {
   const int argc = lua_gettop(L);
   if (argc < 2) return Raise(L, "redis.log() requires two arguments or more.");
   if (!lua_isnumber(L, 1)) return Raise(L, "First argument must be a number (log level).");
-  const int level = static_cast<int>(lua_tonumber(L, 1));
-  if (level < 0 || level > 3) return Raise(L, "Invalid debug level.");
+  const lua_Number level_number = lua_tonumber(L, 1);
+  if (!(level_number >= 0 && level_number < 4)) return Raise(L, "Invalid debug level.");
+  const int level = static_cast<int>(level_number);
   {
     std::string line;
     for (int i = 2; i <= argc; ++i) {
@@ -203,7 +204,7 @@ int SetResp(lua_State* L) {
   ScriptRun* run = EngineOf(L)->running();
   if (run == nullptr) return Raise(L, "redis.setresp can only be called inside a script invocation");
   if (lua_gettop(L) != 1) return Raise(L, "redis.setresp() requires one argument.");
-  const int resp = static_cast<int>(lua_tonumber(L, 1));
+  const lua_Number resp = lua_tonumber(L, 1);
   if (resp != 2 && resp != 3) return Raise(L, "RESP version must be 2 or 3.");
   run->resp = resp == 3 ? protocol::RespVersion::kResp3 : protocol::RespVersion::kResp2;
   return 0;
@@ -211,8 +212,8 @@ int SetResp(lua_State* L) {
 
 int SetRepl(lua_State* L) {
   if (lua_gettop(L) != 1) return Raise(L, "redis.set_repl() requires two arguments.");
-  const int flags = static_cast<int>(lua_tonumber(L, 1));
-  if (flags < 0 || flags > 3) {
+  const lua_Number flags = lua_tonumber(L, 1);
+  if (!(flags >= 0 && flags <= 3)) {
     return Raise(L, "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.");
   }
   return 0;  // nothing is replicated: every flag means the same here
@@ -385,19 +386,40 @@ void Wrap(lua_State* L, const char* name, lua_CFunction wrapper) {
   lua_setglobal(L, name);
 }
 
+// bit.tohex(x, n) with n clamped to ±8: LuaBitOp 1.0.2 negates n, and -(-2147483648) overflows
+// into a buffer overrun (Redis patches its copy the same way).
+int ToHex(lua_State* L) {
+  if (!lua_isnoneornil(L, 2)) {
+    const lua_Number n = luaL_checknumber(L, 2);
+    lua_pushnumber(L, n < -8 ? -8 : n > 8 ? 8 : n);
+    lua_replace(L, 2);
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
+}
+
 void LockLibraries(lua_State* L) {
+  lua_getglobal(L, "bit");
+  lua_getfield(L, -1, "tohex");
+  lua_pushcclosure(L, ToHex, 1);
+  lua_setfield(L, -2, "tohex");
+  lua_pop(L, 1);
   for (const char* name : {"string", "math", "table", "coroutine", "redis", "cjson", "bit"}) {
     lua_getglobal(L, name);
     PushReadonlyView(L, -1, nullptr);
     lua_setglobal(L, name);
     lua_pop(L, 1);
   }
-  // Strings' metatable reaches the string library: lock it as well.
+  // Strings' metatable reaches the string library: getmetatable('') answers an empty read-only
+  // table instead.
   lua_pushstring(L, "");
   lua_getmetatable(L, -1);
-  lua_pushboolean(L, 0);
-  lua_setfield(L, -2, "__metatable");
-  lua_pop(L, 2);
+  lua_newtable(L);
+  PushReadonlyView(L, -1, nullptr);
+  lua_setfield(L, -3, "__metatable");
+  lua_pop(L, 3);
 }
 
 void SetFunction(lua_State* L, const char* name, lua_CFunction fn) {

@@ -299,7 +299,19 @@ TEST(ServerCommandsTest, ConfigErrors) {
   ServerFixture server;
   Client c = server.Connect();
   EXPECT_EQ(c.Command({"CONFIG", "SET", "maxmemory", "1mb"}).str,
-            "ERR CONFIG SET is not supported; edit cache.toml and restart");
+            "ERR CONFIG SET of 'maxmemory' is not supported (only busy-reply-threshold, "
+            "lua-time-limit, slowlog-log-slower-than and slowlog-max-len change at run time); "
+            "edit cache.toml and restart");
+  // All or nothing: one bad pair changes nothing.
+  EXPECT_EQ(c.Command({"CONFIG", "SET", "slowlog-max-len", "7", "slowlog-log-slower-than", "-2"})
+                .str,
+            "ERR CONFIG SET failed (possibly related to argument 'slowlog-log-slower-than') - "
+            "argument must be between -1 and 2147483647 inclusive");
+  EXPECT_EQ(Text(c.Command({"CONFIG", "GET", "slowlog-max-len"})), "[$slowlog-max-len, $128]");
+  EXPECT_EQ(Text(c.Command({"CONFIG", "SET", "slowlog-max-len", "7", "LUA-TIME-LIMIT", "250"})),
+            "+OK");
+  EXPECT_EQ(Text(c.Command({"CONFIG", "GET", "slowlog-max-len", "busy-reply-threshold"})),
+            "[$slowlog-max-len, $7, $busy-reply-threshold, $250]");
   EXPECT_EQ(c.Command({"CONFIG", "SET", "maxmemory"}).str,
             "ERR wrong number of arguments for 'config|set' command");
   EXPECT_EQ(c.Command({"CONFIG", "GET"}).str,
