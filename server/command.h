@@ -62,6 +62,9 @@ enum CommandFlag : uint32_t {
   // Shown to MONITOR before it runs, so the commands it runs follow it (EVAL…); every other
   // command is shown once it ran.
   kMonitorFirst = 1u << 10,
+  // Its keys are counted by its third argument (EVAL script numkeys key…): COMMAND INFO says
+  // movablekeys, COMMAND GETKEYS reads the count.
+  kNumKeys = 1u << 11,
 };
 
 using Handler = void (*)(CommandContext&);

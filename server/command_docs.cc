@@ -457,7 +457,8 @@ void WriteDocFields(protocol::ReplyWriter& w, const CommandSpec& spec,
 std::vector<std::string_view> FlagNames(uint32_t flags) {
   static constexpr std::pair<CommandFlag, std::string_view> kNames[] = {
       {kWrite, "write"},    {kReadOnly, "readonly"}, {kAdmin, "admin"}, {kBlocking, "blocking"},
-      {kNoAuth, "no_auth"}, {kNoMulti, "no_multi"},  {kFast, "fast"}};
+      {kNoAuth, "no_auth"}, {kNoMulti, "no_multi"},  {kFast, "fast"},
+      {kNumKeys, "movablekeys"}};
   std::vector<std::string_view> names;
   for (const auto& [flag, name] : kNames) {
     if (flags & flag) names.push_back(name);
@@ -609,7 +610,8 @@ std::vector<std::string_view> AclCategories(const CommandSpec& spec) {
       {"bitmap", "@bitmap"},
       {"generic", "@keyspace"},
       {"connection", "@connection"},
-      {"transactions", "@transaction"}};
+      {"transactions", "@transaction"},
+      {"scripting", "@scripting"}};
   for (const auto& [group, category] : kGroups) {
     if (spec.group == group) categories.push_back(category);
   }

@@ -146,6 +146,14 @@ void GetKeys(CommandContext& ctx) {
   if (!CommandTable::ArityOk(*spec, command.size())) {
     return ctx.reply().Error(errors::kGetKeysArity);
   }
+  if (spec->flags & kNumKeys) {  // EVAL script numkeys key…
+    const std::optional<int64_t> count = ParseInt64(command[2]);
+    if (!count || *count < 0 || *count > static_cast<int64_t>(command.size()) - 3) {
+      return ctx.reply().Error(errors::kGetKeysArity);
+    }
+    ctx.reply().BulkArray(command.data() + 3, static_cast<size_t>(*count));
+    return;
+  }
   if (spec->first_key <= 0) return ctx.reply().Error(errors::kGetKeysNoKeys);
   int64_t last =
       spec->last_key >= 0 ? spec->last_key : static_cast<int64_t>(command.size()) + spec->last_key;

@@ -76,7 +76,7 @@ void Script(CommandContext& ctx) {
 }  // namespace
 
 void RegisterScriptCommands(CommandTable& table) {
-  constexpr uint32_t kScript = kConnectionState | kMonitorFirst;
+  constexpr uint32_t kScript = kConnectionState | kMonitorFirst | kNumKeys;
   table.Register({"eval", -3, kWrite | kScript, 0, 0, 0, Eval, "scripting",
                   "Executes a server-side Lua script.", "script numkeys [key [key ...]] [arg [arg ...]]"});
   table.Register({"evalsha", -3, kWrite | kScript, 0, 0, 0, EvalSha, "scripting",

@@ -290,6 +290,15 @@ TEST(IntrospectionCommandsTest, GetKeys) {
             "ERR The command has no key arguments");
   EXPECT_EQ(c.Command({"COMMAND", "GETKEYS", "get"}).str,
             "ERR wrong number of arguments for 'command|getkeys' command");
+  // EVAL's keys are counted by numkeys (movablekeys).
+  EXPECT_EQ(Strings(c.Command({"COMMAND", "GETKEYS", "EVAL", "return 1", "2", "a", "b", "c"})),
+            (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(Text(c.Command({"COMMAND", "GETKEYS", "EVAL", "return 1", "0"})), "[]");
+  EXPECT_EQ(c.Command({"COMMAND", "GETKEYS", "EVAL", "return 1", "3", "a"}).str,
+            "ERR Invalid number of arguments specified for command");
+  Reply eval = c.Command({"COMMAND", "INFO", "eval"});
+  ASSERT_EQ(eval.elements.size(), 1u);
+  EXPECT_NE(Text(eval.elements[0].elements.at(2)).find("movablekeys"), std::string::npos);
   if (server::CommandTable::Default().Find("mset") != nullptr) {
     EXPECT_EQ(Strings(c.Command({"COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"})),
               (std::vector<std::string>{"a", "b"}));
