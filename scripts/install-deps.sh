@@ -5,7 +5,8 @@
 #   test    everything the test command needs besides: GoogleTest, Google Benchmark, clang,
 #           redis-server, PostgreSQL, python3-redis, Node.js + npm (and ioredis from npm for
 #           the Node tests), podman + mmdebstrap (the container image test), systemd
-#           (`systemd-analyze verify` of the unit)
+#           (`systemd-analyze verify` of the unit), tcl + dpkg-dev (Redis's own Tcl tests, from
+#           `apt-get source redis`: tests/redis_suite)
 # With no argument: every group.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +22,7 @@ test_packages=(
   clang libclang-rt-14-dev libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools python3-redis postgresql
   podman mmdebstrap uidmap fuse-overlayfs curl python3-yaml
-  systemd
+  systemd tcl dpkg-dev
 )
 
 packages=()

@@ -53,6 +53,10 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
 (cd build && ctest --output-on-failure -j1 "${ctest_junit_args[@]}")
 check_no_skips build/ctest-junit.xml
+
+# Redis 7.0's own test files (from Debian's redis source package) against the release build.
+echo "== Redis 7.0's own tests (tests/redis_suite)"
+ARVEL_BINARY=build/arvel-cached timeout 1800 tests/redis_suite/run.sh
 [ "${ARVEL_TEST_QUICK:-0}" = 1 ] && exit 0
 
 echo "== build and test (ASan + UBSan)"
