@@ -9,6 +9,7 @@
 #include "common/errors.h"
 #include "drivers/store.h"
 #include "server/command_table.h"
+#include "server/commands/subcommands.h"
 #include "server/commands/arguments.h"
 #include "server/connection.h"
 #include "server/info.h"
@@ -227,8 +228,7 @@ void Help(CommandContext& ctx) {
       "NO-EVICT (ON|OFF)",
       "    Accepted for compatibility; clients are never evicted.",
   };
-  ctx.reply().ArrayHeader(std::size(kLines));
-  for (std::string_view line : kLines) ctx.reply().Simple(line);
+  ReplyHelp(ctx, kLines);
 }
 
 }  // namespace

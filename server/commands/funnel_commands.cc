@@ -155,8 +155,7 @@ void Help(CommandContext& ctx, ArgumentParser&) {
       "COUNT <name>",
       "    The number of slots held now.",
   };
-  ctx.reply().ArrayHeader(std::size(kLines));
-  for (std::string_view line : kLines) ctx.reply().Simple(line);
+  ReplyHelp(ctx, kLines);
 }
 
 using FunnelSubcommand = Subcommand<void (*)(CommandContext&, ArgumentParser&)>;

@@ -10,6 +10,7 @@
 #include "common/errors.h"
 #include "server/command_docs.h"
 #include "server/command_table.h"
+#include "server/commands/subcommands.h"
 #include "server/commands/arguments.h"
 #include "server/commands/glob.h"
 
@@ -181,9 +182,7 @@ void Help(CommandContext& ctx) {
       "    Return the keys from a full command.",
       "HELP",
       "    Print this help."};
-  auto& w = ctx.reply();
-  w.ArrayHeader(std::size(kLines));
-  for (std::string_view line : kLines) w.Simple(line);
+  ReplyHelp(ctx, kLines);
 }
 
 void Command(CommandContext& ctx) {

@@ -208,8 +208,7 @@ void Help(CommandContext& ctx, ArgumentParser&) {
       "FENCE <name>",
       "    The holder's fencing number (grows with every acquisition), or nil if it is free.",
   };
-  ctx.reply().ArrayHeader(std::size(kLines));
-  for (std::string_view line : kLines) ctx.reply().Simple(line);
+  ReplyHelp(ctx, kLines);
 }
 
 using LockSubcommand = Subcommand<void (*)(CommandContext&, ArgumentParser&)>;

@@ -16,6 +16,7 @@
 #include "drivers/store.h"
 #include "server/client_state.h"
 #include "server/command_table.h"
+#include "server/commands/subcommands.h"
 #include "server/commands/arguments.h"
 #include "server/commands/glob.h"
 #include "server/info.h"
@@ -180,9 +181,7 @@ void ConfigHelp(CommandContext& ctx) {
       "    Reset statistics reported by the INFO command.",
       "HELP",
       "    Print this help."};
-  auto& w = ctx.reply();
-  w.ArrayHeader(std::size(kLines));
-  for (std::string_view line : kLines) w.Simple(line);
+  ReplyHelp(ctx, kLines);
 }
 
 void Config(CommandContext& ctx) {

@@ -357,8 +357,7 @@ void Help(CommandContext& ctx) {
       "FLUSH",
       "    Invalidate every item stored under a set containing any of the tags.",
   };
-  ctx.reply().ArrayHeader(std::size(kLines));
-  for (std::string_view line : kLines) ctx.reply().Simple(line);
+  ReplyHelp(ctx, kLines);
 }
 
 // Arities count "TAGS", the tag list and the subcommand.

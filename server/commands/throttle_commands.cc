@@ -174,8 +174,7 @@ void Help(CommandContext& ctx, ArgumentParser&) {
       "    Forget the window: 1 if there was one, else 0.",
       "The window starts at the first hit and lasts decay seconds.",
   };
-  ctx.reply().ArrayHeader(std::size(kLines));
-  for (std::string_view line : kLines) ctx.reply().Simple(line);
+  ReplyHelp(ctx, kLines);
 }
 
 using ThrottleSubcommand = Subcommand<void (*)(CommandContext&, ArgumentParser&)>;
