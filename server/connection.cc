@@ -185,7 +185,22 @@ bool Connection::MayStart(const CommandSpec& spec) const {
   return true;
 }
 
+// CLIENT REPLY OFF/SKIP: whatever the command answers — QUEUED, a refusal, its reply, EXEC's
+// queue — is dropped.
 void Connection::Dispatch(const CommandSpec* spec, std::span<const std::string_view> args) {
+  state_.reply_skip = std::exchange(state_.reply_skip_next, false);
+  std::string* target = InlineTarget();
+  const size_t before = target->size();
+  const uint64_t ticket_before = ticket_;
+  Run(spec, args);
+  if (state_.reply_off || state_.reply_skip) {
+    Silence(*target, before, ticket_before);
+    if (exec_next_ >= 0) exec_silent_ = true;  // EXEC goes on later: its queue too
+  }
+  state_.reply_skip = false;
+}
+
+void Connection::Run(const CommandSpec* spec, std::span<const std::string_view> args) {
   if (spec == nullptr) {
     return Reject(nullptr, errors::UnknownCommand(args[0], args.data() + 1, args.size() - 1));
   }
@@ -238,7 +253,7 @@ void Connection::Execute(const CommandSpec& spec, std::span<const std::string_vi
   const bool shown = !(spec.flags & kAdmin);
   if (shown && (spec.flags & kMonitorFirst)) server_.FeedMonitors(state_, args, capture_ != nullptr);
   const auto start = std::chrono::steady_clock::now();
-  const std::string* target = InlineTarget();  // where an inline reply goes
+  std::string* target = InlineTarget();  // where an inline reply goes
   const size_t before = target->size();
   const uint64_t ticket_before = ticket_;
   CommandContext ctx(*this, spec, args);
@@ -248,6 +263,8 @@ void Connection::Execute(const CommandSpec& spec, std::span<const std::string_vi
                            .count();
   running_ = was_running;
   running_spec_ = was_spec;
+  // A silenced EXEC that goes on after its handler returned (Dispatch silenced the rest).
+  if (exec_silent_ && capture_ == nullptr) Silence(*target, before, ticket_before);
   CommandStats& stats = server_.command_stats();
   stats.Ran(spec.name, usec);
   if (ticket_ == ticket_before) {
@@ -269,6 +286,23 @@ void Connection::Execute(const CommandSpec& spec, std::span<const std::string_vi
     server_.FeedMonitors(state_, args, capture_ != nullptr);
   }
   OverOutputLimit();
+}
+
+// Drops what the running command replied: its inline bytes past `before`, and the slots it
+// suspended (their replies are dropped when they complete).
+void Connection::Silence(std::string& target, size_t before, uint64_t ticket_before) {
+  if (target.size() > before) target.resize(before);
+  for (ReplySlot& slot : slots_) {
+    if (&slot.bytes == &target && slot.counted > before) {  // settled bytes were dropped
+      settled_bytes_ -= slot.counted - before;
+      slot.counted = before;
+    }
+    if (slot.ticket <= ticket_before || &slot.bytes == &target) continue;
+    slot.silent = true;
+    settled_bytes_ -= slot.counted;
+    slot.counted = 0;
+    slot.bytes.clear();
+  }
 }
 
 Connection::ReplySlot* Connection::SlotOf(uint64_t ticket) {
@@ -407,6 +441,7 @@ void Connection::Resume(uint64_t ticket) {
   if (slot->spec != nullptr && !slot->bytes.empty() && slot->bytes[0] == '-') {
     server_.command_stats().Failed(slot->spec->name, slot->bytes);
   }
+  if (slot->silent) slot->bytes.clear();
   if (slot != &slots_.back()) {
     settled_bytes_ += slot->bytes.size() - slot->counted;
     slot->counted = slot->bytes.size();
@@ -477,6 +512,7 @@ void Connection::ContinueTransaction() {
   }
   exec_next_ = -1;
   exec_queue_.clear();
+  exec_silent_ = false;
   running_ = was_running;
   if (gate_held_ != nullptr) {
     const drivers::Store* store = std::exchange(gate_held_, nullptr);

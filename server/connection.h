@@ -164,6 +164,7 @@ class Connection {
     std::function<void()> cancel;
     // A suspended command whose reply, once complete, is checked for an error (commandstats).
     const CommandSpec* spec = nullptr;
+    bool silent = false;  // CLIENT REPLY OFF/SKIP: its reply is dropped
   };
 
   // Runs what the input holds; then writes the replies at once (`flush_now`, or no reply is
@@ -183,8 +184,11 @@ class Connection {
   void DrainSlots();
   bool OverOutputLimit();
   void Dispatch(const CommandSpec* spec, std::span<const std::string_view> args);
+  // Dispatch without CLIENT REPLY's silencing: checks, MULTI queueing, Execute.
+  void Run(const CommandSpec* spec, std::span<const std::string_view> args);
   void Reject(const CommandSpec* spec, std::string_view error);
   ReplySlot* SlotOf(uint64_t ticket);  // the slot a Suspend made, pending or not
+  void Silence(std::string& target, size_t before, uint64_t ticket_before);
   bool MayQueue(const CommandSpec& spec) const;
   void Queue(const CommandSpec& spec, std::span<const std::string_view> args);
   void ContinueTransaction();
@@ -228,6 +232,7 @@ class Connection {
   uint64_t ticket_ = 0;                        // of the last Suspend
   std::string discarded_;                      // target of a writer for a slot that is gone
   bool in_script_ = false;
+  bool exec_silent_ = false;  // the running EXEC's replies are dropped (CLIENT REPLY)
   std::string* capture_ = nullptr;  // where inline replies go while a script's command runs
   // EXEC in progress: index of the next queued command to run, -1 when none.
   int64_t exec_next_ = -1;

@@ -208,6 +208,25 @@ void NoEvict(CommandContext& ctx, ArgumentParser& args) {
   ctx.reply().Ok();
 }
 
+// CLIENT REPLY ON|OFF|SKIP: OFF and SKIP are not answered (the connection drops the replies,
+// Connection::Execute); ON answers +OK.
+void Reply(CommandContext& ctx, ArgumentParser& args) {
+  std::string_view mode = args.Next();
+  if (!args.Finish(ctx)) return;
+  ClientState& client = ctx.client();
+  if (EqualsIgnoreCase(mode, "on")) {
+    client.reply_off = client.reply_skip = client.reply_skip_next = false;
+    return ctx.reply().Ok();
+  }
+  if (EqualsIgnoreCase(mode, "off")) {
+    client.reply_off = true;
+  } else if (EqualsIgnoreCase(mode, "skip")) {
+    client.reply_skip = client.reply_skip_next = true;  // this reply and the next command's
+  } else {
+    ctx.reply().Error(errors::kSyntax);
+  }
+}
+
 void Help(CommandContext& ctx) {
   static constexpr std::string_view kLines[] = {
       "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -227,6 +246,8 @@ void Help(CommandContext& ctx) {
       "    Kill connections. Options: ID, ADDR, LADDR, SKIPME yes|no.",
       "NO-EVICT (ON|OFF)",
       "    Accepted for compatibility; clients are never evicted.",
+      "REPLY (ON|OFF|SKIP)",
+      "    Control the replies sent to the current connection.",
   };
   ReplyHelp(ctx, kLines);
 }
@@ -237,7 +258,7 @@ void ClientCommand(CommandContext& ctx) {
   std::string_view sub = ctx.arg(1);
   // Redis names the last command of a client by its full name ("client|list").
   static constexpr std::string_view kSubcommands[] = {
-      "id", "getname", "setname", "setinfo", "info", "list", "kill", "no-evict", "help"};
+      "id", "getname", "setname", "setinfo", "info", "list", "kill", "no-evict", "reply", "help"};
   for (std::string_view known : kSubcommands) {
     if (EqualsIgnoreCase(sub, known)) ctx.client().last_command = "client|" + std::string(known);
   }
@@ -260,6 +281,8 @@ void ClientCommand(CommandContext& ctx) {
     Kill(ctx);
   } else if (EqualsIgnoreCase(sub, "no-evict")) {
     NoEvict(ctx, args);
+  } else if (EqualsIgnoreCase(sub, "reply")) {
+    Reply(ctx, args);
   } else if (EqualsIgnoreCase(sub, "help") && ctx.argc() == 2) {
     Help(ctx);
   } else {

@@ -463,5 +463,69 @@ TEST(ReplySlotsTest, PendingSlotsAreCapped) {
   sender.join();
 }
 
+// ---- CLIENT REPLY ON|OFF|SKIP: dropped replies, never a reply out of step.
+
+// Sends `commands` in one write and reads `replies` replies.
+std::vector<std::string> SendAndRead(Client& client,
+                                     const std::vector<std::vector<std::string>>& commands,
+                                     size_t replies) {
+  for (const auto& command : commands) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lengths;
+    for (const std::string& arg : command) {
+      argv.push_back(arg.data());
+      lengths.push_back(arg.size());
+    }
+    redisAppendCommandArgv(client.context(), static_cast<int>(argv.size()), argv.data(),
+                           lengths.data());
+  }
+  std::vector<std::string> texts;
+  for (size_t i = 0; i < replies; ++i) {
+    redisReply* raw = nullptr;
+    if (redisGetReply(client.context(), reinterpret_cast<void**>(&raw)) != REDIS_OK) break;
+    texts.push_back(raw->type == REDIS_REPLY_ARRAY ? "[" + std::to_string(raw->elements) + "]"
+                    : raw->type == REDIS_REPLY_NIL ? "(nil)"
+                                                  : std::string(raw->str, raw->len));
+    freeReplyObject(raw);
+  }
+  return texts;
+}
+
+TEST(ClientReplyTest, OffDropsRepliesUntilOn) {
+  ServerFixture server;
+  Client client = server.Connect();
+  EXPECT_EQ(SendAndRead(client,
+                        {{"CLIENT", "REPLY", "OFF"}, {"PING", "a"}, {"SET", "k", "v"},
+                         {"CLIENT", "REPLY", "ON"}, {"PING", "c"}},
+                        2),
+            (std::vector<std::string>{"OK", "c"}));
+  EXPECT_EQ(Text(client.Command({"GET", "k"})), "$v");  // the silenced SET ran
+}
+
+TEST(ClientReplyTest, SkipDropsItsOwnAndTheNextReply) {
+  ServerFixture server;
+  Client client = server.Connect();
+  EXPECT_EQ(SendAndRead(client, {{"CLIENT", "REPLY", "SKIP"}, {"PING", "a"}, {"PING", "b"}}, 1),
+            (std::vector<std::string>{"b"}));
+  // ON right after SKIP answers, and clears the skip.
+  EXPECT_EQ(SendAndRead(client, {{"CLIENT", "REPLY", "SKIP"}, {"CLIENT", "REPLY", "ON"}, {"PING"}},
+                        2),
+            (std::vector<std::string>{"OK", "PONG"}));
+  EXPECT_EQ(Text(client.Command({"CLIENT", "REPLY", "MAYBE"})), "-ERR syntax error");
+}
+
+// On a store that completes later, EXEC runs past its handler: the replies of its queue are
+// dropped with it.
+TEST(ClientReplyTest, ExecOnASlowStoreIsSilencedWhole) {
+  SlowStoreServer server;
+  Client client = server.ConnectSlow();
+  EXPECT_EQ(Text(client.Command({"SET", "k", "v"})), "+OK");
+  EXPECT_EQ(SendAndRead(client,
+                        {{"CLIENT", "REPLY", "OFF"}, {"MULTI"}, {"GET", "k"}, {"EXEC"},
+                         {"GET", "missing"}, {"CLIENT", "REPLY", "ON"}, {"PING"}},
+                        2),
+            (std::vector<std::string>{"OK", "PONG"}));
+}
+
 }  // namespace
 }  // namespace arvel::testing
