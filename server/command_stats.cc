@@ -39,19 +39,19 @@ double LatencyHistogram::Percentile(double percentile) const {
 }
 
 void CommandStats::Ran(std::string_view command, int64_t usec) {
-  CommandCounters& counters = commands_[std::string(command)];
+  CommandCounters& counters = commands_[command];
   ++counters.calls;
   counters.usec += static_cast<uint64_t>(std::max<int64_t>(usec, 0));
   counters.latency.Record(usec);
 }
 
 void CommandStats::Failed(std::string_view command, std::string_view error_reply) {
-  ++commands_[std::string(command)].failed_calls;
+  ++commands_[command].failed_calls;
   Error(error_reply);
 }
 
 void CommandStats::Rejected(std::string_view command, std::string_view error_reply) {
-  if (!command.empty()) ++commands_[std::string(command)].rejected_calls;
+  if (!command.empty()) ++commands_[command].rejected_calls;
   Error(error_reply);
 }
 
@@ -66,6 +66,12 @@ void CommandStats::Error(std::string_view error_reply) {
   } else if (errors_.size() < kMaxErrorCodes) {
     errors_.emplace(code, 1);
   }
+}
+
+std::map<std::string_view, const CommandCounters*> CommandStats::commands() const {
+  std::map<std::string_view, const CommandCounters*> sorted;
+  for (const auto& [name, counters] : commands_) sorted.emplace(name, &counters);
+  return sorted;
 }
 
 void CommandStats::Reset() {

@@ -10,6 +10,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace arvel::server {
 
@@ -42,6 +43,7 @@ struct CommandCounters {
 
 class CommandStats {
  public:
+  // `command` names are the command table's (CommandSpec::name): they must outlive the stats.
   // A command ran for `usec` (its handler; a reply that completes later is judged by Failed).
   void Ran(std::string_view command, int64_t usec);
   // The command's reply was an error (`error_reply` "-CODE text…" or "CODE text…").
@@ -53,14 +55,17 @@ class CommandStats {
   void Reset();
 
   uint64_t total_error_replies() const { return total_errors_; }
-  const std::map<std::string, CommandCounters>& commands() const { return commands_; }
+  // By name, in name order (for INFO).
+  std::map<std::string_view, const CommandCounters*> commands() const;
   const std::map<std::string, uint64_t>& errors() const { return errors_; }
 
  private:
   // Redis keeps at most this many error codes; beyond, errors count only in the total.
   static constexpr size_t kMaxErrorCodes = 128;
 
-  std::map<std::string, CommandCounters> commands_;
+  // Keyed by the command table's own names (static strings, so nothing is copied per command):
+  // one hash lookup on the hot path.
+  std::unordered_map<std::string_view, CommandCounters> commands_;
   std::map<std::string, uint64_t> errors_;
   uint64_t total_errors_ = 0;
 };

@@ -341,7 +341,8 @@ void WriteStores(InfoText& out, const Server& server) {
 // Commands by name, as Redis lists them: cmdstat_get:calls=…,usec=…,usec_per_call=…,…
 void WriteCommandStats(InfoText& out, const CommandStats& stats) {
   out.Section("Commandstats");
-  for (const auto& [name, c] : stats.commands()) {
+  for (const auto& [name, counters] : stats.commands()) {
+    const CommandCounters& c = *counters;
     char line[256];
     std::snprintf(line, sizeof(line),
                   "calls=%llu,usec=%llu,usec_per_call=%.2f,rejected_calls=%llu,failed_calls=%llu",
@@ -349,7 +350,7 @@ void WriteCommandStats(InfoText& out, const CommandStats& stats) {
                   c.calls == 0 ? 0.0 : static_cast<double>(c.usec) / static_cast<double>(c.calls),
                   static_cast<unsigned long long>(c.rejected_calls),
                   static_cast<unsigned long long>(c.failed_calls));
-    out.Field("cmdstat_" + name, std::string_view(line));
+    out.Field("cmdstat_" + std::string(name), std::string_view(line));
   }
 }
 
@@ -362,12 +363,13 @@ void WriteErrorStats(InfoText& out, const CommandStats& stats) {
 
 void WriteLatencyStats(InfoText& out, const CommandStats& stats) {
   out.Section("Latencystats");
-  for (const auto& [name, c] : stats.commands()) {
+  for (const auto& [name, counters] : stats.commands()) {
+    const CommandCounters& c = *counters;
     if (c.latency.count() == 0) continue;
     char line[160];
     std::snprintf(line, sizeof(line), "p50=%.3f,p99=%.3f,p99.9=%.3f", c.latency.Percentile(50),
                   c.latency.Percentile(99), c.latency.Percentile(99.9));
-    out.Field("latency_percentiles_usec_" + name, std::string_view(line));
+    out.Field("latency_percentiles_usec_" + std::string(name), std::string_view(line));
   }
 }
 
