@@ -265,18 +265,15 @@ void Connection::Execute(const CommandSpec& spec, std::span<const std::string_vi
   running_spec_ = was_spec;
   // A silenced EXEC that goes on after its handler returned (Dispatch silenced the rest).
   if (exec_silent_ && capture_ == nullptr) Silence(*target, before, ticket_before);
-  CommandStats& stats = server_.command_stats();
-  stats.Ran(spec.name, usec);
+  server_.command_stats().Ran(spec.name, usec);
   if (ticket_ == ticket_before) {
-    if (target->size() > before && (*target)[before] == '-') {
-      stats.Failed(spec.name, std::string_view(*target).substr(before));
-    }
+    CountIfError(spec, std::string_view(*target).substr(before));
   } else if (ReplySlot* slot = SlotOf(ticket_)) {
     // Suspended: judged now if it already completed, else when it does (Resume).
     if (slot->pending) {
       slot->spec = &spec;
-    } else if (!slot->bytes.empty() && slot->bytes[0] == '-') {
-      stats.Failed(spec.name, slot->bytes);
+    } else {
+      CountIfError(spec, slot->bytes);
     }
   }
   const config::ServerConfig& config = server_.config().server;
@@ -286,6 +283,10 @@ void Connection::Execute(const CommandSpec& spec, std::span<const std::string_vi
     server_.FeedMonitors(state_, args, capture_ != nullptr);
   }
   OverOutputLimit();
+}
+
+void Connection::CountIfError(const CommandSpec& spec, std::string_view reply) {
+  if (reply.starts_with('-')) server_.command_stats().Failed(spec.name, reply);
 }
 
 // Drops what the running command replied: its inline bytes past `before`, and the slots it
@@ -438,9 +439,7 @@ void Connection::Resume(uint64_t ticket) {
   slot->waiting = false;
   slot->cancel = nullptr;
   --pending_slots_;
-  if (slot->spec != nullptr && !slot->bytes.empty() && slot->bytes[0] == '-') {
-    server_.command_stats().Failed(slot->spec->name, slot->bytes);
-  }
+  if (slot->spec != nullptr) CountIfError(*slot->spec, slot->bytes);
   if (slot->silent) slot->bytes.clear();
   if (slot != &slots_.back()) {
     settled_bytes_ += slot->bytes.size() - slot->counted;
@@ -591,9 +590,10 @@ void Connection::UpdateReading() {
 
 void Connection::ProtocolError(const std::string& message) {
   server_.stats().protocol_errors++;
-  server_.command_stats().Error("ERR " + message);
+  const std::string error = "ERR " + message;
+  server_.command_stats().Error(error);
   spdlog::debug("client {} ({}): {}", state_.id, state_.address, message);
-  writer().Error("ERR " + message);
+  writer().Error(error);
   CloseAfterReply();
 }
 

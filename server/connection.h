@@ -189,6 +189,8 @@ class Connection {
   void Reject(const CommandSpec* spec, std::string_view error);
   ReplySlot* SlotOf(uint64_t ticket);  // the slot a Suspend made, pending or not
   void Silence(std::string& target, size_t before, uint64_t ticket_before);
+  // commandstats' failed_calls: a reply that is an error.
+  void CountIfError(const CommandSpec& spec, std::string_view reply);
   bool MayQueue(const CommandSpec& spec) const;
   void Queue(const CommandSpec& spec, std::span<const std::string_view> args);
   void ContinueTransaction();

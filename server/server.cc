@@ -22,15 +22,17 @@ constexpr uint64_t kCronIntervalMs = 100;
 constexpr int64_t kShutdownGraceMs = 3000;
 constexpr int kBacklog = 511;
 
-bool IsLoopback(const std::string& bind) {
-  return bind.rfind("127.", 0) == 0 || bind == "::1" || bind == "localhost";
-}
-
-// A peer "ip:port" (IPv6 without brackets) on the loopback interface, IPv4-mapped included.
-bool IsLoopbackPeer(std::string_view address) {
-  std::string_view ip = address.substr(0, address.rfind(':'));
+// An IP address on the loopback interface (IPv4-mapped IPv6 included).
+bool IsLoopbackIp(std::string_view ip) {
   if (ip.rfind("::ffff:", 0) == 0) ip.remove_prefix(7);
   return ip.rfind("127.", 0) == 0 || ip == "::1";
+}
+
+bool IsLoopback(const std::string& bind) { return bind == "localhost" || IsLoopbackIp(bind); }
+
+// A peer "ip:port" (IPv6 without brackets) on the loopback interface.
+bool IsLoopbackPeer(std::string_view address) {
+  return IsLoopbackIp(address.substr(0, address.rfind(':')));
 }
 }  // namespace
 

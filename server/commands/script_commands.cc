@@ -1,7 +1,5 @@
 // EVAL EVALSHA EVAL_RO EVALSHA_RO SCRIPT: the handlers parse; server/scripting runs the scripts.
 
-#include <cctype>
-
 #include "server/client_state.h"
 #include "server/command_table.h"
 #include "server/commands/subcommands.h"
@@ -22,9 +20,7 @@ void Load(CommandContext& ctx) { ctx.server().scripts().Load(ctx, ctx.arg(2)); }
 void Exists(CommandContext& ctx) {
   ctx.reply().ArrayHeader(ctx.argc() - 2);
   for (size_t i = 2; i < ctx.argc(); ++i) {
-    std::string sha(ctx.arg(i));
-    for (char& c : sha) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    ctx.reply().Integer(ctx.server().scripts().Has(sha) ? 1 : 0);
+    ctx.reply().Integer(ctx.server().scripts().Has(ctx.arg(i)) ? 1 : 0);
   }
 }
 

@@ -142,6 +142,8 @@ const ScriptEngine::Script* ScriptEngine::Compile(std::string_view body, std::st
   return &scripts_.emplace(sha, std::move(script)).first->second;
 }
 
+bool ScriptEngine::Has(std::string_view sha) const { return scripts_.contains(Lower(sha)); }
+
 void ScriptEngine::Load(CommandContext& ctx, std::string_view body) {
   std::string sha, error;
   if (Compile(body, sha, error) == nullptr) return ctx.reply().Error(error);

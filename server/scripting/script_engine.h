@@ -48,7 +48,8 @@ class ScriptEngine {
   void Eval(CommandContext& ctx, bool by_sha, bool read_only);
   // SCRIPT LOAD: compiles and caches; replies with the SHA-1 or the compile error.
   void Load(CommandContext& ctx, std::string_view body);
-  bool Has(std::string_view sha) const { return scripts_.contains(std::string(sha)); }
+  // `sha` in any case, as EVALSHA and SCRIPT EXISTS take it.
+  bool Has(std::string_view sha) const;
   // SCRIPT FLUSH: forgets every script (a running one finishes).
   void Flush();
   // SCRIPT KILL.
