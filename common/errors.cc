@@ -45,6 +45,11 @@ std::string SharedStoreTransaction(std::string_view store) {
          "uses it)";
 }
 
+std::string NoAccessTimes(std::string_view store) {
+  return "ERR store '" + std::string(store) +
+         "' does not keep access times: OBJECT IDLETIME works on in-memory (array) stores";
+}
+
 std::string ScriptNeedsInlineStore(std::string_view store) {
   return "ERR scripts run only on stores that answer at once (array, null, FAKE): store '" +
          std::string(store) +

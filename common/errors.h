@@ -71,6 +71,11 @@ inline constexpr std::string_view kNoTagGeneration =
 inline constexpr std::string_view kBusyScript =
     "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
 inline constexpr std::string_view kNoScript = "NOSCRIPT No matching script. Please use EVAL.";
+// OBJECT FREQ: eviction here is by recency (Redis's reply under an LRU policy).
+inline constexpr std::string_view kNoLfuPolicy =
+    "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note "
+    "that when switching between policies at runtime LRU and LFU data will take some time to "
+    "adjust.";
 inline constexpr std::string_view kNotBusy = "NOTBUSY No scripts in execution right now.";
 inline constexpr std::string_view kUnkillable =
     "UNKILLABLE Sorry the script already executed write commands against the dataset. You can "
@@ -128,6 +133,8 @@ std::string SharedStoreTransaction(std::string_view store);
 std::string SharedStoreWatch(std::string_view store);
 // EVAL on a store whose commands complete later: a script could not hold other clients off.
 std::string ScriptNeedsInlineStore(std::string_view store);
+// OBJECT IDLETIME on a store that keeps no access times (file, database, redis).
+std::string NoAccessTimes(std::string_view store);
 // "ERR invalid expire time in 'set' command"
 std::string InvalidExpire(std::string_view command);
 // "ERR Unsupported option X" (EXPIRE and friends)

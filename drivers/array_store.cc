@@ -101,7 +101,10 @@ ArrayStore::ArrayStore(std::string name, ArrayStoreOptions options)
       max_memory_(options.max_memory),
       lru_enabled_(options.max_memory != 0),
       clock_(options.clock ? std::move(options.clock) : std::function<int64_t()>(NowMs)),
-      rng_(static_cast<uint64_t>(NowMs()) ^ reinterpret_cast<uintptr_t>(this)) {}
+      rng_(static_cast<uint64_t>(NowMs()) ^ reinterpret_cast<uintptr_t>(this)),
+      // Not clock_(): a subclass's clock may not exist yet (FakeStore).
+      access_clock_s_(static_cast<uint32_t>(NowMs() / 1000)),
+      expiry_base_ms_(NowMs()) {}
 
 ArrayStore::~ArrayStore() { DestroyAll(); }
 
@@ -109,12 +112,13 @@ void ArrayStore::Read(Space space, std::span<const std::string_view> keys, ReadF
   Scratch<const Entry*> entries(keys.size());
   LazyClock now(clock_);
   for (size_t i = 0; i < keys.size(); ++i) {
-    Node* node = FindLive(space, keys[i], HashKey(keys[i]), now);
+    Node* node = FindLive(space, keys[i], HashKey(keys[i]), now, /*reclaim=*/false);
     if (node != nullptr) Touch(node);
     entries[i] = node != nullptr ? &node->entry : nullptr;
     if (CountsHits(space)) ++(node != nullptr ? stats_.hits : stats_.misses);
   }
   done(Status::Ok(), entries.span());
+  NotifyExpired();
 }
 
 void ArrayStore::Update(Space space, std::span<const std::string_view> keys, UpdateFn fn,
@@ -128,7 +132,7 @@ void ArrayStore::Update(Space space, std::span<const std::string_view> keys, Upd
   for (size_t i = 0; i < n; ++i) {
     KeyState& state = states[i];
     state.hash = HashKey(keys[i]);
-    state.node = FindLive(space, keys[i], state.hash, clock);
+    state.node = FindLive(space, keys[i], state.hash, clock, /*reclaim=*/true);
     updates[i].key = keys[i];
     if (state.node == nullptr) continue;
     updates[i].current = &state.node->entry;
@@ -147,6 +151,7 @@ void ArrayStore::Update(Space space, std::span<const std::string_view> keys, Upd
   if (max_memory_ != 0) {
     Status room = MakeRoom(space, updates.span(), states.span(), pinned_bytes, now);
     if (!room.ok()) {
+      NotifyExpired();
       done(room);
       return;
     }
@@ -162,6 +167,7 @@ void ArrayStore::Update(Space space, std::span<const std::string_view> keys, Upd
     ++stats_.writes;
     KeyWritten(space, keys[i]);
   }
+  NotifyExpired();
   done(Status::Ok());
 }
 
@@ -169,10 +175,11 @@ bool ArrayStore::IsLive(const Node* node, LazyClock& now) {
   return node->entry.expire_at_ms == 0 || node->entry.expire_at_ms > now.now();
 }
 
-Node* ArrayStore::FindLive(Space space, std::string_view key, uint64_t hash, LazyClock& now) {
+Node* ArrayStore::FindLive(Space space, std::string_view key, uint64_t hash, LazyClock& now,
+                           bool reclaim) {
   Node* node = table(space).Find(key, hash);
   if (node == nullptr || IsLive(node, now)) return node;
-  ReclaimExpired(node);
+  if (reclaim || !expiry_paused_) ReclaimExpired(node);
   return nullptr;
 }
 
@@ -251,6 +258,7 @@ bool ArrayStore::Apply(Space space, KeyUpdate& update, const KeyState& state, bo
   } else if (node != nullptr) {
     SetValue(node, std::move(update.value));
     SetExpiry(node, update.expire_at_ms);
+    node->access_s = access_clock_s_;  // a new value is an access, even without touching
   } else {
     node = InsertNode(space, update.key, state.hash, std::move(update.value), update.expire_at_ms);
   }
@@ -264,7 +272,11 @@ Node* ArrayStore::InsertNode(Space space, std::string_view key, uint64_t hash, s
   node->entry.value = std::move(value);
   TrimSlack(node->entry.value);
   node->entry.expire_at_ms = expire_at_ms;
-  if (expire_at_ms != 0) heap_.Push(node);
+  node->access_s = access_clock_s_;
+  if (expire_at_ms != 0) {
+    heap_.Push(node);
+    CountExpiry(node, 1);
+  }
   if (InLru(node)) lru_.PushFront(node);
   table(space).Insert(node);
   Charge(node);
@@ -280,14 +292,23 @@ void ArrayStore::SetValue(Node* node, std::string value) {
 
 void ArrayStore::SetExpiry(Node* node, int64_t expire_at_ms) {
   const int64_t old = node->entry.expire_at_ms;
+  if (old == expire_at_ms) return;
+  if (old != 0) CountExpiry(node, -1);
   node->entry.expire_at_ms = expire_at_ms;
+  if (expire_at_ms != 0) CountExpiry(node, 1);
   if (old == 0 && expire_at_ms != 0) {
     heap_.Push(node);
   } else if (old != 0 && expire_at_ms == 0) {
     heap_.Remove(node);
-  } else if (old != expire_at_ms) {
+  } else {
     heap_.Fix(node);
   }
+}
+
+void ArrayStore::CountExpiry(const Node* node, int sign) {
+  if (node->space != Space::kData) return;
+  data_expires_ += sign;
+  data_expiry_sum_ms_ += sign * (node->entry.expire_at_ms - expiry_base_ms_);
 }
 
 void ArrayStore::Charge(const Node* node) {
@@ -305,14 +326,26 @@ void ArrayStore::Discharge(const Node* node) {
 void ArrayStore::RemoveNode(Node* node) {
   table(node->space).Remove(node);
   if (InLru(node)) lru_.Remove(node);
-  if (node->heap_index != Node::kNotInHeap) heap_.Remove(node);
+  if (node->heap_index != Node::kNotInHeap) {
+    heap_.Remove(node);
+    CountExpiry(node, -1);
+  }
   Discharge(node);
   DestroyNode(node);
 }
 
 void ArrayStore::ReclaimExpired(Node* node) {
   ++stats_.expired;
+  expired_.emplace_back(node->space, node->key());
   RemoveNode(node);
+}
+
+void ArrayStore::NotifyExpired() {
+  if (expired_.empty()) return;
+  // Observers may expire more keys (they may read): take the list first.
+  std::vector<std::pair<Space, std::string>> expired = std::move(expired_);
+  expired_.clear();
+  for (const auto& [space, key] : expired) KeyWritten(space, key);
 }
 
 void ArrayStore::MaybeShrink(Space space) {
@@ -358,6 +391,18 @@ void ArrayStore::RandomKey(KeyFn done) {
   done(Status::Ok(), std::string(node->key()));
 }
 
+void ArrayStore::Inspect(std::string_view key, InspectFn done) {
+  LazyClock now(clock_);
+  const Node* node = FindLive(Space::kData, key, HashKey(key), now, /*reclaim=*/false);
+  KeyFacts facts;
+  if (node != nullptr) {
+    facts.idle_s = std::max<int64_t>(0, int64_t{access_clock_s_} - node->access_s);
+    facts.bytes = NodeBytes(node) + sizeof(Node*);
+  }
+  done(Status::Ok(), node != nullptr ? &node->entry : nullptr, facts);
+  NotifyExpired();
+}
+
 void ArrayStore::Flush(DoneFn done) {
   // O(keys) on the loop thread, like a synchronous FLUSHALL.
   DestroyAll();
@@ -366,6 +411,9 @@ void ArrayStore::Flush(DoneFn done) {
   heap_.Clear();
   item_bytes_ = 0;
   lru_bytes_ = 0;
+  data_expires_ = 0;
+  data_expiry_sum_ms_ = 0;
+  expired_.clear();  // the flush tells of every key
   AllKeysWritten();
   done(Status::Ok());
 }
@@ -375,9 +423,10 @@ void ArrayStore::DestroyAll() {
 }
 
 void ArrayStore::Tick(int64_t now_ms) {
+  access_clock_s_ = static_cast<uint32_t>(now_ms / 1000);
   const auto deadline = SteadyClock::now() + kTickBudget;
   size_t reclaimed = 0;
-  while (reclaimed < kMaxExpiredPerTick && !heap_.empty() &&
+  while (!expiry_paused_ && reclaimed < kMaxExpiredPerTick && !heap_.empty() &&
          heap_.top()->entry.expire_at_ms <= now_ms) {
     ReclaimExpired(heap_.top());
     // Reading the clock costs about as much as reclaiming a key: look only now and then.
@@ -389,12 +438,23 @@ void ArrayStore::Tick(int64_t now_ms) {
     }
   }
   heap_.ShrinkIfSparse();
+  NotifyExpired();
 }
 
 size_t ArrayStore::used_memory() const {
   size_t bytes = item_bytes_ + heap_.bytes();
   for (const KeyTable& t : tables_) bytes += t.bucket_bytes();
   return bytes;
+}
+
+std::optional<ExpiryStats> ArrayStore::expiry_stats() const {
+  ExpiryStats stats;
+  stats.expires = data_expires_;
+  if (data_expires_ > 0) {
+    const int64_t remaining = expiry_base_ms_ + data_expiry_sum_ms_ / data_expires_ - clock_();
+    stats.avg_ttl_ms = std::max<int64_t>(remaining, 0);
+  }
+  return stats;
 }
 
 int64_t ArrayStore::approximate_keys() const {

@@ -9,6 +9,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "drivers/expiry_heap.h"
 #include "drivers/key_table.h"
@@ -43,8 +45,11 @@ class ArrayStore : public Store {
   void ScanSpace(Space space, uint64_t cursor, size_t count, ScanFn done) override;
   void Count(CountFn done) override;
   void RandomKey(KeyFn done) override;
+  // Idle time to the Tick (100 ms); bytes: the node, key, value and the key's bucket pointer.
+  void Inspect(std::string_view key, InspectFn done) override;
   void Flush(DoneFn done) override;
-  // Reclaims due keys (at most kMaxExpiredPerTick, about 1 ms), advances resizes, shrinks.
+  // Reclaims due keys (at most kMaxExpiredPerTick, about 1 ms), advances resizes, shrinks;
+  // advances the access clock.
   void Tick(int64_t now_ms) override;
   int64_t now_ms() const override { return clock_(); }
 
@@ -53,6 +58,8 @@ class ArrayStore : public Store {
   size_t used_memory() const override;
   size_t max_memory() const override { return max_memory_; }
   int64_t approximate_keys() const override;
+  std::optional<ExpiryStats> expiry_stats() const override;
+  void PauseExpiry(bool paused) override { expiry_paused_ = paused; }
 
   static constexpr size_t kMaxExpiredPerTick = 4096;
 
@@ -79,9 +86,14 @@ class ArrayStore : public Store {
 
   // Whether the node has not expired (reads the clock only if it has an expiry).
   static bool IsLive(const Node* node, LazyClock& now);
-  // The node for `key` if present and not expired; an expired one is reclaimed on the way.
-  Node* FindLive(Space space, std::string_view key, uint64_t hash, LazyClock& now);
+  // The node for `key` if present and not expired; an expired one is reclaimed on the way
+  // (unless expiry is paused and `reclaim` is false: a write must reclaim it before replacing).
+  Node* FindLive(Space space, std::string_view key, uint64_t hash, LazyClock& now,
+                 bool reclaim = true);
+  // An access: the node's access time, its place in the LRU list. Not inside a NoTouchScope.
   void Touch(Node* node) {
+    if (NoTouchScope::active()) return;
+    node->access_s = access_clock_s_;
     if (InLru(node)) lru_.MoveToFront(node);
   }
 
@@ -100,12 +112,18 @@ class ArrayStore : public Store {
                    int64_t expire_at_ms);
   void SetValue(Node* node, std::string value);
   void SetExpiry(Node* node, int64_t expire_at_ms);
+  // Adds (sign 1) or removes (-1) a kData node's expiry to / from the INFO keyspace counts.
+  void CountExpiry(const Node* node, int sign);
   // Add / remove the node's bytes to / from the accounting.
   void Charge(const Node* node);
   void Discharge(const Node* node);
   // Unlinks the node from every structure and frees it.
   void RemoveNode(Node* node);
+  // Removes an expired node; its key is reported to the observer by NotifyExpired.
   void ReclaimExpired(Node* node);
+  // Tells the observer (WATCH, waiters) of the keys expired since the last call. Called where
+  // the store is consistent and no entry handed out is still in use: observers may call back.
+  void NotifyExpired();
   // Starts shrinking `space`'s table if sparse and if the new array fits in max_memory.
   void MaybeShrink(Space space);
   void DestroyAll();
@@ -119,6 +137,13 @@ class ArrayStore : public Store {
   size_t item_bytes_ = 0;  // nodes and value buffers, malloc overhead included
   size_t lru_bytes_ = 0;   // the part of item_bytes_ in the LRU list (what eviction can free)
   SplitMix64 rng_;
+  uint32_t access_clock_s_;    // Unix seconds, as of the last Tick: what Touch stamps
+  bool expiry_paused_ = false;
+  // kData keys with an expiry, and the sum of their expiries counted from expiry_base_ms_.
+  int64_t data_expires_ = 0;
+  int64_t data_expiry_sum_ms_ = 0;
+  const int64_t expiry_base_ms_;
+  std::vector<std::pair<Space, std::string>> expired_;  // reclaimed, not yet notified
 };
 
 }  // namespace arvel::drivers

@@ -46,6 +46,8 @@ struct Node {
   uint32_t key_size = 0;
   Space space = Space::kData;
   uint8_t flags = 0;
+  // Unix seconds of the last access (OBJECT IDLETIME); fits in the struct's padding.
+  uint32_t access_s = 0;
 
   // The key bytes are stored right after the struct, in the same allocation.
   std::string_view key() const { return {reinterpret_cast<const char*>(this + 1), key_size}; }

@@ -92,6 +92,39 @@ using ScanFn =
 using CountFn = std::function<void(const Status&, int64_t count)>;
 using KeyFn = std::function<void(const Status&, std::optional<std::string> key)>;
 
+// What OBJECT and MEMORY USAGE tell about a key besides its entry.
+struct KeyFacts {
+  // Seconds since the key was last read or written (OBJECT IDLETIME); -1 when the store does
+  // not keep access times.
+  int64_t idle_s = -1;
+  // Bytes the key takes where the store keeps it (MEMORY USAGE): the driver's own count, or an
+  // estimate from the key's and value's sizes.
+  size_t bytes = 0;
+};
+// `entry` is nullptr if the key is absent or expired (facts are then meaningless).
+using InspectFn = std::function<void(const Status&, const Entry* entry, const KeyFacts& facts)>;
+
+// Keys with an expiry among the kData keys, and their average remaining TTL (INFO keyspace).
+struct ExpiryStats {
+  int64_t expires = 0;
+  int64_t avg_ttl_ms = 0;
+};
+
+// While one exists (on the loop thread), reads do not count as accesses of the keys they find:
+// no access time, no LRU move. Redis's LOOKUP_NOTOUCH, for TTL, TYPE, EXISTS, OBJECT… and
+// clients in CLIENT NO-TOUCH mode. Writes still count.
+class NoTouchScope {
+ public:
+  explicit NoTouchScope(bool active = true);
+  ~NoTouchScope();
+  NoTouchScope(const NoTouchScope&) = delete;
+  NoTouchScope& operator=(const NoTouchScope&) = delete;
+  static bool active();
+
+ private:
+  bool was_;
+};
+
 class Store {
  public:
   Store(std::string name, std::string driver)
@@ -155,6 +188,9 @@ class Store {
   virtual void Count(CountFn done) = 0;
   // A random live kData key, or nullopt when there is none.
   virtual void RandomKey(KeyFn done) = 0;
+  // The kData key's entry and facts, without counting as an access or as a hit or miss. The
+  // default reads it through Read (counted) and estimates its bytes; idle_s stays -1.
+  virtual void Inspect(std::string_view key, InspectFn done);
   // Removes every key of this store, in every space, and nothing else of a shared backend.
   virtual void Flush(DoneFn done) = 0;
 
@@ -172,6 +208,11 @@ class Store {
   virtual size_t max_memory() const { return 0; }
   // Keys currently held, all spaces included, when cheap to know; -1 otherwise.
   virtual int64_t approximate_keys() const { return -1; }
+  // kData keys with an expiry and their average TTL, when the store keeps count; nullopt otherwise.
+  virtual std::optional<ExpiryStats> expiry_stats() const { return std::nullopt; }
+  // While paused (CLIENT PAUSE WRITE), expired keys are not removed, only hidden: a paused
+  // server changes nothing. Stores that remove expired keys themselves honour it.
+  virtual void PauseExpiry(bool paused) {}
   // Calls made to the backend so far (each one query or transaction), when the driver counts
   // them; -1 otherwise. Not reset by CONFIG RESETSTAT.
   virtual int64_t backend_calls() const { return -1; }

@@ -36,12 +36,13 @@ struct ClientState {
   std::string lib_version;    // CLIENT SETINFO LIB-VER
   protocol::RespVersion resp = protocol::RespVersion::kResp2;
   bool authenticated = false;
-  bool no_evict = false;
-  bool monitor = false;
+  bool no_evict = false;  // CLIENT NO-EVICT (accepted; the daemon never evicts clients)
+  bool no_touch = false;  // CLIENT NO-TOUCH: its reads are not accesses (drivers::NoTouchScope)
+  bool monitor = false;   // MONITOR: every command of every client is pushed to it
   // CLIENT REPLY: OFF drops every reply; SKIP drops its own and the next command's.
   bool reply_off = false;
   bool reply_skip = false;       // the running command's reply is dropped
-  bool reply_skip_next = false;  // the next command's too  // MONITOR: every command of every client is pushed to it  // CLIENT NO-EVICT (accepted; the daemon never evicts clients)
+  bool reply_skip_next = false;  // the next command's too
   int64_t created_ms = 0;
   int64_t last_interaction_ms = 0;
   std::string last_command;

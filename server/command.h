@@ -65,6 +65,9 @@ enum CommandFlag : uint32_t {
   // Its keys are counted by its third argument (EVAL script numkeys key…): COMMAND INFO says
   // movablekeys, COMMAND GETKEYS reads the count.
   kNumKeys = 1u << 11,
+  // Reads keys without it counting as an access (OBJECT IDLETIME, LRU): Redis's NOTOUCH lookups
+  // (TTL, TYPE, EXISTS, OBJECT, MEMORY…).
+  kNoTouch = 1u << 12,
 };
 
 using Handler = void (*)(CommandContext&);

@@ -17,7 +17,8 @@ CommandTable BuildDefault() {
         RegisterBitCommands, RegisterKeyCommands, RegisterCacheCommands, RegisterStoreCommands,
         RegisterTransactionCommands, RegisterIntrospectionCommands, RegisterLockCommands,
         RegisterFunnelCommands, RegisterRememberCommands, RegisterTagCommands,
-        RegisterThrottleCommands, RegisterScriptCommands, RegisterDiagnosticCommands}) {
+        RegisterThrottleCommands, RegisterScriptCommands, RegisterDiagnosticCommands,
+        RegisterObjectCommands}) {
     family(table);
   }
   return table;

@@ -50,5 +50,6 @@ void RegisterTagCommands(CommandTable& table);
 void RegisterThrottleCommands(CommandTable& table);
 void RegisterScriptCommands(CommandTable& table);
 void RegisterDiagnosticCommands(CommandTable& table);
+void RegisterObjectCommands(CommandTable& table);
 
 }  // namespace arvel::server

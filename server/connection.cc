@@ -134,8 +134,9 @@ void Connection::ProcessInput(bool flush_now) {
     }
     const auto& args = parser_.args();
     const CommandSpec* spec = args.empty() ? nullptr : CommandTable::Default().Find(args[0]);
-    if (spec != nullptr && !MayStart(*spec)) {
-      // It must wait for earlier slots: leave it in the buffer, parsed again once one completes.
+    if (spec != nullptr && (!MayStart(*spec) || Postponed(*spec, args))) {
+      // It must wait for earlier slots or for a pause to end: leave it in the buffer, parsed
+      // again once one completes.
       stalled_ = true;
       break;
     }
@@ -183,6 +184,31 @@ bool Connection::MayStart(const CommandSpec& spec) const {
     return false;
   }
   return true;
+}
+
+bool Connection::Postponed(const CommandSpec& spec, std::span<const std::string_view> args) {
+  ClientPause& pause = server_.pause();
+  const bool postpones =
+      pause.active() && CommandTable::ArityOk(spec, args.size()) &&  // errors answer at once
+      (state_.authenticated || (spec.flags & kNoAuth)) &&
+      !(state_.in_multi && !(spec.flags & kNoMulti)) &&  // queued: its EXEC is judged
+      pause.Postpones(MayWrite(spec, args));
+  if (postpones && !postponed_) pause.Postpone(state_.id);
+  postponed_ = postpones;
+  return postpones;
+}
+
+bool Connection::MayWrite(const CommandSpec& spec, std::span<const std::string_view> args) const {
+  if (spec.name == "eval" || spec.name == "evalsha") {
+    return server_.scripts().MayWrite(args[1], spec.name == "evalsha");
+  }
+  if (spec.name == "exec") {
+    return std::any_of(state_.queue.begin(), state_.queue.end(), [&](const QueuedCommand& q) {
+      std::vector<std::string_view> views(q.args.begin(), q.args.end());
+      return MayWrite(*q.spec, views);
+    });
+  }
+  return spec.flags & kWrite;
 }
 
 // CLIENT REPLY OFF/SKIP: whatever the command answers — QUEUED, a refusal, its reply, EXEC's
@@ -257,7 +283,12 @@ void Connection::Execute(const CommandSpec& spec, std::span<const std::string_vi
   const size_t before = target->size();
   const uint64_t ticket_before = ticket_;
   CommandContext ctx(*this, spec, args);
-  spec.handler(ctx);
+  {
+    // CLIENT NO-TOUCH: nothing but TOUCH counts as an access.
+    drivers::NoTouchScope no_touch((spec.flags & kNoTouch) ||
+                                   (state_.no_touch && spec.name != "touch"));
+    spec.handler(ctx);
+  }
   const int64_t usec = std::chrono::duration_cast<std::chrono::microseconds>(
                            std::chrono::steady_clock::now() - start)
                            .count();

@@ -106,6 +106,8 @@ class Connection {
   // Some reply slot is pending (CLIENT LIST flag b, INFO blocked_clients, exempt from the idle
   // timeout and from being closed at shutdown before its replies are out).
   bool parked() const { return pending_slots_ > 0; }
+  // Its next command waits for CLIENT PAUSE to end (also counted in blocked_clients).
+  bool postponed() const { return postponed_; }
   // Runs commands stalled behind slots, if any may start now (Server::ScheduleInput).
   void ContinueInput();
   // Writes what store completions of this loop turn left in `out_` (Server::ScheduleFlush).
@@ -175,6 +177,10 @@ class Connection {
   void ScheduleFlush();
   bool Stalled() const;
   bool MayStart(const CommandSpec& spec) const;
+  // CLIENT PAUSE holds this command back (registers the client to be resumed).
+  bool Postponed(const CommandSpec& spec, std::span<const std::string_view> args);
+  // Whether the command may write, as CLIENT PAUSE WRITE judges it.
+  bool MayWrite(const CommandSpec& spec, std::span<const std::string_view> args) const;
   std::string* InlineTarget();
   ReplySlot& PushSlot(bool pending);
   const ReplySlot* FindPending(uint64_t ticket) const;
@@ -222,6 +228,7 @@ class Connection {
   // (the handler's writer may point into the tail slot).
   bool running_ = false;
   bool stalled_ = false;  // ProcessInput stopped before the input ran out (see Stalled)
+  bool postponed_ = false;  // see postponed()
   bool gate_waiting_ = false;                  // waits for another client's EXEC to end
   const drivers::Store* gate_held_ = nullptr;  // the store whose gate our EXEC holds
 

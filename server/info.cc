@@ -208,10 +208,9 @@ void WriteClients(InfoText& out, const Server& server, const ClientTotals& clien
   out.Field("clients_in_timeout_table", 0);
 }
 
-void WriteMemory(InfoText& out, const Server& server, InfoState& state, uint64_t used,
-                 const ClientTotals& clients) {
-  state.peak_memory = std::max(state.peak_memory, used);
-  uint64_t rss = ResidentBytes();
+void WriteMemory(InfoText& out, const Server& server, const MemoryFigures& memory) {
+  const uint64_t used = memory.used;
+  const uint64_t rss = memory.rss;
   uint64_t max_memory = EffectiveMaxMemory(server);
   uint64_t system = SystemMemory();
   out.Section("Memory");
@@ -221,17 +220,16 @@ void WriteMemory(InfoText& out, const Server& server, InfoState& state, uint64_t
   out.Field("used_memory_human", BytesToHuman(used));
   out.Field("used_memory_rss", rss);
   out.Field("used_memory_rss_human", BytesToHuman(rss));
-  out.Field("used_memory_peak", state.peak_memory);
-  out.Field("used_memory_peak_human", BytesToHuman(state.peak_memory));
+  out.Field("used_memory_peak", memory.peak);
+  out.Field("used_memory_peak_human", BytesToHuman(memory.peak));
   out.Field("total_system_memory", system);
   out.Field("total_system_memory_human", BytesToHuman(system));
   out.Field("maxmemory", max_memory);
   out.Field("maxmemory_human", BytesToHuman(max_memory));
   out.Field("maxmemory_policy", std::string_view("allkeys-lru"));
-  out.Field("mem_clients_normal", clients.memory);
-  const int64_t lua = server.scripts().memory_bytes();
-  out.Field("used_memory_lua", lua);
-  out.Field("used_memory_lua_human", BytesToHuman(static_cast<uint64_t>(lua)));
+  out.Field("mem_clients_normal", memory.clients);
+  out.Field("used_memory_lua", memory.lua);
+  out.Field("used_memory_lua_human", BytesToHuman(memory.lua));
   out.Field("number_of_cached_scripts", server.scripts().script_count());
   out.Field("mem_allocator", std::string_view("libc"));
 }
@@ -300,10 +298,14 @@ void WriteCpu(InfoText& out) {
   out.Fixed("used_cpu_user_children", Seconds(children.ru_utime), 6);
 }
 
-void WriteKeyspace(InfoText& out, int64_t keys) {
+void WriteKeyspace(InfoText& out, const KeyspaceFigures& keyspace) {
   out.Section("Keyspace");
-  // The store has no per-key expiry statistics; Redis clients only read keys= anyway.
-  if (keys > 0) out.Field("db0", "keys=" + std::to_string(keys) + ",expires=0,avg_ttl=0");
+  if (keyspace.keys <= 0) return;
+  // A store that keeps no expiry counts (a shared backend) reports none, as Redis 6 did.
+  const drivers::ExpiryStats expiry = keyspace.expiry.value_or(drivers::ExpiryStats{});
+  out.Field("db0", "keys=" + std::to_string(keyspace.keys) +
+                       ",expires=" + std::to_string(expiry.expires) +
+                       ",avg_ttl=" + std::to_string(expiry.avg_ttl_ms));
 }
 
 void WriteStores(InfoText& out, const Server& server) {
@@ -418,8 +420,22 @@ RateMeter::Rates RateMeter::Sample(int64_t now_ms, int64_t start_ms, uint64_t co
   return rates;
 }
 
-std::string ComposeInfo(Server& server, const InfoSections& sections, int64_t current_keys,
-                        size_t blocked_clients) {
+MemoryFigures CollectMemory(Server& server) {
+  InfoState& state = StateFor(server);
+  MemoryFigures memory;
+  memory.stores = TotalStores(server).memory;
+  memory.clients = TotalClients(server).memory;
+  memory.used = memory.stores + memory.clients;
+  state.peak_memory = std::max(state.peak_memory, memory.used);
+  memory.peak = state.peak_memory;
+  memory.rss = ResidentBytes();
+  memory.lua = static_cast<uint64_t>(server.scripts().memory_bytes());
+  for (const auto& store : server.stores()) memory.keys += std::max<int64_t>(0, store->approximate_keys());
+  return memory;
+}
+
+std::string ComposeInfo(Server& server, const InfoSections& sections,
+                        const KeyspaceFigures& keyspace, size_t blocked_clients) {
   InfoState& state = StateFor(server);
   int64_t now_ms = drivers::NowMs();
   ClientTotals clients = TotalClients(server);
@@ -428,7 +444,7 @@ std::string ComposeInfo(Server& server, const InfoSections& sections, int64_t cu
   if (sections.Has("server")) WriteServer(out, server, state, now_ms);
   if (sections.Has("clients")) WriteClients(out, server, clients, blocked_clients);
   if (sections.Has("memory")) {
-    WriteMemory(out, server, state, stores.memory + clients.memory, clients);
+    WriteMemory(out, server, CollectMemory(server));
   }
   if (sections.Has("persistence")) WritePersistence(out, server);
   if (sections.Has("stats")) WriteStats(out, server, state, stores, now_ms);
@@ -441,7 +457,7 @@ std::string ComposeInfo(Server& server, const InfoSections& sections, int64_t cu
   if (sections.Has("commandstats")) WriteCommandStats(out, server.command_stats());
   if (sections.Has("errorstats")) WriteErrorStats(out, server.command_stats());
   if (sections.Has("latencystats")) WriteLatencyStats(out, server.command_stats());
-  if (sections.Has("keyspace")) WriteKeyspace(out, current_keys);
+  if (sections.Has("keyspace")) WriteKeyspace(out, keyspace);
   if (sections.Has("stores")) WriteStores(out, server);
   return out.Take();
 }

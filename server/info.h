@@ -12,10 +12,13 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
 #include <string_view>
+
+#include "drivers/store.h"
 
 namespace arvel::server {
 
@@ -57,11 +60,28 @@ class RateMeter {
   std::deque<Point> samples_;
 };
 
-// The INFO text for `sections`. `current_keys`: live keys of the calling connection's store
-// (-1 leaves the Keyspace line out, as Redis does for an empty db); `blocked_clients`: clients
-// parked on something, the caller excluded. Loop thread only.
-std::string ComposeInfo(Server& server, const InfoSections& sections, int64_t current_keys,
-                        size_t blocked_clients);
+// The calling connection's store as INFO's Keyspace line shows it (db0).
+struct KeyspaceFigures {
+  int64_t keys = -1;  // live keys; -1 (or 0) leaves the line out, as Redis does for an empty db
+  std::optional<drivers::ExpiryStats> expiry;  // unknown: expires=0,avg_ttl=0
+};
+
+// The INFO text for `sections`. `blocked_clients`: clients parked on something, the caller
+// excluded. Loop thread only.
+std::string ComposeInfo(Server& server, const InfoSections& sections,
+                        const KeyspaceFigures& keyspace, size_t blocked_clients);
+
+// What INFO memory and MEMORY STATS report, in bytes.
+struct MemoryFigures {
+  uint64_t used = 0;     // stores' data plus clients
+  uint64_t peak = 0;     // the most `used` any INFO or MEMORY STATS saw
+  uint64_t rss = 0;      // resident set of the process
+  uint64_t stores = 0;   // the stores' data (the dataset)
+  uint64_t clients = 0;  // connections: buffers, overhead, FAKE stores
+  uint64_t lua = 0;      // the script engine
+  int64_t keys = 0;      // keys the stores hold, where they can tell
+};
+MemoryFigures CollectMemory(Server& server);
 
 // Zeroes the counters INFO reports (CONFIG RESETSTAT): the server's, every store's, the rates.
 void ResetInfoStats(Server& server);

@@ -64,6 +64,12 @@ Server::Server(config::Config config)
   fill_leases_ = std::make_unique<FillLeases>(*this);
   session_locks_ = std::make_unique<SessionLocks>(*this);
   scripts_ = std::make_unique<scripting::ScriptEngine>(*this);
+  pause_ = std::make_unique<ClientPause>(
+      loop_,
+      [this](bool paused) {
+        for (const auto& store : stores_) store->PauseExpiry(paused);
+      },
+      [this](uint64_t id) { ScheduleInput(id); });
 }
 
 Server::~Server() {
@@ -293,7 +299,7 @@ void Server::RemoveClient(Connection* conn) {
 
 size_t Server::blocked_clients() const {
   size_t n = 0;
-  for (const auto& [id, conn] : clients_) n += conn->parked() ? 1 : 0;
+  for (const auto& [id, conn] : clients_) n += conn->parked() || conn->postponed() ? 1 : 0;
   return n;
 }
 
@@ -335,6 +341,7 @@ void Server::Shutdown() {
   shutdown_started_ms_ = drivers::NowMs();
   CloseListener();
   scripts_->Close();  // a long script stops, so its client gets its reply
+  pause_->Close();    // postponed commands get their replies (or the close) too
   std::vector<Connection*> open;
   for (auto& [id, conn] : clients_) open.push_back(conn);
   for (Connection* conn : open) {
@@ -353,6 +360,7 @@ void Server::FinishShutdown() {
   if (stores_closing_) return;
   stores_closing_ = true;
   scripts_->Close();
+  pause_->Close();
   std::vector<Connection*> open;
   for (auto& [id, conn] : clients_) open.push_back(conn);
   for (Connection* conn : open) conn->Close();

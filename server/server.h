@@ -18,6 +18,7 @@
 #include "drivers/store.h"
 #include "drivers/tag_reclaimer.h"
 #include "server/command_log.h"
+#include "server/client_pause.h"
 #include "server/command_stats.h"
 #include "server/watch_registry.h"
 
@@ -129,6 +130,8 @@ class Server {
   // EVAL and SCRIPT (server/scripting/script_engine.h).
   scripting::ScriptEngine& scripts() { return *scripts_; }
   const scripting::ScriptEngine& scripts() const { return *scripts_; }
+  // CLIENT PAUSE / UNPAUSE (server/client_pause.h).
+  ClientPause& pause() { return *pause_; }
   bool shutting_down() const { return shutting_down_; }
 
  private:
@@ -175,6 +178,7 @@ class Server {
   std::unique_ptr<FillLeases> fill_leases_;
   std::unique_ptr<SessionLocks> session_locks_;
   std::unique_ptr<scripting::ScriptEngine> scripts_;
+  std::unique_ptr<ClientPause> pause_;
   ServerStats stats_;
   CommandStats command_stats_;
   Slowlog slowlog_;

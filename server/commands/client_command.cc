@@ -40,7 +40,13 @@ size_t ArgumentBytes(std::span<const std::string_view> args) {
 // arguments (argv-mem) while it runs.
 std::string ClientLine(const Connection& conn, int64_t now_ms, const CommandContext* self) {
   const ClientState& c = conn.state();
-  std::string flags = c.monitor ? "O" : c.in_multi ? "x" : (conn.parked() ? "b" : "N");
+  // Redis's letters, in its order: O monitor, x in MULTI, b blocked, T no-touch; N for none.
+  std::string flags;
+  if (c.monitor) flags += 'O';
+  if (c.in_multi) flags += 'x';
+  if (conn.parked() || conn.postponed()) flags += 'b';
+  if (c.no_touch) flags += 'T';
+  if (flags.empty()) flags = "N";
   size_t qbuf = conn.input_buffer_size();
   size_t argv_mem = 0;
   if (self != nullptr) {
@@ -198,13 +204,33 @@ void SetInfo(CommandContext& ctx, ArgumentParser& args) {
   ctx.reply().Ok();
 }
 
-void NoEvict(CommandContext& ctx, ArgumentParser& args) {
+// CLIENT NO-EVICT / NO-TOUCH ON|OFF: sets `flag`.
+void OnOff(CommandContext& ctx, ArgumentParser& args, bool& flag) {
   std::string_view mode = args.Next();
   if (!args.Finish(ctx)) return;
   if (!EqualsIgnoreCase(mode, "on") && !EqualsIgnoreCase(mode, "off")) {
     return ctx.reply().Error(errors::kSyntax);
   }
-  ctx.client().no_evict = EqualsIgnoreCase(mode, "on");
+  flag = EqualsIgnoreCase(mode, "on");
+  ctx.reply().Ok();
+}
+
+// CLIENT PAUSE timeout [WRITE|ALL] (server/client_pause.h).
+void Pause(CommandContext& ctx, ArgumentParser& args) {
+  const std::optional<int64_t> timeout = ParseInt64(args.Next());
+  if (!timeout) return ctx.reply().Error("ERR timeout is not an integer or out of range");
+  if (*timeout < 0) return ctx.reply().Error("ERR timeout is negative");
+  ClientPause::Mode mode = ClientPause::Mode::kAll;
+  if (args.HasNext()) {
+    std::string_view which = args.Next();
+    if (EqualsIgnoreCase(which, "write")) {
+      mode = ClientPause::Mode::kWrite;
+    } else if (!EqualsIgnoreCase(which, "all")) {
+      return ctx.reply().Error("ERR CLIENT PAUSE mode must be WRITE or ALL");
+    }
+  }
+  if (!args.Finish(ctx)) return;
+  ctx.server().pause().Pause(mode, *timeout);
   ctx.reply().Ok();
 }
 
@@ -246,6 +272,12 @@ void Help(CommandContext& ctx) {
       "    Kill connections. Options: ID, ADDR, LADDR, SKIPME yes|no.",
       "NO-EVICT (ON|OFF)",
       "    Accepted for compatibility; clients are never evicted.",
+      "NO-TOUCH (ON|OFF)",
+      "    Will not touch LRU/LFU stats when this mode is on.",
+      "PAUSE <timeout> [WRITE|ALL]",
+      "    Suspend all, or just write, clients for <timeout> milliseconds.",
+      "UNPAUSE",
+      "    Stop the current client pause, resuming traffic.",
       "REPLY (ON|OFF|SKIP)",
       "    Control the replies sent to the current connection.",
   };
@@ -258,7 +290,8 @@ void ClientCommand(CommandContext& ctx) {
   std::string_view sub = ctx.arg(1);
   // Redis names the last command of a client by its full name ("client|list").
   static constexpr std::string_view kSubcommands[] = {
-      "id", "getname", "setname", "setinfo", "info", "list", "kill", "no-evict", "reply", "help"};
+      "id",       "getname",  "setname", "setinfo", "info",    "list",
+      "kill",     "no-evict", "no-touch", "pause",   "unpause", "reply", "help"};
   for (std::string_view known : kSubcommands) {
     if (EqualsIgnoreCase(sub, known)) ctx.client().last_command = "client|" + std::string(known);
   }
@@ -280,7 +313,16 @@ void ClientCommand(CommandContext& ctx) {
     if (ctx.argc() < 3) return ctx.reply().Error(errors::WrongArity("client|kill"));
     Kill(ctx);
   } else if (EqualsIgnoreCase(sub, "no-evict")) {
-    NoEvict(ctx, args);
+    OnOff(ctx, args, ctx.client().no_evict);
+  } else if (EqualsIgnoreCase(sub, "no-touch")) {
+    OnOff(ctx, args, ctx.client().no_touch);
+  } else if (EqualsIgnoreCase(sub, "pause")) {
+    if (ctx.argc() < 3) return ctx.reply().Error(errors::WrongArity("client|pause"));
+    Pause(ctx, args);
+  } else if (EqualsIgnoreCase(sub, "unpause")) {
+    if (ctx.argc() != 2) return ctx.reply().Error(errors::WrongArity("client|unpause"));
+    ctx.server().pause().Unpause();
+    ctx.reply().Ok();
   } else if (EqualsIgnoreCase(sub, "reply")) {
     Reply(ctx, args);
   } else if (EqualsIgnoreCase(sub, "help") && ctx.argc() == 2) {

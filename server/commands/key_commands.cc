@@ -378,7 +378,7 @@ void RegisterKeyCommands(CommandTable& table) {
       {"del", -2, kWrite, 1, -1, 1, Del, "generic", "Deletes one or more keys.", "key [key ...]"});
   table.Register({"unlink", -2, kWriteFast, 1, -1, 1, Del, "generic", "Deletes one or more keys.",
                   "key [key ...]"});
-  table.Register({"exists", -2, kRead, 1, -1, 1, Exists, "generic",
+  table.Register({"exists", -2, kRead | kNoTouch, 1, -1, 1, Exists, "generic",
                   "Counts how many of the keys exist.", "key [key ...]"});
   table.Register({"touch", -2, kRead, 1, -1, 1, Exists, "generic",
                   "Counts how many of the keys exist, marking them as used.", "key [key ...]"});
@@ -389,7 +389,7 @@ void RegisterKeyCommands(CommandTable& table) {
   table.Register({"copy", -3, kWrite, 1, 2, 1, Copy, "generic",
                   "Copies the value of a key to a new key.",
                   "source destination [DB destination-db] [REPLACE]"});
-  table.Register({"type", 2, kRead, 1, 1, 1, Type, "generic",
+  table.Register({"type", 2, kRead | kNoTouch, 1, 1, 1, Type, "generic",
                   "Returns the type of the value of a key: string or none.", "key"});
   table.Register({"expire", -3, kWriteFast, 1, 1, 1, Expire, "generic",
                   "Sets the expiry of a key in seconds from now.",
@@ -405,13 +405,13 @@ void RegisterKeyCommands(CommandTable& table) {
                   "key unix-time-milliseconds [NX | XX | GT | LT]"});
   table.Register({"persist", 2, kWriteFast, 1, 1, 1, Persist, "generic",
                   "Removes the expiry of a key.", "key"});
-  table.Register({"ttl", 2, kRead, 1, 1, 1, Ttl, "generic",
+  table.Register({"ttl", 2, kRead | kNoTouch, 1, 1, 1, Ttl, "generic",
                   "Returns the seconds a key has left (-1 no expiry, -2 missing).", "key"});
-  table.Register({"pttl", 2, kRead, 1, 1, 1, PTtl, "generic",
+  table.Register({"pttl", 2, kRead | kNoTouch, 1, 1, 1, PTtl, "generic",
                   "Returns the milliseconds a key has left (-1 no expiry, -2 missing).", "key"});
-  table.Register({"expiretime", 2, kRead, 1, 1, 1, ExpireTime, "generic",
+  table.Register({"expiretime", 2, kRead | kNoTouch, 1, 1, 1, ExpireTime, "generic",
                   "Returns the Unix time in seconds at which a key expires.", "key"});
-  table.Register({"pexpiretime", 2, kRead, 1, 1, 1, PExpireTime, "generic",
+  table.Register({"pexpiretime", 2, kRead | kNoTouch, 1, 1, 1, PExpireTime, "generic",
                   "Returns the Unix time in milliseconds at which a key expires.", "key"});
   table.Register({"keys", 2, kReadOnly, 0, 0, 0, Keys, "generic",
                   "Returns every key matching a glob pattern.", "pattern"});

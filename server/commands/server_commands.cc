@@ -39,13 +39,15 @@ void Info(CommandContext& ctx) {
   // Counted before this client parks itself below, so INFO does not report its own wait.
   size_t blocked = server->blocked_clients();
   if (!sections->Has("keyspace")) {
-    return ReplyInfo(ctx.reply(), ComposeInfo(*server, *sections, -1, blocked));
+    return ReplyInfo(ctx.reply(), ComposeInfo(*server, *sections, {}, blocked));
   }
   // The Keyspace line needs the store's live key count, which a shared backend answers later.
-  ctx.store().Count([server, sections, blocked, pending = ctx.Suspend()](const Status& status,
-                                                                         int64_t count) mutable {
+  KeyspaceFigures keyspace{-1, ctx.store().expiry_stats()};
+  ctx.store().Count([server, sections, blocked, keyspace, pending = ctx.Suspend()](
+                        const Status& status, int64_t count) mutable {
+    keyspace.keys = status.ok() ? count : -1;
     pending.Finish([&](protocol::ReplyWriter& w) {
-      ReplyInfo(w, ComposeInfo(*server, *sections, status.ok() ? count : -1, blocked));
+      ReplyInfo(w, ComposeInfo(*server, *sections, keyspace, blocked));
     });
   });
 }

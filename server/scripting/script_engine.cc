@@ -144,6 +144,16 @@ const ScriptEngine::Script* ScriptEngine::Compile(std::string_view body, std::st
 
 bool ScriptEngine::Has(std::string_view sha) const { return scripts_.contains(Lower(sha)); }
 
+bool ScriptEngine::MayWrite(std::string_view body_or_sha, bool by_sha) const {
+  auto it = scripts_.find(by_sha ? Lower(body_or_sha) : drivers::Sha1Hex(body_or_sha));
+  if (it != scripts_.end()) return !it->second.no_writes;
+  if (by_sha || body_or_sha.substr(0, 2) != "#!") return true;
+  const size_t newline = body_or_sha.find('\n');
+  bool no_writes = false;
+  if (newline == std::string_view::npos) return true;
+  return !ParseShebang(body_or_sha.substr(0, newline), no_writes).empty() || !no_writes;
+}
+
 void ScriptEngine::Load(CommandContext& ctx, std::string_view body) {
   std::string sha, error;
   if (Compile(body, sha, error) == nullptr) return ctx.reply().Error(error);

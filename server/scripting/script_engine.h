@@ -50,6 +50,10 @@ class ScriptEngine {
   void Load(CommandContext& ctx, std::string_view body);
   // `sha` in any case, as EVALSHA and SCRIPT EXISTS take it.
   bool Has(std::string_view sha) const;
+  // Whether the script EVAL (`by_sha` false: args[1] is its body) or EVALSHA names may write:
+  // false only when its shebang declares no-writes (CLIENT PAUSE WRITE lets it run). A script
+  // not loaded, or whose shebang is invalid, counts as a writer.
+  bool MayWrite(std::string_view body_or_sha, bool by_sha) const;
   // SCRIPT FLUSH: forgets every script (a running one finishes).
   void Flush();
   // SCRIPT KILL.

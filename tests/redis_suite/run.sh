@@ -23,7 +23,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 binary="$(readlink -f "${ARVEL_BINARY:-$here/../../build/arvel-cached}")"
 units=(${ARVEL_REDIS_SUITE_UNITS:-unit/type/string unit/type/incr unit/expire unit/keyspace
   unit/scan unit/protocol unit/multi unit/info-command unit/introspection unit/introspection-2
-  unit/quit unit/other unit/scripting})
+  unit/quit unit/other unit/scripting unit/pause})
 pending=" ${ARVEL_REDIS_SUITE_PENDING-} "
 min_rate="${ARVEL_REDIS_SUITE_MIN_RATE:-99}"
 per_file_timeout="${ARVEL_REDIS_SUITE_TIMEOUT:-300}"

@@ -377,8 +377,6 @@ TEST_F(ArrayStoreTest, ObserverHearsOnlyKeysActuallyChanged) {
         updates[1].Put("2", 0);  // "a" kept
       }).ok());
   ASSERT_TRUE(Put(store_, "gone", "1", clock_.now_ms + 1).ok());
-  clock_.now_ms += 1;
-  store_.Tick(clock_.now_ms);  // reclaiming is not a write either
   ASSERT_EQ(observer.events.size(), 4u);
   EXPECT_EQ(observer.events[0].key, "a");
   EXPECT_EQ(observer.events[1].key, "lock");
@@ -386,6 +384,113 @@ TEST_F(ArrayStoreTest, ObserverHearsOnlyKeysActuallyChanged) {
   EXPECT_EQ(observer.events[2].key, "b");
   EXPECT_EQ(observer.events[3].key, "gone");
   for (const auto& event : observer.events) EXPECT_FALSE(event.all);
+}
+
+// As in Redis 7, a key that expires changed: a WATCH on it fails, its waiters look again.
+TEST_F(ArrayStoreTest, ObserverHearsOfExpiredKeysOnceReclaimed) {
+  RecordingObserver observer;
+  store_.set_observer(&observer);
+  ASSERT_TRUE(Put(store_, "active", "1", clock_.now_ms + 1).ok());
+  ASSERT_TRUE(Put(store_, "lazy", "1", clock_.now_ms + 1000).ok());
+  ASSERT_TRUE(Put(store_, "lock", "1", clock_.now_ms + 1, Space::kLock).ok());
+  observer.events.clear();
+  clock_.now_ms += 1;
+  store_.Tick(clock_.now_ms);
+  ASSERT_EQ(observer.events.size(), 2u);
+  EXPECT_EQ(observer.events[0].key, "active");
+  EXPECT_EQ(observer.events[1].key, "lock");
+  EXPECT_EQ(observer.events[1].space, Space::kLock);
+  clock_.now_ms += 1000;
+  EXPECT_EQ(Get(store_, "lazy"), std::nullopt);  // reclaimed by the read itself
+  ASSERT_EQ(observer.events.size(), 3u);
+  EXPECT_EQ(observer.events[2].key, "lazy");
+  EXPECT_EQ(store_.stats().writes, 3u);  // reclaiming is not a write
+}
+
+KeyFacts Inspect(Store& store, std::string_view key, bool* found = nullptr) {
+  KeyFacts result;
+  bool completed = false;
+  store.Inspect(key, [&](const Status& status, const Entry* entry, const KeyFacts& facts) {
+    EXPECT_TRUE(status.ok());
+    if (found != nullptr) *found = entry != nullptr;
+    result = facts;
+    completed = true;
+  });
+  EXPECT_TRUE(completed);
+  return result;
+}
+
+TEST_F(ArrayStoreTest, InspectTellsIdleSecondsToTheTickAndBytesWithoutTouching) {
+  store_.Tick(clock_.now_ms);
+  ASSERT_TRUE(Put(store_, "k", std::string(100, 'v')).ok());
+  clock_.now_ms += 3000;
+  store_.Tick(clock_.now_ms);
+  EXPECT_EQ(Inspect(store_, "k").idle_s, 3);
+  EXPECT_EQ(Inspect(store_, "k").idle_s, 3);  // inspecting is no access
+  {
+    NoTouchScope no_touch;
+    EXPECT_EQ(Get(store_, "k"), std::string(100, 'v'));
+  }
+  EXPECT_EQ(Inspect(store_, "k").idle_s, 3);
+  EXPECT_EQ(Get(store_, "k"), std::string(100, 'v'));
+  EXPECT_EQ(Inspect(store_, "k").idle_s, 0);
+  clock_.now_ms += 2000;
+  store_.Tick(clock_.now_ms);
+  ASSERT_TRUE(Put(store_, "k", "w").ok());  // a write is an access, even in a NoTouchScope
+  EXPECT_EQ(Inspect(store_, "k").idle_s, 0);
+
+  const KeyFacts facts = Inspect(store_, "k");
+  EXPECT_GE(facts.bytes, sizeof(Node) + 1);
+  EXPECT_LE(facts.bytes, store_.used_memory());
+  ASSERT_TRUE(Put(store_, "big", std::string(4096, 'x')).ok());
+  EXPECT_GT(Inspect(store_, "big").bytes, 4096u);
+  bool found = true;
+  Inspect(store_, "missing", &found);
+  EXPECT_FALSE(found);
+}
+
+TEST_F(ArrayStoreTest, ExpiryStatsCountDataKeysWithAnExpiryAndTheirAverageTtl) {
+  EXPECT_EQ(store_.expiry_stats()->expires, 0);
+  ASSERT_TRUE(Put(store_, "a", "v", clock_.now_ms + 10'000).ok());
+  ASSERT_TRUE(Put(store_, "b", "v", clock_.now_ms + 20'000).ok());
+  ASSERT_TRUE(Put(store_, "c", "v").ok());
+  ASSERT_TRUE(Put(store_, "lock", "v", clock_.now_ms + 5'000, Space::kLock).ok());
+  EXPECT_EQ(store_.expiry_stats()->expires, 2);
+  EXPECT_EQ(store_.expiry_stats()->avg_ttl_ms, 15'000);
+  clock_.now_ms += 4'000;
+  EXPECT_EQ(store_.expiry_stats()->avg_ttl_ms, 11'000);
+  ASSERT_TRUE(SetExpiry(store_, "c", clock_.now_ms + 2'000).ok());  // c gains one
+  ASSERT_TRUE(SetExpiry(store_, "b", 0).ok());                      // b loses its
+  EXPECT_EQ(store_.expiry_stats()->expires, 2);
+  EXPECT_EQ(store_.expiry_stats()->avg_ttl_ms, 4'000);  // (6 s + 2 s) / 2
+  ASSERT_TRUE(Erase(store_, "a").ok());
+  EXPECT_EQ(store_.expiry_stats()->expires, 1);
+  clock_.now_ms += 2'000;
+  store_.Tick(clock_.now_ms);  // c expires
+  EXPECT_EQ(store_.expiry_stats()->expires, 0);
+  EXPECT_EQ(store_.expiry_stats()->avg_ttl_ms, 0);
+  ASSERT_TRUE(Put(store_, "d", "v", clock_.now_ms + 1'000).ok());
+  ASSERT_TRUE(FlushStore(store_).ok());
+  EXPECT_EQ(store_.expiry_stats()->expires, 0);
+}
+
+TEST_F(ArrayStoreTest, PausedExpiryHidesExpiredKeysWithoutRemovingThem) {
+  ASSERT_TRUE(Put(store_, "k", "v", clock_.now_ms + 10).ok());
+  store_.PauseExpiry(true);
+  clock_.now_ms += 10;
+  store_.Tick(clock_.now_ms);
+  EXPECT_EQ(Get(store_, "k"), std::nullopt);
+  EXPECT_EQ(store_.stats().expired, 0u);
+  EXPECT_EQ(store_.approximate_keys(), 1);
+  // A write still replaces it (it reclaims the old node first).
+  ASSERT_TRUE(Put(store_, "k", "w", clock_.now_ms + 10).ok());
+  EXPECT_EQ(store_.approximate_keys(), 1);
+  EXPECT_EQ(Get(store_, "k"), "w");
+  clock_.now_ms += 10;
+  store_.PauseExpiry(false);
+  EXPECT_EQ(Get(store_, "k"), std::nullopt);
+  EXPECT_EQ(store_.stats().expired, 2u);
+  EXPECT_EQ(store_.approximate_keys(), 0);
 }
 
 // An observer that writes back into the store from inside the notification (as a REMEMBER
