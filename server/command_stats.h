@@ -43,7 +43,8 @@ struct CommandCounters {
 
 class CommandStats {
  public:
-  // `command` names are the command table's (CommandSpec::name): they must outlive the stats.
+  // `command` names are the command table's (CommandTable::StatsName): they must outlive the
+  // stats.
   // A command ran for `usec` (its handler; a reply that completes later is judged by Failed).
   void Ran(std::string_view command, int64_t usec);
   // The command's reply was an error (`error_reply` "-CODE text…" or "CODE text…").

@@ -4,6 +4,8 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "common/numbers.h"
+#include "server/command_docs.h"
 
 namespace arvel::server {
 
@@ -21,6 +23,7 @@ CommandTable BuildDefault() {
         RegisterObjectCommands}) {
     family(table);
   }
+  table.IndexSubcommands();
   return table;
 }
 }  // namespace
@@ -33,6 +36,28 @@ const CommandTable& CommandTable::Default() {
 void CommandTable::Register(const CommandSpec& spec) {
   index_.emplace(std::string(spec.name), specs_.size());
   specs_.push_back(spec);
+}
+
+void CommandTable::IndexSubcommands() {
+  subcommands_.assign(specs_.size(), {});
+  for (size_t i = 0; i < specs_.size(); ++i) {
+    for (const SubcommandDoc& sub : DocFor(specs_[i]).subcommands) {
+      subcommands_[i].push_back(std::string(specs_[i].name) + "|" + sub.name);
+    }
+  }
+}
+
+std::string_view CommandTable::StatsName(const CommandSpec& spec,
+                                         std::span<const std::string_view> args) const {
+  const size_t i = static_cast<size_t>(&spec - specs_.data());
+  if (&spec < specs_.data() || i >= subcommands_.size() || subcommands_[i].empty() ||
+      args.size() < 2) {
+    return spec.name;
+  }
+  for (const std::string& full : subcommands_[i]) {
+    if (EqualsIgnoreCase(std::string_view(full).substr(spec.name.size() + 1), args[1])) return full;
+  }
+  return spec.name;
 }
 
 const CommandSpec* CommandTable::Find(std::string_view name) const {

@@ -3,6 +3,8 @@
 // (server/commands/*.cc), looked up case-insensitively by name. COMMAND COUNT/INFO/DOCS/LIST
 // answer from it.
 
+#include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -21,6 +23,12 @@ class CommandTable {
   const CommandSpec* Find(std::string_view name) const;
   // Every command, in registration order.
   const std::vector<CommandSpec>& all() const { return specs_; }
+  // The name INFO commandstats counts a call under: "config|resetstat" for a known subcommand
+  // of a container command, as Redis 7 does; else the command's name. Does not allocate.
+  std::string_view StatsName(const CommandSpec& spec,
+                             std::span<const std::string_view> args) const;
+  // Learns every container's subcommands (from its documentation) once all are registered.
+  void IndexSubcommands();
 
   // True when `argc` (name included) satisfies the spec's arity.
   static bool ArityOk(const CommandSpec& spec, size_t argc) {
@@ -30,6 +38,7 @@ class CommandTable {
 
  private:
   std::vector<CommandSpec> specs_;
+  std::vector<std::vector<std::string>> subcommands_;  // specs_[i]'s "name|sub" names
   absl::flat_hash_map<std::string, size_t> index_;
 };
 

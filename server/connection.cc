@@ -296,15 +296,16 @@ void Connection::Execute(const CommandSpec& spec, std::span<const std::string_vi
   running_spec_ = was_spec;
   // A silenced EXEC that goes on after its handler returned (Dispatch silenced the rest).
   if (exec_silent_ && capture_ == nullptr) Silence(*target, before, ticket_before);
-  server_.command_stats().Ran(spec.name, usec);
+  const std::string_view stats_name = CommandTable::Default().StatsName(spec, args);
+  server_.command_stats().Ran(stats_name, usec);
   if (ticket_ == ticket_before) {
-    CountIfError(spec, std::string_view(*target).substr(before));
+    CountIfError(stats_name, std::string_view(*target).substr(before));
   } else if (ReplySlot* slot = SlotOf(ticket_)) {
     // Suspended: judged now if it already completed, else when it does (Resume).
     if (slot->pending) {
-      slot->spec = &spec;
+      slot->stats_name = stats_name;
     } else {
-      CountIfError(spec, slot->bytes);
+      CountIfError(stats_name, slot->bytes);
     }
   }
   const config::ServerConfig& config = server_.config().server;
@@ -316,8 +317,8 @@ void Connection::Execute(const CommandSpec& spec, std::span<const std::string_vi
   OverOutputLimit();
 }
 
-void Connection::CountIfError(const CommandSpec& spec, std::string_view reply) {
-  if (reply.starts_with('-')) server_.command_stats().Failed(spec.name, reply);
+void Connection::CountIfError(std::string_view stats_name, std::string_view reply) {
+  if (reply.starts_with('-')) server_.command_stats().Failed(stats_name, reply);
 }
 
 // Drops what the running command replied: its inline bytes past `before`, and the slots it
@@ -470,7 +471,7 @@ void Connection::Resume(uint64_t ticket) {
   slot->waiting = false;
   slot->cancel = nullptr;
   --pending_slots_;
-  if (slot->spec != nullptr) CountIfError(*slot->spec, slot->bytes);
+  if (!slot->stats_name.empty()) CountIfError(slot->stats_name, slot->bytes);
   if (slot->silent) slot->bytes.clear();
   if (slot != &slots_.back()) {
     settled_bytes_ += slot->bytes.size() - slot->counted;

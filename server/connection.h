@@ -164,8 +164,9 @@ class Connection {
     std::string bytes;
     size_t counted = 0;  // bytes.size() already in settled_bytes_
     std::function<void()> cancel;
-    // A suspended command whose reply, once complete, is checked for an error (commandstats).
-    const CommandSpec* spec = nullptr;
+    // A suspended command whose reply, once complete, is checked for an error: its
+    // commandstats name (CommandTable::StatsName), empty for none.
+    std::string_view stats_name;
     bool silent = false;  // CLIENT REPLY OFF/SKIP: its reply is dropped
   };
 
@@ -196,7 +197,7 @@ class Connection {
   ReplySlot* SlotOf(uint64_t ticket);  // the slot a Suspend made, pending or not
   void Silence(std::string& target, size_t before, uint64_t ticket_before);
   // commandstats' failed_calls: a reply that is an error.
-  void CountIfError(const CommandSpec& spec, std::string_view reply);
+  void CountIfError(std::string_view stats_name, std::string_view reply);
   bool MayQueue(const CommandSpec& spec) const;
   void Queue(const CommandSpec& spec, std::span<const std::string_view> args);
   void ContinueTransaction();

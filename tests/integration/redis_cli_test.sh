@@ -266,6 +266,39 @@ scanned="$(cli --scan --pattern 'user:*' | sort -u | wc -l)"
 if [[ "$scanned" == "50" ]]; then pass "--scan"; else fail "--scan" "    found $scanned keys"; fi
 bigkeys="$(cli --bigkeys 2>&1)"
 if grep -q '51 strings' <<<"$bigkeys"; then pass "--bigkeys"; else fail "--bigkeys" "$bigkeys"; fi
+# --memkeys asks MEMORY USAGE of each key.
+cli SET big "$(printf 'x%.0s' $(seq 1 2000))" >/dev/null
+memkeys="$(cli --memkeys 2>&1)"
+if grep -q '52 strings with [0-9]* bytes' <<<"$memkeys" &&
+  grep -q "Biggest string found '\"*big\"*' has 2[0-9][0-9][0-9] bytes" <<<"$memkeys"; then
+  pass "--memkeys"
+else
+  fail "--memkeys" "$memkeys"
+fi
+
+# redis-cli monitor shows every command of every client, in Redis's format.
+timeout 5 stdbuf -oL redis-cli -h 127.0.0.1 -p "$port" monitor >"$work/monitor.out" 2>&1 &
+monitor_pid=$!
+for _ in $(seq 1 50); do grep -q '^OK' "$work/monitor.out" && break; sleep 0.1; done
+cli SET monitored "a b" >/dev/null
+for _ in $(seq 1 50); do grep -q 'monitored' "$work/monitor.out" && break; sleep 0.1; done
+kill "$monitor_pid" 2>/dev/null
+wait "$monitor_pid" 2>/dev/null
+if grep -qE '^[0-9]+\.[0-9]{6} \[0 127\.0\.0\.1:[0-9]+\] "SET" "monitored" "a b"$' \
+  "$work/monitor.out"; then
+  pass "monitor"
+else
+  fail "monitor" "$(cat "$work/monitor.out")"
+fi
+
+# --latency-history prints a min/max/avg line per interval.
+latency="$(timeout 3 redis-cli -h 127.0.0.1 -p "$port" --latency-history -i 1 --no-raw 2>&1)"
+if [[ "$(grep -cE 'min: [0-9]+, max: [0-9]+, avg: [0-9.]+ \([0-9]+ samples\)' <<<"$latency")" -ge 1 ]]
+then
+  pass "--latency-history"
+else
+  fail "--latency-history" "$latency"
+fi
 
 # redis-cli --stat reads INFO every interval; it must keep printing data lines, no errors.
 stat="$(timeout 2 stdbuf -oL redis-cli -h 127.0.0.1 -p "$port" --stat -i 0.5 2>&1)"
@@ -275,6 +308,51 @@ if [[ $stat_rc -eq 124 && "$data_lines" -ge 2 ]] && ! grep -qi 'error' <<<"$stat
   pass "--stat"
 else
   fail "--stat" "    rc=$stat_rc data lines=$data_lines"$'\n'"$stat"
+fi
+
+# INFO next to a real redis-server given the same commands: every field we print in Redis's
+# sections exists there with a value of the same shape (digits read as N), so exporters and
+# dashboards read ours as theirs. Our own fields are listed; a few values differ by nature.
+if command -v redis-server >/dev/null; then
+  redis_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')"
+  redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no \
+    --dir "$work" --logfile "$work/redis.log" &
+  redis_pid=$!
+  for _ in $(seq 1 50); do
+    [[ "$(redis-cli -p "$redis_port" PING 2>/dev/null)" == "PONG" ]] && break
+    sleep 0.1
+  done
+  info_of() {
+    local p="$1"
+    redis-cli -p "$p" CONFIG RESETSTAT >/dev/null
+    redis-cli -p "$p" FLUSHALL >/dev/null
+    redis-cli -p "$p" SET volatile v EX 100 >/dev/null
+    redis-cli -p "$p" GET volatile >/dev/null
+    redis-cli -p "$p" GET missing >/dev/null
+    redis-cli -p "$p" INCR volatile >/dev/null 2>&1
+    redis-cli -p "$p" INFO everything | tr -d '\r' | grep -v '^#' | grep ':' |
+      sed -E 's/[0-9a-f]{40}/ID/; s/[0-9]+(\.[0-9]+)?/N/g' | LC_ALL=C sort -t: -k1,1
+  }
+  info_of "$port" >"$work/info.ours"
+  info_of "$redis_port" >"$work/info.redis"
+  kill "$redis_pid"
+  wait "$redis_pid" 2>/dev/null
+  ours_only="$(LC_ALL=C join -t: -v1 "$work/info.ours" "$work/info.redis" | cut -d: -f1 |
+    grep -vxE 'arvel_version|lock_waiters|contended_locks|remember_waiters|remember_leases|store_.*')"
+  shapes="$(LC_ALL=C join -t: "$work/info.ours" "$work/info.redis" | awk -F: '$2 != $3' |
+    grep -vE '^(executable|config_file|maxmemory_policy|mem_allocator|multiplexing_api):')"
+  common="$(LC_ALL=C join -t: "$work/info.ours" "$work/info.redis" | wc -l)"
+  if [[ -z "$ours_only" && -z "$shapes" && "$common" -ge 80 ]] &&
+    grep -q '^dbN:keys=N,expires=N,avg_ttl=N$' "$work/info.ours" &&
+    grep -q '^cmdstat_get:' "$work/info.ours" && grep -q '^errorstat_ERR:' "$work/info.ours"; then
+    pass "INFO fields as redis-server's ($common in common)"
+  else
+    fail "INFO fields as redis-server's" \
+      "    only ours: $ours_only"$'\n'"    other shapes (ours:redis): $shapes"$'\n'"    common: $common"
+  fi
+else
+  fail "INFO fields as redis-server's" "    redis-server not installed"
 fi
 
 # SIGTERM: clean exit 0.
