@@ -158,6 +158,13 @@ echo "rounds=$rounds requests=$requests (x5 at -P16 GET/SET) clients=$clients" \
     echo yes || echo 'not supported here')"
 echo
 
+# column RUNS N -> the median of column N over the RUNS ("req/s p50 p99 instr" lines) that
+# produced a number, "-" when none did.
+column() {
+  awk -v c="$2" 'NF == 4 && $c ~ /^[0-9.]+$/ { print $c }' <<<"$1" | median |
+    awk '{ print ($1 == 0 ? "-" : $1) }'
+}
+
 failed=0
 rows=()
 for workload in "${workloads[@]}"; do
@@ -172,21 +179,19 @@ for workload in "${workloads[@]}"; do
     arvel_runs+="$(requests=$n keyspace=${space:-$keyspace} \
       measure "$arvel_port" "$arvel_pid" "$pipeline" $arvel_args)"$'\n'
   done
-  # column N of the runs that produced a number -> their median ("-" when none did)
-  column() {
-    awk -v c="$2" 'NF == 4 && $c ~ /^[0-9.]+$/ { print $c }' <<<"$1" | median |
-      awk '{ print ($1 == 0 ? "-" : $1) }'
-  }
   r_rps="$(column "$redis_runs" 1)" a_rps="$(column "$arvel_runs" 1)"
   r_p50="$(column "$redis_runs" 2)" r_p99="$(column "$redis_runs" 3)"
   a_p50="$(column "$arvel_runs" 2)" a_p99="$(column "$arvel_runs" 3)"
   r_ins="$(column "$redis_runs" 4)" a_ins="$(column "$arvel_runs" 4)"
   [[ $perf_ok -eq 1 ]] || { r_ins=n/a; a_ins=n/a; }
-  if [[ "$r_rps" == - || "$a_rps" == - || "$r_p99" == - || "$a_p99" == - ]]; then
+  complete="$(awk 'NF == 4 && $1 ~ /^[0-9.]+$/ { n++ } END { print n + 0 }' \
+    <<<"$redis_runs$arvel_runs")"
+  if [[ $complete -ne $((2 * rounds)) ]]; then
     failed=1
-    echo "$name: a run produced no number" >&2
+    echo "$name: $((2 * rounds - complete)) of $((2 * rounds)) runs produced no number" >&2
   fi
   rows+=("$name|$r_rps|$a_rps|$r_p50|$r_p99|$a_p50|$a_p99|$r_ins|$a_ins")
+  echo "  $name: redis $r_rps, arvel $a_rps req/s ($SECONDS s)" >&2  # progress
   all_alive || { failed=1; break; }
 done
 
