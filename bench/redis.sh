@@ -96,7 +96,7 @@ run_benchmark "$redis_port" 16 -t set >/dev/null
 run_benchmark "$arvel_port" 16 -t set >/dev/null
 
 echo "redis-server $(redis-server --version | awk '{print $3}' | cut -d= -f2) on :$redis_port;" \
-  "arvel-cached ($binary) on :$arvel_port; nutcracker $(nutcracker -V 2>&1 | awk '{print $NF}')" \
+  "arvel-cached ($binary) on :$arvel_port; nutcracker $(nutcracker -V 2>&1 | awk 'NR == 1 {print $NF}')" \
   "on :$nutcracker_port"
 echo "rounds=$rounds requests=$requests clients=$clients keyspace=$keyspace" \
   "pool=${pool:-default} cpu pinning=${server_cpu[*]:-none}"
