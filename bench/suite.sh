@@ -4,13 +4,14 @@
 # the machine counts them) instructions per request. See bench/README.md.
 #
 #   bench/suite.sh [--quick] [--binary PATH | PATH] [--rounds N] [--requests N] [--clients N]
-#                  [--keyspace N] [--timeout SECONDS]
+#                  [--keyspace N] [--timeout SECONDS] [--micro PATH]
 #
 # Defaults: 5 rounds, 200,000 requests per -P 1 run (5x that at -P 16), 50 clients, a key space
 # of 1,000,000 keys preloaded with 16-byte values, 120 s per run. --quick (CI smoke): 1 round,
 # 2,000 requests, 10,000 keys, 30 s per run. Each round runs a workload against redis-server,
 # then against arvel-cached (A B A B ...); the table shows the medians. Exits non-zero when a
-# workload produced no number or a server died.
+# workload produced no number or a server died. --micro PATH runs the Google Benchmark
+# micro-benchmarks (build/arvel_micro_bench) after the table.
 set -euo pipefail
 
 # shellcheck source=bench/lib.sh
@@ -20,8 +21,15 @@ requests=200000
 clients=50
 keyspace=1000000
 run_timeout=120
+micro=""
+script_option() {
+  [[ "$1" == --micro ]] || return 1
+  micro="${2:?--micro needs the micro-benchmark binary}"
+  consumed=2
+}
 quick_defaults() { rounds=1; requests=2000; keyspace=10000; run_timeout=30; }
 parse_options "$@"
+[[ -z "$micro" || -x "$micro" ]] || { echo "micro-benchmark binary not found: $micro" >&2; exit 1; }
 require_tools redis-server redis-benchmark redis-cli python3 timeout
 bench_setup arvel-suite
 pin_cpus
@@ -222,6 +230,15 @@ echo "memory per key ($redis_keys / $arvel_keys keys of $value_size-byte values;
   "$memory_ratio (target <= 0.75: $(awk -v m="$memory_ratio" \
     'BEGIN { print (m != "n/a" && m <= 0.75 ? "holds" : "missed") }'))"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+if [[ -n "$micro" ]]; then
+  echo
+  # The quick mode only checks that every micro-benchmark still runs.
+  micro_args=()
+  [[ $quick -eq 1 ]] && micro_args=(--benchmark_min_time=0.01)
+  timeout $((run_timeout * 10)) "${client_cpu[@]}" "$micro" "${micro_args[@]}" ||
+    { echo "the micro-benchmarks failed" >&2; failed=1; }
+fi
 
 [[ "$redis_keys" -gt 0 && "$arvel_keys" -gt 0 ]] || { echo "the preload failed" >&2; failed=1; }
 all_alive || failed=1
