@@ -16,7 +16,8 @@
 # binaries in turn, --repeat times (default 7), each run on a fresh SQLite file and a fresh
 # PostgreSQL table; it prints each side's median and the median of the paired ratios.
 #
-#   bench/database.sh [--binary PATH] [--requests N] [--clients N] [--postgres URL] [--quick]
+#   bench/database.sh [--binary PATH | PATH] [--requests N] [--clients N] [--keyspace N]
+#                     [--timeout SECONDS] [--postgres URL] [--quick]
 #                     [--wakeup [--rounds N]] [--against PATH [--repeat N]]
 #
 # PostgreSQL rows need --postgres or $ARVEL_TEST_POSTGRES_URL (scripts/start-postgres.sh prints
@@ -24,13 +25,12 @@
 # temporary directory, the PostgreSQL tables are named arvel_bench_* and dropped at the end.
 set -euo pipefail
 
-root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=bench/lib.sh
-source "$root/bench/lib.sh"
-binary="$root/build/arvel-cached"
+source "$(dirname "$0")/lib.sh"
 requests=20000
 clients=50
 keyspace=100000
+run_timeout=300
 seconds=10
 pg_url="${ARVEL_TEST_POSTGRES_URL:-}"
 workers=4  # the database store's worker threads (drivers/database_store.h)
@@ -40,67 +40,43 @@ idle=3
 against=""
 repeat=7
 
-usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
-
-while [[ $# -gt 0 ]]; do
+script_option() {
   case "$1" in
-    --binary) binary="$2"; shift ;;
-    --requests|-n) requests="$2"; shift ;;
-    --clients|-c) clients="$2"; shift ;;
-    --postgres) pg_url="$2"; shift ;;
-    --quick) requests=2000; seconds=2; rounds=5; idle=1; repeat=2 ;;
-    --wakeup) wakeup=1 ;;
-    --rounds) rounds="$2"; shift ;;
-    --against) against="$2"; shift ;;
-    --repeat) repeat="$2"; shift ;;
-    -h|--help) usage; exit 0 ;;
-    *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
+    --postgres) pg_url="${2:?--postgres needs a URL}"; consumed=2 ;;
+    --wakeup) wakeup=1; consumed=1 ;;
+    --against) against="${2:?--against needs a binary}"; consumed=2 ;;
+    --repeat) repeat="${2:?--repeat needs a number}"; consumed=2 ;;
+    *) return 1 ;;
   esac
-  shift
-done
-
-for tool in redis-benchmark redis-cli sqlite3; do
-  command -v "$tool" >/dev/null || { echo "$tool not found" >&2; exit 1; }
-done
-[[ -x "$binary" ]] || { echo "arvel-cached binary not found: $binary" >&2; exit 1; }
-binary="$(readlink -f "$binary")"
+}
+quick_defaults() { requests=2000; seconds=2; rounds=5; idle=1; repeat=2; }
+parse_options "$@"
+require_tools redis-benchmark redis-cli sqlite3 python3 timeout
 if [[ -n "$pg_url" ]] && ! command -v pgbench >/dev/null; then
   echo "pgbench not found (apt-get install postgresql-contrib): skipping PostgreSQL" >&2
   pg_url=""
 fi
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/arvel-bench-db-XXXXXX")"
+bench_setup arvel-bench-db
 table="arvel_bench_$$"
-pids=()
-cleanup() {
-  stop_pids "${pids[@]}"
-  if [[ -n "$pg_url" ]]; then
-    psql -X -q "$pg_url" -c "DROP TABLE IF EXISTS ${table}, ${table}_locks, ${table}_raw" \
-      >/dev/null 2>&1 || true
-  fi
-  rm -rf "$work"
+on_exit() {
+  [[ -n "$pg_url" ]] || return 0
+  psql -X -q "$pg_url" -c "DROP TABLE IF EXISTS ${table}, ${table}_locks, ${table}_raw" \
+    >/dev/null 2>&1
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
-# start_arvel STORE [BINARY] -> sets $port; the daemon (BINARY, default --binary) serves
+# start_store STORE [BINARY] -> sets $port; the daemon (BINARY, default --binary) serves
 # cache.toml's stores with STORE as default.
-start_arvel() {
-  local log="$work/arvel-$1-${#pids[@]}.log" bin="${2:-$binary}"
-  ( cd "$work" && exec env CACHE_PORT=1 "$bin" --config "$work/cache.toml" --store "$1" \
-      --port 0 2>"$log" ) &
-  pids+=($!)
-  port="$(wait_for_listening "$log" "${pids[-1]}")"
-  [[ -n "$port" ]] || { cat "$log" >&2; exit 1; }
-  wait_for_ping "$port"
+start_store() {
+  arvel_binary="${2:-$binary}" start_arvel "arvel-$1-${#pids[@]}" -- \
+    --config "$work/cache.toml" --store "$1"
+  port=$server_port
 }
 
 # redis_bench PORT ARGS... -> req/s
 redis_bench() {
   local port="$1"
   shift
-  redis-benchmark -h 127.0.0.1 -p "$port" -q --csv -n "$requests" -c "$clients" \
-    -r "$keyspace" "$@" 2>/dev/null | awk -F'","' 'NR > 1 && NF > 1 { print $2; exit }'
+  rps_of "$(run_benchmark "$port" 1 "$@")"
 }
 
 # sqlite_raw STATEMENT -> statements/s, each statement its own (autocommit) transaction, in
@@ -146,9 +122,9 @@ if [[ $wakeup -eq 1 ]]; then
   echo "arvel-cached: $binary"
   echo "wake-up latency, from the waker's reply on daemon A to the waiter's reply on daemon B"
   for store in sqlite ${pg_url:+postgres}; do
-    start_arvel "$store"
+    start_store "$store"
     port_a=$port
-    start_arvel "$store"
+    start_store "$store"
     python3 "$root/bench/wakeup.py" --a "$port_a" --b "$port" --rounds "$rounds" --idle "$idle" \
       --label "$store"
   done
@@ -171,7 +147,7 @@ if [[ -n "$against" ]]; then
         [[ $store == postgres ]] && url="$pg_url"
         printf '[stores.%s]\ndriver = "database"\nurl = "%s"\ntable = "%s_%s"\n' \
           "$store" "$url" "$table" "$run$side" >"$work/cache.toml"
-        start_arvel "$store" "$bin"
+        start_store "$store" "$bin"
         put=$(redis_bench "$port" PUT key:__rand_int__ value)
         get=$(redis_bench "$port" GET key:__rand_int__)
         stop_pids "${pids[-1]}"
@@ -214,7 +190,7 @@ rows=()
 row() { rows+=("$(printf '%-14s %12s %12s   %s' "$1" "$2" "$3" "$4")"); }
 
 # --- SQLite
-start_arvel sqlite
+start_store sqlite
 put=$(redis_bench "$port" PUT key:__rand_int__ value)
 get=$(redis_bench "$port" GET key:__rand_int__)
 sqlite3 "$work/raw.sqlite" "CREATE TABLE t (id INTEGER PRIMARY KEY, prefix TEXT, space INTEGER,
@@ -229,7 +205,7 @@ row "sqlite GET" "$get" "$raw_get" "sqlite3 shell, 1 connection, select"
 
 # --- PostgreSQL
 if [[ -n "$pg_url" ]]; then
-  start_arvel postgres
+  start_store postgres
   put=$(redis_bench "$port" PUT key:__rand_int__ value)
   get=$(redis_bench "$port" GET key:__rand_int__)
   psql -X -q "$pg_url" -c "CREATE TABLE ${table}_raw (LIKE ${table} INCLUDING ALL)" >/dev/null

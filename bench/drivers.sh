@@ -3,17 +3,15 @@
 # driver (array in memory, file on disk), on loopback. See bench/README.md.
 #
 #   bench/drivers.sh [--quick] [--binary PATH | PATH] [--requests N] [--clients N]
-#                    [--keyspace N] [--dir PATH] [--drivers "array file sqlite"]
+#                    [--keyspace N] [--timeout SECONDS] [--dir PATH] [--drivers "array file sqlite"]
 #
 # --dir puts the on-disk stores (file tree, SQLite file) under PATH (default: a temporary
 # directory, usually /tmp): their numbers are those of that file system's fsync. --drivers picks
 # the stores (default "array file"). Prints req/s and p50/p99 latency per workload and driver.
 set -euo pipefail
 
-root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=bench/lib.sh
-source "$root/bench/lib.sh"
-binary="$root/build/arvel-cached"
+source "$(dirname "$0")/lib.sh"
 requests=20000
 clients=50
 keyspace=10000
@@ -21,68 +19,22 @@ run_timeout=300
 data_dir=""
 drivers=(array file)
 
-usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
-
-while [[ $# -gt 0 ]]; do
+script_option() {
   case "$1" in
-    --quick) requests=500; keyspace=500; run_timeout=60 ;;
-    --binary) binary="$2"; shift ;;
-    --requests|-n) requests="$2"; shift ;;
-    --clients|-c) clients="$2"; shift ;;
-    --keyspace|-r) keyspace="$2"; shift ;;
-    --dir) data_dir="$2"; shift ;;
-    --drivers) read -r -a drivers <<<"$2"; shift ;;
-    -h|--help) usage; exit 0 ;;
-    -*) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
-    *) binary="$1" ;;
+    --dir) data_dir="${2:?--dir needs a path}" ;;
+    --drivers) read -r -a drivers <<<"${2:?--drivers needs a list}" ;;
+    *) return 1 ;;
   esac
-  shift
-done
-
-command -v redis-benchmark >/dev/null || {
-  echo "redis-benchmark not found (apt-get install redis-tools)" >&2
-  exit 1
+  consumed=2
 }
-[[ -x "$binary" ]] || { echo "arvel-cached binary not found: $binary" >&2; exit 1; }
-binary="$(readlink -f "$binary")"
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/arvel-drivers-XXXXXX")"
+quick_defaults() { requests=500; keyspace=500; run_timeout=60; }
+parse_options "$@"
+require_tools redis-benchmark redis-cli python3 timeout
+bench_setup arvel-drivers
 [[ -n "$data_dir" ]] || data_dir="$work"
 data_dir="$(readlink -f "$data_dir")"
-pids=()
-cleanup() {
-  stop_pids "${pids[@]}"
-  rm -rf "$work" "$data_dir/arvel-bench-files" "$data_dir"/arvel-bench.sqlite*
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
+on_exit() { rm -rf "$data_dir/arvel-bench-files" "$data_dir"/arvel-bench.sqlite*; }
 pin_cpus
-
-# start_arvel NAME CONFIG_TEXT -> sets $port
-start_arvel() {
-  local name="$1" config="$2"
-  mkdir -p "$work/$name"
-  printf '%s\n' "$config" >"$work/$name/cache.toml"
-  ( cd "$work/$name" && exec env CACHE_PORT=1 "${server_cpu[@]}" "$binary" --bind 127.0.0.1 \
-      --port 0 --config cache.toml 2>"$work/$name/arvel.log" ) &
-  pids+=($!)
-  port="$(wait_for_listening "$work/$name/arvel.log" "${pids[-1]}")"
-  if [[ -z "$port" ]]; then
-    echo "arvel-cached ($name) did not start:" >&2
-    cat "$work/$name/arvel.log" >&2
-    exit 1
-  fi
-}
-
-# bench PORT PIPELINE ARGS... -> "req/s p50_ms p99_ms" of the single test run.
-bench() {
-  local port="$1" pipeline="$2"
-  shift 2
-  timeout "$run_timeout" "${client_cpu[@]}" redis-benchmark -h 127.0.0.1 -p "$port" -q --csv \
-    -n "$requests" -c "$clients" -P "$pipeline" -r "$keyspace" "$@" 2>/dev/null |
-    awk -F'","' 'NR > 1 && NF > 1 { print $2, $5, $7; exit }'
-}
 
 workloads=(
   "SET -P1|1|-t set"
@@ -119,23 +71,23 @@ printf '%-16s %-7s %12s %10s %10s\n' "--------" "------" "-----" "------" "-----
 failed=0
 declare -A ports
 for driver in "${drivers[@]}"; do
-  start_arvel "$driver" "$(store_config "$driver")"
-  ports[$driver]="$port"
-  bench "$port" 16 -t set >/dev/null  # preload so GETs hit
+  mkdir -p "$work/$driver"
+  store_config "$driver" >"$work/$driver/cache.toml"
+  start_arvel "$driver" -- --config cache.toml
+  ports[$driver]="$server_port"
+  run_benchmark "$server_port" 16 -t set >/dev/null  # preload so GETs hit
 done
 for workload in "${workloads[@]}"; do
   IFS='|' read -r name pipeline command <<<"$workload"
   for driver in "${drivers[@]}"; do
     # shellcheck disable=SC2086  # the command is a word list on purpose
-    read -r rps p50 p99 <<<"$(bench "${ports[$driver]}" "$pipeline" $command)" || true
+    read -r rps p50 p99 <<<"$(run_benchmark "${ports[$driver]}" "$pipeline" $command)" || true
     printf '%-16s %-7s %12.0f %10s %10s\n' "$name" "$driver" "${rps:-0}" "${p50:--}" "${p99:--}"
     [[ -n "${rps:-}" && "${rps:-0}" != "0" ]] || failed=1
   done
 done
 
-for pid in "${pids[@]}"; do
-  kill -0 "$pid" 2>/dev/null || { echo "a server died during the run" >&2; failed=1; }
-done
+all_alive || failed=1
 if [[ $failed -ne 0 ]]; then
   echo "some workloads produced no result (see $work/*/arvel.log)" >&2
   exit 1

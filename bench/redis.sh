@@ -4,7 +4,7 @@
 # through Debian's nutcracker (twemproxy) — on loopback. See bench/README.md.
 #
 #   bench/redis.sh [--quick] [--binary PATH | PATH] [--rounds N] [--requests N] [--clients N]
-#                  [--pool N] [--pin]
+#                  [--keyspace N] [--timeout SECONDS] [--pool N] [--pin]
 #
 # Each round runs every workload against the three setups (the order rotates from round to
 # round); the table shows each setup's median req/s and its ratio to direct Redis, and a second
@@ -15,73 +15,33 @@
 # pinned, so a proxied run spreads three processes over the machine's cores.
 set -euo pipefail
 
-root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=bench/lib.sh
-source "$root/bench/lib.sh"
-binary="$root/build/arvel-cached"
-rounds=3
-requests=200000
-clients=50
-keyspace=100000
-run_timeout=120
+source "$(dirname "$0")/lib.sh"
 pool=""
 pin=0
 
-usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
-
-while [[ $# -gt 0 ]]; do
+script_option() {
   case "$1" in
-    --quick) rounds=1; requests=2000; run_timeout=30 ;;
-    --binary) binary="$2"; shift ;;
-    --rounds) rounds="$2"; shift ;;
-    --requests|-n) requests="$2"; shift ;;
-    --clients|-c) clients="$2"; shift ;;
-    --pool) pool="$2"; shift ;;
-    --pin) pin=1 ;;
-    -h|--help) usage; exit 0 ;;
-    -*) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
-    *) binary="$1" ;;
+    --pool) pool="${2:?--pool needs a number}"; consumed=2 ;;
+    --pin) pin=1; consumed=1 ;;
+    *) return 1 ;;
   esac
-  shift
-done
-
-for tool in redis-server redis-benchmark redis-cli nutcracker python3; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "$tool not found (apt-get install redis-server redis-tools nutcracker python3)" >&2
-    exit 1
-  fi
-done
-[[ -x "$binary" ]] || { echo "arvel-cached binary not found: $binary" >&2; exit 1; }
-binary="$(readlink -f "$binary")"
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/arvel-bench-redis-XXXXXX")"
-pids=()
-cleanup() {
-  stop_pids "${pids[@]}"
-  rm -rf "$work"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-server_cpu=()
-client_cpu=()
+quick_defaults() { rounds=1; requests=2000; run_timeout=30; }
+parse_options "$@"
+require_tools redis-server redis-benchmark redis-cli nutcracker python3 timeout
+bench_setup arvel-bench-redis
 [[ $pin == 1 ]] && pin_cpus
 
-redis_port="$(free_port)"
-"${server_cpu[@]}" redis-server --bind 127.0.0.1 --port "$redis_port" --save '' \
-  --appendonly no --daemonize no --dir "$work" --logfile "$work/redis.log" &
-pids+=($!)
-wait_for_ping "$redis_port"
+# shellcheck disable=SC2119  # no extra redis-server arguments
+start_redis
+redis_port=$server_port redis_pid=$server_pid
 
 # arvel-cached: the implicit `redis` store, configured by environment as in Arvel.
 arvel_env=(CACHE_CONNECTION=redis CACHE_HOST=127.0.0.1 "CACHE_PORT=$redis_port")
 [[ -n "$pool" ]] && arvel_env+=("CACHE_REDIS_POOL=$pool")
-( cd "$work" && exec env "${arvel_env[@]}" "${server_cpu[@]}" "$binary" --bind 127.0.0.1 \
-    --port 0 --log-level info 2>"$work/arvel.log" ) &
-pids+=($!)
-arvel_port="$(wait_for_listening "$work/arvel.log" "${pids[-1]}")"
-[[ -n "$arvel_port" ]] || { echo "arvel-cached did not start:" >&2; cat "$work/arvel.log" >&2; exit 1; }
-wait_for_ping "$arvel_port"
+start_arvel arvel "${arvel_env[@]}" -- --log-level info
+arvel_port=$server_port arvel_pid=$server_pid
 
 # twemproxy: one pool with the one server, one connection to it (its default).
 nutcracker_port="$(free_port)"
@@ -99,21 +59,13 @@ bench:
 EOF
 "${server_cpu[@]}" nutcracker -c "$work/nutcracker.yml" -s "$(free_port)" -a 127.0.0.1 \
   -o "$work/nutcracker.log" &
-pids+=($!)
+nutcracker_pid=$!
+pids+=("$nutcracker_pid")
 wait_for_ping "$nutcracker_port"
-
-# bench PORT PIPELINE ARGS... -> req/s of the single test run.
-bench() {
-  local port="$1" pipeline="$2"
-  shift 2
-  timeout "$run_timeout" "${client_cpu[@]}" redis-benchmark -h 127.0.0.1 -p "$port" -q --csv \
-    -n "$requests" -c "$clients" -P "$pipeline" -r "$keyspace" "$@" 2>/dev/null |
-    awk -F'","' 'NR > 1 && NF > 1 { print $2; exit }'
-}
 
 setups=(direct arvel twemproxy)
 declare -A port_of=([direct]=$redis_port [arvel]=$arvel_port [twemproxy]=$nutcracker_port)
-declare -A pid_of=([redis]=${pids[0]} [arvel]=${pids[1]} [twemproxy]=${pids[2]})
+declare -A pid_of=([redis]=$redis_pid [arvel]=$arvel_pid [twemproxy]=$nutcracker_pid)
 clk_tck="$(getconf CLK_TCK)"
 
 # cpu_ticks PID -> user + system time of the process so far, in clock ticks.
@@ -132,7 +84,7 @@ measured() {
   local redis0 proxy0=0 rps
   redis0="$(cpu_ticks "${pid_of[redis]}")"
   [[ -n "$proxy_pid" ]] && proxy0="$(cpu_ticks "$proxy_pid")"
-  rps="$(bench "${port_of[$setup]}" "$@")"
+  rps="$(rps_of "$(run_benchmark "${port_of[$setup]}" "$@")")"
   local redis1 proxy1=0
   redis1="$(cpu_ticks "${pid_of[redis]}")"
   [[ -n "$proxy_pid" ]] && proxy1="$(cpu_ticks "$proxy_pid")"
@@ -140,11 +92,11 @@ measured() {
 }
 
 # Preload: the keys GET asks for (arvel's live under its prefix, the others share Redis's).
-bench "$redis_port" 16 -t set >/dev/null
-bench "$arvel_port" 16 -t set >/dev/null
+run_benchmark "$redis_port" 16 -t set >/dev/null
+run_benchmark "$arvel_port" 16 -t set >/dev/null
 
 echo "redis-server $(redis-server --version | awk '{print $3}' | cut -d= -f2) on :$redis_port;" \
-  "arvel-cached ($binary) on :$arvel_port; nutcracker $(nutcracker -V 2>&1 | awk '{print $NF}')" \
+  "arvel-cached ($binary) on :$arvel_port; nutcracker $(nutcracker -V 2>&1 | awk 'NR == 1 {print $NF}')" \
   "on :$nutcracker_port"
 echo "rounds=$rounds requests=$requests clients=$clients keyspace=$keyspace" \
   "pool=${pool:-default} cpu pinning=${server_cpu[*]:-none}"
@@ -187,12 +139,7 @@ printf '%-10s %12s %12s %12s %12s %12s\n' workload "redis" "redis" "arvel" "redi
 printf '%-10s %12s %12s %12s %12s %12s\n' -------- "(direct)" "(via arvel)" "" "(via twem)" ""
 printf '%s\n' "${cpu_rows[@]}"
 
-for pid in "${pids[@]}"; do
-  if ! kill -0 "$pid" 2>/dev/null; then
-    echo "a server died during the run" >&2
-    failed=1
-  fi
-done
+all_alive || failed=1
 if [[ $failed -ne 0 ]]; then
   echo "some workloads produced no result (see $work/*.log)" >&2
   exit 1

@@ -104,7 +104,7 @@ for target in $fuzz_targets; do
 done
 
 echo "== benchmark smoke run"
-bench/compare.sh --quick build/arvel-cached
+bench/suite.sh --quick build/arvel-cached
 
 if [ "${ARVEL_TEST_IMAGE:-1}" = 1 ]; then
   echo "== container image"
