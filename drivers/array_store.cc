@@ -72,7 +72,7 @@ class Scratch {
 };
 
 using SteadyClock = std::chrono::steady_clock;
-constexpr auto kTickBudget = std::chrono::milliseconds(1);
+constexpr auto kTickBudget = std::chrono::milliseconds(10);
 constexpr size_t kRehashBucketsPerStep = 128;
 
 }  // namespace

@@ -118,12 +118,6 @@ std::string AbsolutePath(const std::string& path) {
   return ec ? path : absolute.lexically_normal().string();
 }
 
-uint64_t ResidentBytes() {
-  std::ifstream statm("/proc/self/statm");
-  uint64_t size = 0, resident = 0;
-  if (!(statm >> size >> resident)) return 0;
-  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-}
 
 uint64_t SystemMemory() {
   long pages = sysconf(_SC_PHYS_PAGES);
@@ -484,6 +478,13 @@ uint64_t EffectiveMaxMemory(const Server& server) {
 }
 
 uint64_t ClientOverheadBytes() { return kClientOverheadBytes; }
+
+uint64_t ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size = 0, resident = 0;
+  if (!(statm >> size >> resident)) return 0;
+  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
 
 std::string BytesToHuman(uint64_t bytes) {
   static constexpr const char* kUnits[] = {"K", "M", "G", "T", "P", "E"};

@@ -93,6 +93,9 @@ uint64_t EffectiveMaxMemory(const Server& server);
 // Redis's bytesToHuman: "512B", "1.50K", "256.00M".
 std::string BytesToHuman(uint64_t bytes);
 
+// Resident set size of this process in bytes (0 if unknown).
+uint64_t ResidentBytes();
+
 // Rough cost of a connection beyond its buffers (INFO mem_clients_normal, CLIENT LIST tot-mem).
 uint64_t ClientOverheadBytes();
 

@@ -321,6 +321,8 @@ void Server::Cron() {
     if (clients_.empty() || now - shutdown_started_ms_ > kShutdownGraceMs) FinishShutdown();
     return;
   }
+  // Once a second: memory a burst freed goes back to the system (server/heap_trimmer.h).
+  if (++cron_ticks_ % 10 == 0) heap_trimmer_.Tick();
   int64_t timeout_ms = config_.server.timeout * 1000;
   if (timeout_ms <= 0) return;
   std::vector<Connection*> idle;

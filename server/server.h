@@ -20,6 +20,7 @@
 #include "server/command_log.h"
 #include "server/client_pause.h"
 #include "server/command_stats.h"
+#include "server/heap_trimmer.h"
 #include "server/watch_registry.h"
 
 namespace arvel::server {
@@ -179,6 +180,8 @@ class Server {
   std::unique_ptr<SessionLocks> session_locks_;
   std::unique_ptr<scripting::ScriptEngine> scripts_;
   std::unique_ptr<ClientPause> pause_;
+  HeapTrimmer heap_trimmer_;
+  uint64_t cron_ticks_ = 0;
   ServerStats stats_;
   CommandStats command_stats_;
   Slowlog slowlog_;

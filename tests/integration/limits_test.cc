@@ -312,5 +312,58 @@ TEST(Limits, UnlimitedStoreKeepsEverything) {
   EXPECT_EQ(ReadStoreLine(c, "memory").evictions, 0);
 }
 
+#ifdef ARVEL_CHECK_RESIDENT_MEMORY
+// glibc keeps what a burst freed unless asked to give it back (server/heap_trimmer.h).
+constexpr long long kMiB = 1024 * 1024;
+
+// 600 clients each hold a 64 KB partial request (their input buffers), then all go away: the
+// daemon's resident memory falls back near where it started within a few seconds.
+TEST(Limits, MemoryOfABurstOfClientsGoesBackToTheSystem) {
+  auto daemon = Daemon::Start();
+  ASSERT_NE(daemon->port(), 0);
+  Client c = daemon->Connect();
+  ASSERT_EQ(Show(c.Command({"PING"})), "+PONG");
+  const long long baseline = ResidentBytes(daemon->pid());
+  {
+    const std::string partial = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$70000\r\n" + std::string(65536, 'p');
+    std::vector<RawConnection> clients;
+    for (int i = 0; i < 600; ++i) {
+      clients.push_back(daemon->ConnectRaw());
+      ASSERT_TRUE(clients.back().Send(partial));
+    }
+    ASSERT_TRUE(Eventually([&] { return ResidentBytes(daemon->pid()) > baseline + 32 * kMiB; },
+                           milliseconds(5000)))
+        << "the burst did not take memory: " << ResidentBytes(daemon->pid()) / kMiB << " MiB";
+  }
+  EXPECT_TRUE(Eventually([&] { return ResidentBytes(daemon->pid()) < baseline + 16 * kMiB; },
+                         milliseconds(5000)))
+      << "still " << ResidentBytes(daemon->pid()) / kMiB << " MiB resident, "
+      << baseline / kMiB << " MiB at the start";
+}
+
+// 300,000 keys with a 1 s TTL nobody reads again: active expiry removes them and the memory
+// goes back, within seconds.
+TEST(Limits, MemoryOfExpiredKeysGoesBackToTheSystem) {
+  auto daemon = Daemon::Start();
+  ASSERT_NE(daemon->port(), 0);
+  Client c = daemon->Connect();
+  ASSERT_EQ(Show(c.Command({"PING"})), "+PONG");
+  const long long baseline = ResidentBytes(daemon->pid());
+  constexpr int kKeys = 300000;
+  for (int i = 0; i < kKeys; ++i) {
+    c.Append({"SET", "key:" + std::to_string(i), "sixteen-byte-val", "EX", "1"});
+    if (i % 10000 == 9999) {
+      for (int j = 0; j < 10000; ++j) ASSERT_EQ(Show(c.GetReply()), "+OK");
+    }
+  }
+  EXPECT_GT(ResidentBytes(daemon->pid()), baseline + 20 * kMiB);
+  EXPECT_TRUE(Eventually([&] { return IntegerOf(c, {"DBSIZE"}) == 0; }, milliseconds(10000)));
+  EXPECT_TRUE(Eventually([&] { return ResidentBytes(daemon->pid()) < baseline + 16 * kMiB; },
+                         milliseconds(5000)))
+      << "still " << ResidentBytes(daemon->pid()) / kMiB << " MiB resident, "
+      << baseline / kMiB << " MiB at the start";
+}
+#endif
+
 }  // namespace
 }  // namespace arvel::integration
