@@ -391,6 +391,18 @@ void ArrayStore::RandomKey(KeyFn done) {
   done(Status::Ok(), std::string(node->key()));
 }
 
+void ArrayStore::Prefetch(std::span<const std::string_view> keys) {
+  const KeyTable& data = table(Space::kData);
+  if (data.size() == 0) return;
+  uint64_t hashes[kMaxPrefetch];
+  const size_t n = std::min(keys.size(), kMaxPrefetch);
+  for (size_t i = 0; i < n; ++i) {
+    hashes[i] = HashKey(keys[i]);
+    data.PrefetchBucket(hashes[i]);
+  }
+  for (size_t i = 0; i < n; ++i) data.PrefetchChain(hashes[i]);
+}
+
 void ArrayStore::Inspect(std::string_view key, InspectFn done) {
   LazyClock now(clock_);
   const Node* node = FindLive(Space::kData, key, HashKey(key), now, /*reclaim=*/false);

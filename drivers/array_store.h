@@ -47,6 +47,10 @@ class ArrayStore : public Store {
   void RandomKey(KeyFn done) override;
   // Idle time to the Tick (100 ms); bytes: the node, key, value and the key's bucket pointer.
   void Inspect(std::string_view key, InspectFn done) override;
+  // Prefetches the keys' buckets, then their first nodes (KeyTable::Prefetch*), so their
+  // cache misses overlap.
+  void Prefetch(std::span<const std::string_view> keys) override;
+  static constexpr size_t kMaxPrefetch = 16;
   void Flush(DoneFn done) override;
   // Reclaims due keys (at most kMaxExpiredPerTick, about 10 ms: Redis allows its slow expiry
   // cycle 25 ms), advances resizes, shrinks;

@@ -96,6 +96,18 @@ Node* KeyTable::BucketAt(size_t index) const {
   return tables_[1].slots[index - tables_[0].count];
 }
 
+void KeyTable::PrefetchBucket(uint64_t hash) const {
+  for (const Buckets& t : tables_) {
+    if (t.count != 0) __builtin_prefetch(&t.slots[hash & t.mask]);
+  }
+}
+
+void KeyTable::PrefetchChain(uint64_t hash) const {
+  for (const Buckets& t : tables_) {
+    if (t.count != 0) __builtin_prefetch(t.slots[hash & t.mask]);
+  }
+}
+
 Node* KeyTable::Find(std::string_view key, uint64_t hash) {
   if (size() == 0) return nullptr;
   if (rehashing()) Rehash(1);

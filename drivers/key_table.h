@@ -85,6 +85,11 @@ class KeyTable {
   // Bytes held by the bucket arrays (both, during a resize).
   size_t bucket_bytes() const;
 
+  // Cache hints for a lookup coming soon: the bucket slot of `hash`, then (once that slot is
+  // loaded) the first node of its chain. Read-only.
+  void PrefetchBucket(uint64_t hash) const;
+  void PrefetchChain(uint64_t hash) const;
+
   // The node holding `key` (whose hash is `hash`), or nullptr. Advances a resize by one bucket.
   Node* Find(std::string_view key, uint64_t hash);
   // REQUIRES: no node with the same key is in the table; node->hash == HashKey(key).

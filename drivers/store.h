@@ -188,6 +188,9 @@ class Store {
   virtual void Count(CountFn done) = 0;
   // A random live kData key, or nullopt when there is none.
   virtual void RandomKey(KeyFn done) = 0;
+  // A hint: `keys` of kData will be looked up soon (the requests a client pipelined), so a driver
+  // may start loading what it needs into the CPU cache. Changes nothing.
+  virtual void Prefetch(std::span<const std::string_view> keys) {}
   // The kData key's entry and facts, without counting as an access or as a hit or miss. The
   // default reads it through Read (counted) and estimates its bytes; idle_s stays -1.
   virtual void Inspect(std::string_view key, InspectFn done);

@@ -9,6 +9,7 @@
 
 #include "common/errors.h"
 #include "drivers/store.h"
+#include "protocol/key_peek.h"
 #include "server/command_table.h"
 #include "server/scripting/script_engine.h"
 #include "server/server.h"
@@ -29,6 +30,8 @@ constexpr size_t kShrinkOutputBytes = 1024 * 1024;
 constexpr size_t kMaxIdleInput = 1024 * 1024;
 // At most this many reply slots of one client are pending at once; its next command waits.
 constexpr size_t kMaxPendingSlots = 1024;
+// Pipelined requests whose keys are prefetched at a time (PrefetchKeys).
+constexpr size_t kPrefetchKeys = 16;
 
 std::string PeerName(uv_tcp_t* tcp, bool local) {
   sockaddr_storage addr{};
@@ -109,6 +112,7 @@ void Connection::ProcessInput(bool flush_now) {
   in_process_ = true;
   stalled_ = false;
   DrainSlots();
+  size_t prefetched = 0;  // requests ahead whose keys the store was asked to prefetch
   while (!closing()) {
     if (exec_next_ >= 0 || in_script_ || gate_waiting_ || pending_slots_ >= kMaxPendingSlots) {
       stalled_ = true;
@@ -116,6 +120,8 @@ void Connection::ProcessInput(bool flush_now) {
     }
     std::string_view pending(in_.data() + in_pos_, in_len_ - in_pos_);
     if (pending.empty()) break;
+    if (prefetched == 0) prefetched = PrefetchKeys(pending);
+    --prefetched;
     protocol::ParseStatus status = parser_.Parse(pending);
     if (status == protocol::ParseStatus::kIncomplete) break;
     if (status == protocol::ParseStatus::kError) {
@@ -184,6 +190,14 @@ bool Connection::MayStart(const CommandSpec& spec) const {
     return false;
   }
   return true;
+}
+
+size_t Connection::PrefetchKeys(std::string_view pending) {
+  std::string_view keys[kPrefetchKeys];
+  const size_t n = protocol::PeekKeys(pending, keys);
+  // One request alone gains nothing: its lookup is next anyway.
+  if (n >= 2) state_.store->Prefetch(std::span<const std::string_view>(keys, n));
+  return std::max<size_t>(n, 1);
 }
 
 bool Connection::Postponed(const CommandSpec& spec, std::span<const std::string_view> args) {

@@ -178,6 +178,9 @@ class Connection {
   void ScheduleFlush();
   bool Stalled() const;
   bool MayStart(const CommandSpec& spec) const;
+  // Asks the store to prefetch the keys of the next pipelined requests in `pending` (up to
+  // kPrefetchKeys); returns how many requests that covers (at least 1).
+  size_t PrefetchKeys(std::string_view pending);
   // CLIENT PAUSE holds this command back (registers the client to be resumed).
   bool Postponed(const CommandSpec& spec, std::span<const std::string_view> args);
   // Whether the command may write, as CLIENT PAUSE WRITE judges it.

@@ -83,6 +83,27 @@ void BM_ReadHit(benchmark::State& state) {
 }
 BENCHMARK(BM_ReadHit)->ArgName("lru")->Arg(0)->Arg(1)->Unit(benchmark::kNanosecond);
 
+// 16 reads as one pipeline brings them, with (1) and without (0) Store::Prefetch of their keys
+// first, as the connection does: the lookups' cache misses overlap instead of adding up.
+void BM_PipelinedReads(benchmark::State& state) {
+  ArrayStore* store = &SharedStore(false);
+  const bool prefetch = state.range(0) != 0;
+  constexpr size_t kPipeline = 16;
+  size_t n = 0;
+  for (auto _ : state) {
+    std::string_view keys[kPipeline];
+    for (std::string_view& key : keys) key = Keys().Pick(n++);
+    if (prefetch) store->Prefetch(keys);
+    for (std::string_view& key : keys) {
+      store->Read(Space::kData, {&key, 1}, [](const Status&, std::span<const Entry* const> entries) {
+        benchmark::DoNotOptimize(entries[0]);
+      });
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * kPipeline);
+}
+BENCHMARK(BM_PipelinedReads)->ArgName("prefetch")->Arg(0)->Arg(1)->Unit(benchmark::kNanosecond);
+
 void BM_UpdatePutOverwrite(benchmark::State& state) {
   ArrayStore* store = &SharedStore(state.range(0) != 0);
   size_t n = 0;

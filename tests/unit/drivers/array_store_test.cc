@@ -449,6 +449,30 @@ TEST_F(ArrayStoreTest, InspectTellsIdleSecondsToTheTickAndBytesWithoutTouching) 
   EXPECT_FALSE(found);
 }
 
+// Prefetch is a cache hint: present, absent and expired keys, before, during and after a resize.
+TEST_F(ArrayStoreTest, PrefetchChangesNothing) {
+  std::vector<std::string_view> keys{"a", "missing", "gone"};
+  store_.Prefetch(keys);  // an empty store
+  ASSERT_TRUE(Put(store_, "a", "1").ok());
+  ASSERT_TRUE(Put(store_, "gone", "1", clock_.now_ms + 1).ok());
+  clock_.now_ms += 1;
+  std::vector<std::string> names;
+  for (int i = 0; i < 300; ++i) names.push_back("k" + std::to_string(i));
+  for (const std::string& name : names) {
+    ASSERT_TRUE(Put(store_, name, "v").ok());  // grows the table: resizes run meanwhile
+    std::vector<std::string_view> batch{keys[0], keys[1], keys[2], name};
+    store_.Prefetch(batch);
+  }
+  std::vector<std::string_view> all(names.begin(), names.end());
+  store_.Prefetch(all);  // more than kMaxPrefetch: the rest is ignored
+  EXPECT_EQ(Get(store_, "a"), "1");
+  EXPECT_EQ(Get(store_, "missing"), std::nullopt);
+  EXPECT_EQ(Get(store_, "gone"), std::nullopt);
+  EXPECT_EQ(CountKeys(store_), 301);
+  EXPECT_EQ(store_.stats().hits, 1u);
+  EXPECT_EQ(store_.stats().misses, 2u);
+}
+
 TEST_F(ArrayStoreTest, ExpiryStatsCountDataKeysWithAnExpiryAndTheirAverageTtl) {
   EXPECT_EQ(store_.expiry_stats()->expires, 0);
   ASSERT_TRUE(Put(store_, "a", "v", clock_.now_ms + 10'000).ok());
