@@ -414,18 +414,27 @@ RateMeter::Rates RateMeter::Sample(int64_t now_ms, int64_t start_ms, uint64_t co
   return rates;
 }
 
-MemoryFigures CollectMemory(Server& server) {
+namespace {
+// The memory figures from totals the caller already has (INFO computes them for other sections).
+MemoryFigures CollectMemory(Server& server, const StoreTotals& stores, const ClientTotals& clients) {
   InfoState& state = StateFor(server);
   MemoryFigures memory;
-  memory.stores = TotalStores(server).memory;
-  memory.clients = TotalClients(server).memory;
+  memory.stores = stores.memory;
+  memory.clients = clients.memory;
   memory.used = memory.stores + memory.clients;
   state.peak_memory = std::max(state.peak_memory, memory.used);
   memory.peak = state.peak_memory;
   memory.rss = ResidentBytes();
   memory.lua = static_cast<uint64_t>(server.scripts().memory_bytes());
-  for (const auto& store : server.stores()) memory.keys += std::max<int64_t>(0, store->approximate_keys());
+  for (const auto& store : server.stores()) {
+    memory.keys += std::max<int64_t>(0, store->approximate_keys());
+  }
   return memory;
+}
+}  // namespace
+
+MemoryFigures CollectMemory(Server& server) {
+  return CollectMemory(server, TotalStores(server), TotalClients(server));
 }
 
 std::string ComposeInfo(Server& server, const InfoSections& sections,
@@ -438,7 +447,7 @@ std::string ComposeInfo(Server& server, const InfoSections& sections,
   if (sections.Has("server")) WriteServer(out, server, state, now_ms);
   if (sections.Has("clients")) WriteClients(out, server, clients, blocked_clients);
   if (sections.Has("memory")) {
-    WriteMemory(out, server, CollectMemory(server));
+    WriteMemory(out, server, CollectMemory(server, stores, clients));
   }
   if (sections.Has("persistence")) WritePersistence(out, server);
   if (sections.Has("stats")) WriteStats(out, server, state, stores, now_ms);

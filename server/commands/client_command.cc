@@ -289,12 +289,7 @@ void Help(CommandContext& ctx) {
 void ClientCommand(CommandContext& ctx) {
   std::string_view sub = ctx.arg(1);
   // Redis names the last command of a client by its full name ("client|list").
-  static constexpr std::string_view kSubcommands[] = {
-      "id",       "getname",  "setname", "setinfo", "info",    "list",
-      "kill",     "no-evict", "no-touch", "pause",   "unpause", "reply", "help"};
-  for (std::string_view known : kSubcommands) {
-    if (EqualsIgnoreCase(sub, known)) ctx.client().last_command = "client|" + std::string(known);
-  }
+  ctx.client().last_command = CommandTable::Default().StatsName(ctx.spec(), ctx.args());
   ArgumentParser args(ctx.args(), 2);
   if (EqualsIgnoreCase(sub, "id") && ctx.argc() == 2) {
     ctx.reply().Integer(static_cast<int64_t>(ctx.client().id));

@@ -178,7 +178,8 @@ void RegisterConnectionCommands(CommandTable& table) {
                   "ID | GETNAME | SETNAME connection-name | SETINFO attr value | INFO | "
                   "LIST [TYPE type] [ID client-id [client-id ...]] | "
                   "KILL [ip:port] [ID client-id] [TYPE type] [USER username] [ADDR ip:port] "
-                  "[LADDR ip:port] [SKIPME yes/no] | NO-EVICT <ON|OFF> | HELP"});
+                  "[LADDR ip:port] [SKIPME yes/no] | NO-EVICT <ON|OFF> | NO-TOUCH <ON|OFF> | "
+                  "REPLY <ON|OFF|SKIP> | PAUSE timeout [WRITE|ALL] | UNPAUSE | HELP"});
 }
 
 }  // namespace arvel::server
